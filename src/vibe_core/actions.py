@@ -1,0 +1,97 @@
+"""Actions: what the core asks the shells to do or record. A closed union.
+
+``SubmitOrder``/``CancelOrder`` go to a broker; ``Notify`` to people; the rest are records the
+shells persist and publish (fills, closed trades, evaluated signals, risk halts). With the
+built-in simulated venue, order events (accepted, rejected, filled, cancelled) are emitted as
+records too, with the same classes an external broker sends back as events.
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+import attrs
+
+from vibe_core.events import Filled, OrderAccepted, OrderCancelled, OrderRejected
+from vibe_core.models import Order, Signal, TradeRecord
+from vibe_core.types import Severity
+
+__all__ = [
+    "SubmitOrder",
+    "CancelOrder",
+    "Notify",
+    "TradeClosed",
+    "SignalEvaluated",
+    "RiskHalted",
+    "Action",
+    "ACTION_TYPES",
+]
+
+
+@attrs.frozen(kw_only=True)
+class SubmitOrder:
+    order: Order
+
+
+@attrs.frozen(kw_only=True)
+class CancelOrder:
+    ts: int
+    order_id: str
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class Notify:
+    ts: int
+    severity: Severity
+    title: str
+    fields: tuple[tuple[str, str], ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class TradeClosed:
+    trade: TradeRecord
+
+
+@attrs.frozen(kw_only=True)
+class SignalEvaluated:
+    """A signal and its verdict: ``accepted`` with ``qty``, or vetoed with ``reasons``."""
+
+    signal: Signal
+    accepted: bool
+    qty: int
+    reasons: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class RiskHalted:
+    ts: int
+    reason: str
+    session_start_equity: float
+    equity: float
+
+
+Action: TypeAlias = (
+    SubmitOrder
+    | CancelOrder
+    | Notify
+    | TradeClosed
+    | SignalEvaluated
+    | RiskHalted
+    | OrderAccepted
+    | OrderRejected
+    | Filled
+    | OrderCancelled
+)
+ACTION_TYPES: tuple[type, ...] = (
+    SubmitOrder,
+    CancelOrder,
+    Notify,
+    TradeClosed,
+    SignalEvaluated,
+    RiskHalted,
+    OrderAccepted,
+    OrderRejected,
+    Filled,
+    OrderCancelled,
+)

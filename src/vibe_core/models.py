@@ -1,0 +1,101 @@
+"""Value types that events and actions carry: orders, fills, signals, round-trip trades.
+
+All are frozen, slotted, keyword-only attrs classes; :mod:`vibe_core.codec` converts them.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from vibe_core.types import ExitReason, OrderType, Side, TimeInForce
+
+__all__ = ["Order", "Fill", "Signal", "TradeRecord", "PositionView", "AccountView"]
+
+
+@attrs.frozen(kw_only=True)
+class Order:
+    """An order as submitted. Ids are deterministic (``AAPL-20240315-1``) so a resubmission is idempotent.
+
+    ``stop_loss``/``take_profit`` make it a bracket: when it fills, the venue places a stop and a
+    limit for the filled quantity, linked one-cancels-other, matched from the fill's point on.
+    """
+
+    id: str
+    symbol: str
+    side: Side
+    qty: int
+    type: OrderType = OrderType.MARKET
+    ts: int
+    limit_price: float | None = None
+    stop_price: float | None = None
+    tif: TimeInForce = TimeInForce.DAY
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    parent_id: str | None = None
+    tag: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Fill:
+    """One execution. ``ref_price`` is the matched price before slippage."""
+
+    order_id: str
+    symbol: str
+    side: Side
+    qty: int
+    price: float
+    ref_price: float
+    fee: float
+    ts: int
+    tag: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Signal:
+    """A strategy's wish to enter, before validation and risk."""
+
+    symbol: str
+    ts: int
+    side: Side
+    price: float
+    stop: float
+    target: float
+    strategy: str = "orb"
+    range_high: float | None = None
+    range_low: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TradeRecord:
+    """A closed round trip."""
+
+    symbol: str
+    side: Side
+    qty: int
+    entry_time: int
+    entry_price: float
+    exit_time: int
+    exit_price: float
+    pnl: float
+    fees: float
+    exit_reason: ExitReason
+
+
+@attrs.frozen(kw_only=True)
+class PositionView:
+    symbol: str
+    qty: int
+    avg_price: float
+    last_price: float
+    unrealized_pnl: float
+    realized_pnl: float
+
+
+@attrs.frozen(kw_only=True)
+class AccountView:
+    ts: int
+    cash: float
+    equity: float
+    realized_pnl: float
+    unrealized_pnl: float
+    gross_exposure: float
