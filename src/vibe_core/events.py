@@ -11,7 +11,7 @@ from typing import TypeAlias
 
 import attrs
 
-from vibe_core.models import Fill
+from vibe_core.models import Fill, Order
 from vibe_core.types import Timeframe
 
 __all__ = [
@@ -76,8 +76,11 @@ class Clock:
 
 @attrs.frozen(kw_only=True)
 class OrderAccepted:
+    """The venue accepted an order; the simulated venue attaches the full ``order`` (external brokers may not)."""
+
     ts: int
     order_id: str
+    order: Order | None = None
 
 
 @attrs.frozen(kw_only=True)
