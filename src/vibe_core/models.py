@@ -33,6 +33,7 @@ class Order:
     take_profit: float | None = None
     parent_id: str | None = None
     tag: str = ""
+    max_notional: float | None = None  #: cash cap checked at execution: buys never spend more
 
 
 @attrs.frozen(kw_only=True)

@@ -1,0 +1,37 @@
+"""Developer sessions: `nox -s tests` (what CI runs), `lint`, `typecheck`, `bench`."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite in a fresh virtual environment (`nox -s tests -- -k bars` to filter)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "--diff", "src", "tests", "benchmarks", "noxfile.py")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    session.install("-e", ".[test,dev]")
+    session.run("mypy")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Speed and memory figures (printed); `nox -s bench -- bars` runs one benchmark."""
+    session.install("-e", ".[test,bench]")
+    names = session.posargs or ["bars", "indicators", "engine", "backtest"]
+    for name in names:
+        session.run("python", f"benchmarks/bench_{name}.py")

@@ -1,0 +1,484 @@
+"""The engine: one ``step(state, event) -> (state, actions)`` composing every reducer.
+
+State: :class:`EngineState`: the bar aggregator, indicator bank, simulated venue (or none, for an
+external broker), portfolio, risk, strategy and validator, plus the session bookkeeping.
+Consumes: every :data:`~vibe_core.events.Event`.
+Emits: :data:`~vibe_core.actions.Action` s: order records, closed trades, evaluated signals, halts,
+notifications; ``SubmitOrder``/``CancelOrder`` only when an external broker executes.
+
+Order of work for an event at time t (the same in backtest and live, DESIGN §3):
+
+1. due time: a new session opens (risk, strategy and session indicators reset); at or after the
+   flatten time every position gets a market order; at or after the close DAY orders expire;
+2. market data: the venue matches the print, or the bar's four points, against working orders;
+   fills -> portfolio -> risk (daily loss halt);
+3. bars: bars that closed by t feed the indicators and the validator first, then the strategy
+   reacts to each closed primary bar: signal -> validation -> risk sizing -> entry order (a
+   bracket: stop and target are linked one-cancels-other at the venue). In live mode (prints) the
+   closed bars react before the print is matched, so a market order placed on a close fills at
+   that very print; in bar mode the bar's points are matched before it closes, so orders placed on
+   its close meet the next bar.
+
+The state is owned: ``step`` updates it in place and returns it (a copy per event would cost more
+than the whole step). Callers that need an independent copy use :func:`save_state` /
+:func:`load_state`, which round-trip exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, assert_never
+
+import attrs
+
+from vibe_core.actions import Action, CancelOrder, Notify, RiskHalted, SignalEvaluated, SubmitOrder, TradeClosed
+from vibe_core.bars import BarAggregator
+from vibe_core.calendar import Session, SessionTable
+from vibe_core.config import Config, config_from_dict, config_to_dict
+from vibe_core.events import (
+    Bar,
+    CloseAll,
+    Clock,
+    Event,
+    Filled,
+    OrderAccepted,
+    OrderCancelled,
+    OrderRejected,
+    Pause,
+    Resume,
+    Trade,
+)
+from vibe_core.indicators import IndicatorBank, IndicatorSpec
+from vibe_core.models import Fill, Order, Signal
+from vibe_core.portfolio import Portfolio
+from vibe_core.risk import Exposure, RiskState, size_entry
+from vibe_core.sim.venue import Venue
+from vibe_core.strategy import Strategy, StrategyContext, create, restore_strategy
+from vibe_core.types import NS_PER_MINUTE, OrderType, Severity, Side, Timeframe
+from vibe_core.validation import Validator
+
+__all__ = ["EngineState", "new_state", "step", "save_state", "load_state", "PRIMARY"]
+
+PRIMARY = Timeframe.M5
+TIMEFRAMES = (Timeframe.M5, Timeframe.M15, Timeframe.H1)
+
+
+@attrs.define
+class PendingEntry:
+    """A working entry order and the cash it has reserved."""
+
+    order_id: str
+    reserved: float
+    price: float
+
+
+@attrs.define
+class EngineState:
+    config: Config
+    sessions: SessionTable
+    bars: BarAggregator
+    indicators: IndicatorBank
+    venue: Venue | None
+    portfolio: Portfolio
+    risk: RiskState
+    strategy: Strategy
+    validator: Validator
+    session_index: int = -1  #: index in ``sessions`` of the current (or last) session
+    session_closed: bool = True  #: the current session's close has been processed
+    flattened: bool = False  #: the end-of-day flatten ran this session
+    day: str = ""  #: current session date as YYYYMMDD, for order ids
+    order_seq: int = 0  #: order counter of the current session
+    now: int = 0  #: time of the latest event
+    pending: dict[str, PendingEntry] = attrs.Factory(dict)  #: symbol -> working entry
+
+    @property
+    def session(self) -> Session | None:
+        return self.sessions.sessions[self.session_index] if self.session_index >= 0 else None
+
+
+def _atr_key(config: Config) -> str:
+    return IndicatorSpec(kind="atr", period=config.strategy.atr_period, timeframe=PRIMARY).key
+
+
+def _indicator_specs(strategy: Strategy, validator: Validator) -> list[IndicatorSpec]:
+    specs: dict[str, IndicatorSpec] = {}
+    for spec in [*strategy.required_indicators(), *validator.required_indicators()]:
+        specs.setdefault(spec.key, spec)
+    return list(specs.values())
+
+
+def new_state(config: Config, sessions: SessionTable, *, external_broker: bool = False) -> EngineState:
+    """A fresh engine for ``config`` over ``sessions`` (built once by the shell)."""
+    strategy = create(config)
+    validator = Validator.from_config(config.validation, _atr_key(config))
+    symbols = tuple(config.symbols)
+    venue = None
+    if not external_broker:
+        venue = Venue(
+            model=config.exchange.fill_model(),
+            seed=config.seed,
+            symbols=frozenset(symbols),
+            sessions=sessions,
+        )
+    return EngineState(
+        config=config,
+        sessions=sessions,
+        bars=BarAggregator(sessions=sessions, timeframes=TIMEFRAMES),
+        indicators=IndicatorBank(_indicator_specs(strategy, validator), window=config.indicator_window),
+        venue=venue,
+        portfolio=Portfolio.new(config.initial_capital),
+        risk=RiskState(session_start_equity=config.initial_capital),
+        strategy=strategy,
+        validator=validator,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# the step
+# ---------------------------------------------------------------------------------------------
+
+
+def step(state: EngineState, event: Event) -> tuple[EngineState, list[Action]]:
+    """Apply one event; returns the (same, updated) state and the actions it caused."""
+    out: list[Action] = []
+    match event:
+        case Bar():
+            _on_bar(state, event, out)
+        case Trade():
+            _on_trade(state, event, out)
+        case Clock():
+            _advance(state, event.ts, out)
+            _on_closed_bars(state, state.bars.on_clock(event.ts), event.ts, out)
+        case Filled():
+            if state.venue is not None:
+                raise ValueError(f"fill for {event.fill.order_id} from outside while the simulated venue executes")
+            _on_fill(state, event.fill, out)
+        case OrderAccepted() | OrderRejected() | OrderCancelled():
+            if state.venue is not None:
+                raise ValueError(f"order event for {event.order_id} from outside while the simulated venue executes")
+            _on_order_event(state, event, out)
+        case Pause():
+            state.risk.paused = True
+            out.append(Notify(ts=event.ts, severity=Severity.WARNING, title="Trading paused", fields=(("reason", event.reason),)))
+        case Resume():
+            state.risk.paused = False
+            out.append(Notify(ts=event.ts, severity=Severity.INFO, title="Trading resumed"))
+        case CloseAll():
+            _advance(state, event.ts, out)
+            _flatten_all(state, event.ts, "close_all", out)
+            out.append(Notify(ts=event.ts, severity=Severity.WARNING, title="Close all", fields=(("reason", event.reason),)))
+        case _:
+            assert_never(event)
+    return state, out
+
+
+def _on_bar(state: EngineState, bar: Bar, out: list[Action]) -> None:
+    _advance(state, bar.ts, out)
+    venue = state.venue
+    if venue is not None:
+        records = venue.on_bar(bar)
+        if records:
+            _on_venue_records(state, records, out)
+    end = bar.ts + bar.timeframe.ns
+    _on_closed_bars(state, state.bars.on_bar(bar), end, out)
+    if state.portfolio.n_fills:
+        _check_halt(state, end, out)
+
+
+def _on_trade(state: EngineState, trade: Trade, out: list[Action]) -> None:
+    _advance(state, trade.ts, out)
+    closed = state.bars.on_trade(trade)
+    if closed:
+        _on_closed_bars(state, closed, trade.ts, out)
+    venue = state.venue
+    if venue is not None:
+        records = venue.on_trade(trade)
+        if records:
+            _on_venue_records(state, records, out)
+    if state.session_index >= 0 and not state.session_closed:
+        state.portfolio.mark(trade.symbol, trade.price)
+        if state.portfolio.n_fills:
+            _check_halt(state, trade.ts, out)
+
+
+def _on_closed_bars(state: EngineState, closed: list[Bar], now: int, out: list[Action]) -> None:
+    if not closed:
+        return
+    state.now = max(state.now, now)
+    bank = state.indicators
+    validator = state.validator
+    for b in closed:
+        bank.on_bar(b)
+        validator.on_bar(b)
+    portfolio = state.portfolio
+    strategy = state.strategy
+    for b in closed:
+        if b.timeframe is not PRIMARY:
+            continue
+        if state.venue is not None:
+            state.venue.observe_bar(b)
+        portfolio.mark(b.symbol, b.close)
+        signal = strategy.on_bar(b, StrategyContext(bank, portfolio.position_qty(b.symbol)))
+        if signal is not None:
+            _on_signal(state, signal, now, out)
+
+
+# ---------------------------------------------------------------------------------------------
+# time: sessions, flatten, close
+# ---------------------------------------------------------------------------------------------
+
+
+def _advance(state: EngineState, ts: int, out: list[Action]) -> None:
+    if ts > state.now:
+        state.now = ts
+    session = state.session
+    if session is not None and not state.session_closed:
+        if not state.flattened and ts >= session.close - state.config.strategy.flatten_minutes_before_close * NS_PER_MINUTE:
+            state.flattened = True
+            _flatten_all(state, ts, "eod", out)
+        if ts >= session.close:
+            _close_session(state, ts, out)
+    if state.session_closed or session is None or ts >= session.close:
+        index = state.sessions.index_at(ts)
+        if index >= 0 and index != state.session_index:
+            _open_session(state, index, out)
+            if not state.flattened and ts >= state.sessions.sessions[index].close - (
+                state.config.strategy.flatten_minutes_before_close * NS_PER_MINUTE
+            ):
+                state.flattened = True
+                _flatten_all(state, ts, "eod", out)
+
+
+def _open_session(state: EngineState, index: int, out: list[Action]) -> None:
+    session = state.sessions.sessions[index]
+    state.session_index = index
+    state.session_closed = False
+    state.flattened = False
+    state.day = session.date.strftime("%Y%m%d")
+    state.order_seq = 0
+    state.risk.on_session_open(state.portfolio.equity())
+    for symbol in state.config.symbols:
+        state.strategy.on_session_open(symbol, session)
+        state.indicators.reset_session(symbol)
+
+
+def _close_session(state: EngineState, ts: int, out: list[Action]) -> None:
+    state.session_closed = True
+    if state.venue is not None:
+        records = state.venue.on_clock(ts)
+        if records:
+            _on_venue_records(state, records, out)
+    state.pending.clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# signals and orders
+# ---------------------------------------------------------------------------------------------
+
+
+def _next_order_id(state: EngineState, symbol: str) -> str:
+    state.order_seq += 1
+    return f"{symbol}-{state.day}-{state.order_seq}"
+
+
+def _exposure(state: EngineState) -> Exposure:
+    portfolio = state.portfolio
+    reserved = sum(p.reserved for p in state.pending.values())
+    open_symbols = set(portfolio.positions) | set(state.pending)
+    return Exposure(
+        equity=portfolio.equity(),
+        cash=portfolio.cash - reserved,
+        gross=portfolio.gross_exposure() + reserved,
+        open_positions=len(open_symbols),
+    )
+
+
+def _on_signal(state: EngineState, signal: Signal, now: int, out: list[Action]) -> None:
+    accepted, reasons = state.validator.evaluate(signal, state.indicators)
+    qty = 0
+    if accepted and signal.symbol in state.pending:
+        accepted, reasons = False, (*reasons, "risk: an entry is already working")
+    if accepted:
+        qty, why = size_entry(signal, state.risk, _exposure(state), state.config.risk)
+        reasons = (*reasons, why)
+        accepted = qty > 0
+    out.append(SignalEvaluated(signal=signal, accepted=accepted, qty=qty, reasons=reasons))
+    if not accepted:
+        return
+    exposure = _exposure(state)
+    order = Order(
+        id=_next_order_id(state, signal.symbol),
+        symbol=signal.symbol,
+        side=signal.side,
+        qty=qty,
+        type=OrderType.MARKET,
+        ts=now,
+        stop_loss=signal.stop,
+        take_profit=signal.target,
+        tag="entry",
+        max_notional=None if state.config.risk.allow_margin or signal.side is Side.SELL else max(exposure.cash, 0.0),
+    )
+    state.pending[signal.symbol] = PendingEntry(order_id=order.id, reserved=qty * signal.price, price=signal.price)
+    state.strategy.on_entry(signal.symbol)
+    _submit(state, order, out)
+
+
+def _submit(state: EngineState, order: Order, out: list[Action]) -> None:
+    venue = state.venue
+    if venue is None:
+        out.append(SubmitOrder(order=order))
+        return
+    portfolio = state.portfolio
+    reserved_elsewhere = sum(p.reserved for s, p in state.pending.items() if s != order.symbol)
+    records = venue.submit(
+        order,
+        cash=portfolio.cash - reserved_elsewhere,
+        position=portfolio.position_qty(order.symbol),
+        paused=state.risk.paused and order.tag == "entry",
+        allow_margin=state.config.risk.allow_margin,
+    )
+    _on_venue_records(state, records, out)
+
+
+def _cancel(state: EngineState, order_id: str, ts: int, reason: str, out: list[Action]) -> None:
+    venue = state.venue
+    if venue is None:
+        out.append(CancelOrder(ts=ts, order_id=order_id, reason=reason))
+        return
+    _on_venue_records(state, venue.cancel(order_id, ts, reason), out)
+
+
+def _flatten_all(state: EngineState, ts: int, reason: str, out: list[Action]) -> None:
+    """Cancel every working order and send a market order against every position."""
+    venue = state.venue
+    if venue is not None:
+        for order in venue.open_orders():
+            _cancel(state, order.id, ts, reason, out)
+    state.pending.clear()
+    for symbol, position in sorted(state.portfolio.positions.items()):
+        if position.qty == 0:
+            continue
+        order = Order(
+            id=_next_order_id(state, symbol),
+            symbol=symbol,
+            side=Side.SELL if position.qty > 0 else Side.BUY,
+            qty=abs(position.qty),
+            type=OrderType.MARKET,
+            ts=ts,
+            tag=reason,
+        )
+        _submit(state, order, out)
+
+
+def _check_halt(state: EngineState, ts: int, out: list[Action]) -> None:
+    equity = state.portfolio.equity()
+    if not state.risk.check_halt(equity, state.config.risk):
+        return
+    start = state.risk.session_start_equity
+    reason = f"daily loss {1 - equity / start:.2%} >= {state.config.risk.daily_loss_halt_pct:.2%}"
+    out.append(RiskHalted(ts=ts, reason=reason, session_start_equity=start, equity=equity))
+    out.append(Notify(ts=ts, severity=Severity.CRITICAL, title="Daily loss halt", fields=(("reason", reason),)))
+    for symbol, entry in list(state.pending.items()):
+        _cancel(state, entry.order_id, ts, "halt", out)
+        state.pending.pop(symbol, None)
+    if state.config.risk.flatten_on_halt:
+        _flatten_all(state, ts, "halt", out)
+
+
+# ---------------------------------------------------------------------------------------------
+# order records
+# ---------------------------------------------------------------------------------------------
+
+
+def _on_venue_records(
+    state: EngineState, records: list[OrderAccepted | OrderRejected | Filled | OrderCancelled], out: list[Action]
+) -> None:
+    for record in records:
+        out.append(record)
+        if isinstance(record, Filled):
+            _on_fill(state, record.fill, out)
+        else:
+            _on_order_event(state, record, out)
+
+
+def _on_order_event(state: EngineState, event: OrderAccepted | OrderRejected | OrderCancelled, out: list[Action]) -> None:
+    if isinstance(event, OrderAccepted):
+        return
+    for symbol, entry in list(state.pending.items()):
+        if entry.order_id == event.order_id:
+            del state.pending[symbol]
+    if isinstance(event, OrderRejected):
+        out.append(
+            Notify(ts=event.ts, severity=Severity.WARNING, title=f"Order rejected: {event.symbol}",
+                   fields=(("order", event.order_id), ("reason", event.reason)))
+        )
+
+
+def _on_fill(state: EngineState, fill: Fill, out: list[Action]) -> None:
+    entry = state.pending.get(fill.symbol)
+    if entry is not None and entry.order_id == fill.order_id:
+        entry.reserved -= fill.qty * entry.price
+        if entry.reserved <= 1e-9:
+            del state.pending[fill.symbol]
+    record = state.portfolio.apply_fill(fill)
+    if record is not None:
+        out.append(TradeClosed(trade=record))
+        out.append(
+            Notify(
+                ts=fill.ts,
+                severity=Severity.INFO,
+                title=f"{record.symbol} closed ({record.exit_reason.value})",
+                fields=(("qty", str(record.qty)), ("pnl", f"{record.pnl:.2f}")),
+            )
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# persistence of the whole state
+# ---------------------------------------------------------------------------------------------
+
+
+def save_state(state: EngineState) -> dict[str, Any]:
+    """The whole engine state as JSON-safe data; :func:`load_state` restores it exactly."""
+    return {
+        "config": config_to_dict(state.config),
+        "external_broker": state.venue is None,
+        "bars": state.bars.snapshot(),
+        "indicators": state.indicators.snapshot(),
+        "venue": None if state.venue is None else state.venue.snapshot(),
+        "portfolio": state.portfolio.snapshot(),
+        "risk": state.risk.snapshot(),
+        "strategy": state.strategy.snapshot(),
+        "validator": state.validator.snapshot(),
+        "session_index": state.session_index,
+        "session_closed": state.session_closed,
+        "flattened": state.flattened,
+        "day": state.day,
+        "order_seq": state.order_seq,
+        "now": state.now,
+        "pending": {s: attrs.asdict(p) for s, p in state.pending.items()},
+    }
+
+
+def load_state(data: dict[str, Any], sessions: SessionTable) -> EngineState:
+    config = config_from_dict(data["config"])
+    venue = None
+    if data["venue"] is not None:
+        venue = Venue.restore(data["venue"], config.exchange.fill_model(), sessions)
+    return EngineState(
+        config=config,
+        sessions=sessions,
+        bars=BarAggregator.restore(data["bars"], sessions),
+        indicators=IndicatorBank.restore(data["indicators"]),
+        venue=venue,
+        portfolio=Portfolio.restore(data["portfolio"]),
+        risk=RiskState.restore(data["risk"]),
+        strategy=restore_strategy(config, data["strategy"]),
+        validator=Validator.restore(config.validation, _atr_key(config), data["validator"]),
+        session_index=data["session_index"],
+        session_closed=data["session_closed"],
+        flattened=data["flattened"],
+        day=data["day"],
+        order_seq=data["order_seq"],
+        now=data["now"],
+        pending={s: PendingEntry(**p) for s, p in data["pending"].items()},
+    )

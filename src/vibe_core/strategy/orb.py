@@ -1,0 +1,145 @@
+"""Opening Range Breakout (DESIGN §4).
+
+State: per symbol, the current session's opening range (high/low of the bars of the first
+``opening_range_minutes``), the entry cut-off and flatten times, trades taken today, and whether the
+previous primary bar closed beyond the range (so a signal is a fresh breakout).
+Consumes: closed primary-timeframe bars; session opens.
+Emits: a long :class:`Signal` when a bar after the range closes above the range high (short below
+the low when ``allow_short``), before ``last_entry_time`` and the flatten time, at most
+``max_trades_per_day`` entries a day. Stop: the range's other side, k x ATR or a percent; target:
+close + ``reward_risk`` x (close - stop). Prices rounded to the cent.
+Invariants: a bar is used only once closed; nothing carries over from one session to the next.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from vibe_core.calendar import Session
+from vibe_core.config import Config, StrategyConfig
+from vibe_core.events import Bar
+from vibe_core.indicators import IndicatorSpec
+from vibe_core.models import Signal
+from vibe_core.strategy.base import StrategyContext, register
+from vibe_core.types import NS_PER_MINUTE, Side, Timeframe
+
+__all__ = ["OpeningRangeBreakout", "DayState"]
+
+
+@attrs.define
+class DayState:
+    range_end: int  #: ns: bars that close at or before this build the range
+    last_entry: int  #: ns: a bar closing after this never signals
+    flatten_at: int  #: ns: a bar closing at or after this never signals
+    high: float = 0.0  #: valid once range_bars > 0
+    low: float = 0.0
+    range_bars: int = 0
+    trades: int = 0
+    above: bool = False  #: previous primary bar closed above the range high
+    below: bool = False
+
+
+@attrs.define
+class OpeningRangeBreakout:
+    config: StrategyConfig
+    primary: Timeframe = Timeframe.M5
+    days: dict[str, DayState] = attrs.Factory(dict)
+    name: str = "orb"
+
+    @classmethod
+    def from_config(cls, config: Config) -> OpeningRangeBreakout:
+        return cls(config=config.strategy)
+
+    def _atr_key(self) -> str:
+        return IndicatorSpec(kind="atr", period=self.config.atr_period, timeframe=self.primary).key
+
+    def required_indicators(self) -> list[IndicatorSpec]:
+        return [IndicatorSpec(kind="atr", period=self.config.atr_period, timeframe=self.primary)]
+
+    def on_session_open(self, symbol: str, session: Session) -> None:
+        cfg = self.config
+        self.days[symbol] = DayState(
+            range_end=session.open + cfg.opening_range_minutes * NS_PER_MINUTE,
+            last_entry=session.local_time_ns(cfg.last_entry_time),
+            flatten_at=session.close - cfg.flatten_minutes_before_close * NS_PER_MINUTE,
+        )
+
+    def on_entry(self, symbol: str) -> None:
+        day = self.days.get(symbol)
+        if day is not None:
+            day.trades += 1
+
+    def on_bar(self, bar: Bar, ctx: StrategyContext) -> Signal | None:
+        if bar.timeframe is not self.primary:
+            return None
+        day = self.days.get(bar.symbol)
+        if day is None:
+            return None
+        end = bar.ts + self.primary.ns
+        if end <= day.range_end:
+            if day.range_bars == 0 or bar.high > day.high:
+                day.high = bar.high
+            if day.range_bars == 0 or bar.low < day.low:
+                day.low = bar.low
+            day.range_bars += 1
+            return None
+        if day.range_bars == 0:  # no bar inside the range window (data gap): no range, no trade
+            return None
+        close = bar.close
+        was_above, was_below = day.above, day.below
+        day.above = close > day.high
+        day.below = close < day.low
+        cfg = self.config
+        if end > day.last_entry or end >= day.flatten_at or day.trades >= cfg.max_trades_per_day:
+            return None
+        if ctx.position != 0:
+            return None
+        if day.above and not was_above:
+            return self._signal(bar, Side.BUY, day, ctx)
+        if cfg.allow_short and day.below and not was_below:
+            return self._signal(bar, Side.SELL, day, ctx)
+        return None
+
+    def _signal(self, bar: Bar, side: Side, day: DayState, ctx: StrategyContext) -> Signal | None:
+        cfg = self.config
+        close = bar.close
+        sign = side.sign
+        if cfg.stop_type == "range":
+            stop = day.low if side is Side.BUY else day.high
+        elif cfg.stop_type == "atr":
+            atr = ctx.indicators.value(bar.symbol, self._atr_key())
+            if atr is None:
+                return None
+            stop = close - sign * cfg.atr_multiplier * atr
+        else:
+            stop = close * (1 - sign * cfg.stop_percent)
+        stop = round(stop, 2)
+        risk = (close - stop) * sign
+        if risk <= 0:
+            return None
+        target = round(close + sign * cfg.reward_risk * risk, 2)
+        return Signal(
+            symbol=bar.symbol,
+            ts=bar.ts + self.primary.ns,
+            side=side,
+            price=close,
+            stop=stop,
+            target=target,
+            strategy=self.name,
+            range_high=day.high,
+            range_low=day.low,
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        return {sym: attrs.asdict(day) for sym, day in self.days.items()}
+
+    @classmethod
+    def restore(cls, config: Config, data: dict[str, Any]) -> OpeningRangeBreakout:
+        strategy = cls.from_config(config)
+        strategy.days = {sym: DayState(**day) for sym, day in data.items()}
+        return strategy
+
+
+register("orb", OpeningRangeBreakout.from_config, OpeningRangeBreakout.restore)

@@ -1,0 +1,154 @@
+"""Validation rules: each looks at a signal and the multi-timeframe state and says yes or no, and why.
+
+A rule returns ``(ok, reason)``; the reason is short and numeric ("volume 0.8x < 1.5x") so shells
+can log and show it. Rules never see a bar that had not closed when the signal was made.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Protocol
+
+import attrs
+
+from vibe_core.config import ValidationConfig
+from vibe_core.indicators import IndicatorBank, IndicatorSpec
+from vibe_core.models import Signal
+from vibe_core.types import Side, Timeframe
+
+__all__ = ["Rule", "RuleContext", "TrendAlignment", "VolumeConfirmation", "SupportResistance", "Swings"]
+
+
+@attrs.define
+class Swings:
+    """Recent closed 1h bars of one symbol (high, low), enough to find confirmed swing points."""
+
+    highs: deque[float]
+    lows: deque[float]
+
+    @classmethod
+    def empty(cls, maxlen: int) -> Swings:
+        return cls(highs=deque(maxlen=maxlen), lows=deque(maxlen=maxlen))
+
+    def swing_highs(self, strength: int) -> list[float]:
+        """Highs strictly above ``strength`` bars on each side (confirmed: the right side has closed)."""
+        h = list(self.highs)
+        return [
+            h[i]
+            for i in range(strength, len(h) - strength)
+            if h[i] > max(h[i - strength : i]) and h[i] > max(h[i + 1 : i + 1 + strength])
+        ]
+
+    def swing_lows(self, strength: int) -> list[float]:
+        lo = list(self.lows)
+        return [
+            lo[i]
+            for i in range(strength, len(lo) - strength)
+            if lo[i] < min(lo[i - strength : i]) and lo[i] < min(lo[i + 1 : i + 1 + strength])
+        ]
+
+
+@attrs.frozen
+class RuleContext:
+    indicators: IndicatorBank
+    swings: Swings | None
+    breakout_volume: float
+    volume_source_ok: str | None  #: None when the volume history is of the breakout bar's source
+    close_1h: float | None = None  #: close of the last closed 1h bar
+
+
+class Rule(Protocol):
+    name: str
+
+    def check(self, signal: Signal, ctx: RuleContext) -> tuple[bool, str]: ...
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.2f}"
+
+
+@attrs.frozen
+class TrendAlignment:
+    """Longs: 1h close above its EMA and the 15m EMA rising (mirrored for shorts)."""
+
+    config: ValidationConfig
+    name: str = "trend"
+
+    def keys(self) -> tuple[str, str]:
+        p = self.config.ema_period
+        return (
+            IndicatorSpec(kind="ema", period=p, timeframe=Timeframe.H1).key,
+            IndicatorSpec(kind="ema", period=p, timeframe=Timeframe.M15).key,
+        )
+
+    def check(self, signal: Signal, ctx: RuleContext) -> tuple[bool, str]:
+        key_1h, key_15m = self.keys()
+        bank = ctx.indicators
+        ema_1h = bank.value(signal.symbol, key_1h)
+        close_1h = ctx.close_1h
+        ema_15m = bank.value(signal.symbol, key_15m)
+        prev_15m = bank.value_at(signal.symbol, key_15m, 1)
+        if ema_1h is None or close_1h is None or ema_15m is None or prev_15m is None:
+            return False, f"trend: warming up ({key_1h}, {key_15m} not ready)"
+        if signal.side is Side.BUY:
+            ok = close_1h > ema_1h and ema_15m > prev_15m
+            rel, slope = (">" if close_1h > ema_1h else "<="), ("rising" if ema_15m > prev_15m else "not rising")
+        else:
+            ok = close_1h < ema_1h and ema_15m < prev_15m
+            rel, slope = ("<" if close_1h < ema_1h else ">="), ("falling" if ema_15m < prev_15m else "not falling")
+        return ok, f"trend: 1h close {_fmt(close_1h)} {rel} {key_1h} {_fmt(ema_1h)}, {key_15m} {slope}"
+
+
+@attrs.frozen
+class VolumeConfirmation:
+    """Breakout bar volume >= multiplier x SMA of prior 5m volume, same data source only."""
+
+    config: ValidationConfig
+    name: str = "volume"
+
+    def key(self) -> str:
+        return IndicatorSpec(
+            kind="sma", period=self.config.volume_sma_period, timeframe=Timeframe.M5, field="volume"
+        ).key
+
+    def check(self, signal: Signal, ctx: RuleContext) -> tuple[bool, str]:
+        if ctx.volume_source_ok is not None:
+            return False, f"volume: {ctx.volume_source_ok}"
+        avg = ctx.indicators.value_at(signal.symbol, self.key(), 1)
+        if avg is None:
+            return False, f"volume: warming up ({self.key()} not ready)"
+        need = self.config.volume_multiplier
+        if avg <= 0:
+            return ctx.breakout_volume > 0, f"volume: average is 0, bar {ctx.breakout_volume:.0f}"
+        ratio = ctx.breakout_volume / avg
+        ok = ratio >= need
+        return ok, f"volume {ratio:.1f}x {'>=' if ok else '<'} {need:.1f}x"
+
+
+@attrs.frozen
+class SupportResistance:
+    """Longs: no confirmed 1h swing high within k x ATR above the entry (mirrored for shorts)."""
+
+    config: ValidationConfig
+    atr_key: str
+    name: str = "support_resistance"
+
+    def check(self, signal: Signal, ctx: RuleContext) -> tuple[bool, str]:
+        atr = ctx.indicators.value(signal.symbol, self.atr_key)
+        if atr is None:
+            return False, f"resistance: warming up ({self.atr_key} not ready)"
+        if ctx.swings is None:
+            return True, "resistance: no 1h history"
+        room = self.config.sr_atr_multiple * atr
+        price = signal.price
+        if signal.side is Side.BUY:
+            near = [h for h in ctx.swings.swing_highs(self.config.swing_strength) if price < h <= price + room]
+            if near:
+                h = min(near)
+                return False, f"resistance: 1h swing high {_fmt(h)} is {(h - price) / atr:.2f} ATR above entry"
+            return True, f"resistance: no 1h swing high within {self.config.sr_atr_multiple} ATR above"
+        near = [lo for lo in ctx.swings.swing_lows(self.config.swing_strength) if price - room <= lo < price]
+        if near:
+            lo = max(near)
+            return False, f"support: 1h swing low {_fmt(lo)} is {(price - lo) / atr:.2f} ATR below entry"
+        return True, f"support: no 1h swing low within {self.config.sr_atr_multiple} ATR below"

@@ -1,0 +1,123 @@
+"""The multi-timeframe validator: runs the enabled rules over 15m and 1h state for each signal.
+
+State: per symbol, the recent closed 1h bars (for swing points) and the source of the 5m volume
+history (volume rules compare a bar only with bars of the same source).
+Consumes: closed bars (via :meth:`Validator.on_bar`), signals (via :meth:`Validator.evaluate`).
+Emits: a verdict ``(accepted, reasons)``; the engine turns it into a ``SignalEvaluated`` action.
+Invariants: reads only closed bars; with ``validation.enabled = false`` every signal passes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from vibe_core.config import ValidationConfig
+from vibe_core.events import Bar
+from vibe_core.indicators import IndicatorBank, IndicatorSpec
+from vibe_core.models import Signal
+from vibe_core.types import Timeframe
+from vibe_core.validation.rules import (
+    Rule,
+    RuleContext,
+    SupportResistance,
+    Swings,
+    TrendAlignment,
+    VolumeConfirmation,
+)
+
+__all__ = ["Validator"]
+
+
+@attrs.define
+class Validator:
+    config: ValidationConfig
+    atr_key: str
+    rules: list[Rule] = attrs.Factory(list)
+    swings: dict[str, Swings] = attrs.Factory(dict)
+    volume_source: dict[str, list[Any]] = attrs.Factory(dict)  #: symbol -> [source, bars seen from it]
+    last_volume: dict[str, float] = attrs.Factory(dict)
+    close_1h: dict[str, float] = attrs.Factory(dict)
+
+    @classmethod
+    def from_config(cls, config: ValidationConfig, atr_key: str) -> Validator:
+        rules: list[Rule] = []
+        if config.trend:
+            rules.append(TrendAlignment(config))
+        if config.volume:
+            rules.append(VolumeConfirmation(config))
+        if config.support_resistance:
+            rules.append(SupportResistance(config, atr_key))
+        return cls(config=config, atr_key=atr_key, rules=rules)
+
+    def required_indicators(self) -> list[IndicatorSpec]:
+        p = self.config.ema_period
+        return [
+            IndicatorSpec(kind="ema", period=p, timeframe=Timeframe.H1),
+            IndicatorSpec(kind="ema", period=p, timeframe=Timeframe.M15),
+            IndicatorSpec(kind="sma", period=self.config.volume_sma_period, timeframe=Timeframe.M5, field="volume"),
+        ]
+
+    def on_bar(self, bar: Bar) -> None:
+        tf = bar.timeframe
+        if tf is Timeframe.M5:
+            self.last_volume[bar.symbol] = bar.volume
+            seen = self.volume_source.get(bar.symbol)
+            if seen is None or seen[0] != bar.source:
+                self.volume_source[bar.symbol] = [bar.source, 1]
+            else:
+                seen[1] += 1
+        elif tf is Timeframe.H1:
+            sw = self.swings.get(bar.symbol)
+            if sw is None:
+                sw = self.swings[bar.symbol] = Swings.empty(self.config.swing_lookback_bars)
+            sw.highs.append(bar.high)
+            sw.lows.append(bar.low)
+            self.close_1h[bar.symbol] = bar.close
+
+    def evaluate(self, signal: Signal, indicators: IndicatorBank) -> tuple[bool, tuple[str, ...]]:
+        if not self.config.enabled:
+            return True, ("validation off",)
+        seen = self.volume_source.get(signal.symbol)
+        need = self.config.volume_sma_period + 1
+        source_problem = None
+        if seen is None or seen[1] < need:
+            count = 0 if seen is None else seen[1]
+            source = "?" if seen is None else seen[0] or "unnamed"
+            source_problem = f"only {count}/{need} {source} bars to compare"
+        ctx = RuleContext(
+            indicators=indicators,
+            swings=self.swings.get(signal.symbol),
+            breakout_volume=self.last_volume.get(signal.symbol, 0.0),
+            volume_source_ok=source_problem,
+            close_1h=self.close_1h.get(signal.symbol),
+        )
+        ok = True
+        reasons = []
+        for rule in self.rules:
+            passed, reason = rule.check(signal, ctx)
+            ok = ok and passed
+            reasons.append(reason)
+        return ok, tuple(reasons)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "swings": {s: [list(sw.highs), list(sw.lows)] for s, sw in self.swings.items()},
+            "volume_source": {s: list(v) for s, v in self.volume_source.items()},
+            "last_volume": dict(self.last_volume),
+            "close_1h": dict(self.close_1h),
+        }
+
+    @classmethod
+    def restore(cls, config: ValidationConfig, atr_key: str, data: dict[str, Any]) -> Validator:
+        v = cls.from_config(config, atr_key)
+        for sym, (highs, lows) in data["swings"].items():
+            sw = Swings.empty(config.swing_lookback_bars)
+            sw.highs.extend(highs)
+            sw.lows.extend(lows)
+            v.swings[sym] = sw
+        v.volume_source = {s: list(x) for s, x in data["volume_source"].items()}
+        v.last_volume = dict(data["last_volume"])
+        v.close_1h = dict(data["close_1h"])
+        return v
