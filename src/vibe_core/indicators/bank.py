@@ -1,0 +1,235 @@
+"""The indicator bank: talipp indicators per symbol and spec, fed closed bars, bounded in memory.
+
+State: one talipp indicator per (symbol, spec), owned by exactly one engine state and never
+shared; per (symbol, timeframe) a precomputed route list, so ``on_bar`` is one dict lookup and a
+loop.
+Consumes: closed :class:`~vibe_core.events.Bar` s (``on_bar``) and session opens
+(``reset_session``, which restarts the session-anchored VWAP).
+Emits: nothing; readers ask ``value`` / ``value_at``.
+Invariants: every value equals that of an unbounded talipp indicator fed the same bars (history is
+purged in batches but never below :func:`~vibe_core.indicators.specs.min_history`);
+``IndicatorBank.restore(bank.snapshot())`` continues bit for bit like ``bank``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+
+import attrs
+from talipp.indicators import ATR, EMA, RSI, SMA, VWAP
+from talipp.indicators.Indicator import Indicator
+from talipp.ohlcv import OHLCV
+
+from vibe_core.events import Bar
+from vibe_core.indicators.snapshot import dump_indicator, load_indicator
+from vibe_core.indicators.specs import IndicatorSpec, min_history
+from vibe_core.types import Timeframe
+
+__all__ = ["IndicatorBank", "DEFAULT_WINDOW", "purge_batch"]
+
+DEFAULT_WINDOW: Final = 1000
+
+# What an indicator is fed from a bar.
+_CLOSE: Final = 0
+_VOLUME: Final = 1
+_BAR: Final = 2
+
+#: (indicator, its bound ``add``, source, keep, cap): past ``cap`` inputs, purge down to ``keep``.
+_Route = tuple[Indicator, Callable[[Any], None], int, int, int]
+
+
+def purge_batch(keep: int) -> int:
+    """How far past ``keep`` an indicator may grow before it is purged.
+
+    talipp purges by slicing its lists (O(n)), so purging one entry per bar would cost O(window)
+    per bar; purging a quarter of the window at once makes it O(1) amortised.
+    """
+    return max(16, keep // 4)
+
+
+def _build(spec: IndicatorSpec) -> Indicator:
+    period = spec.period
+    match spec.kind:
+        case "ema":
+            return EMA(period)
+        case "sma":
+            return SMA(period)
+        case "rsi":
+            return RSI(period)
+        case "atr":
+            return ATR(period)
+        case "vwap":
+            return VWAP()
+    raise ValueError(f"unknown indicator kind {spec.kind!r}")
+
+
+def _spec_to_dict(spec: IndicatorSpec) -> dict[str, Any]:
+    return {"kind": spec.kind, "period": spec.period, "timeframe": spec.timeframe.label, "field": spec.field}
+
+
+def _spec_from_dict(data: dict[str, Any]) -> IndicatorSpec:
+    return IndicatorSpec(
+        kind=data["kind"],
+        period=data["period"],
+        timeframe=Timeframe.parse(data["timeframe"]),
+        field=data["field"],
+    )
+
+
+@attrs.define(init=False, eq=False)
+class IndicatorBank:
+    """Indicators per symbol for fixed specs; symbols not given up front are added on their first bar.
+
+    ``window`` is how many outputs per indicator stay readable through ``value_at`` (raised per
+    indicator to its safe minimum); memory stays below about 1.25 x that many entries.
+    """
+
+    specs: tuple[IndicatorSpec, ...]
+    window: int
+    _by_key: dict[str, IndicatorSpec]
+    _indicators: dict[str, dict[str, Indicator]]  #: symbol -> key -> indicator
+    _routes: dict[tuple[str, Timeframe], tuple[_Route, ...]]
+    _session: dict[str, tuple[Indicator, ...]]  #: symbol -> session-anchored indicators
+
+    def __init__(
+        self, specs: Iterable[IndicatorSpec], *, window: int = DEFAULT_WINDOW, symbols: Iterable[str] = ()
+    ) -> None:
+        if window < 1:
+            raise ValueError(f"indicator window must be >= 1, got {window}")
+        by_key: dict[str, IndicatorSpec] = {}
+        for spec in specs:
+            by_key.setdefault(spec.key, spec)
+        self.specs = tuple(by_key.values())
+        self.window = window
+        self._by_key = by_key
+        self._indicators = {}
+        self._routes = {}
+        self._session = {}
+        for symbol in symbols:
+            self._add_symbol(symbol)
+
+    def _add_symbol(self, symbol: str) -> dict[str, Indicator]:
+        indicators = {spec.key: _build(spec) for spec in self.specs}
+        routes: dict[Timeframe, list[_Route]] = {tf: [] for tf in Timeframe}
+        for spec in self.specs:
+            keep = max(self.window, min_history(spec))
+            source = _BAR if spec.ohlcv else (_VOLUME if spec.field == "volume" else _CLOSE)
+            indicator = indicators[spec.key]
+            routes[spec.timeframe].append((indicator, indicator.add, source, keep, keep + purge_batch(keep)))
+        self._indicators[symbol] = indicators
+        for tf, tf_routes in routes.items():
+            self._routes[(symbol, tf)] = tuple(tf_routes)
+        self._session[symbol] = tuple(indicators[s.key] for s in self.specs if s.kind == "vwap")
+        return indicators
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """Symbols that have indicators (given up front or seen in a bar), in order of arrival."""
+        return tuple(self._indicators)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self._by_key)
+
+    # -----------------------------------------------------------------------------------------
+    # updates
+    # -----------------------------------------------------------------------------------------
+
+    def on_bar(self, bar: Bar) -> None:
+        """Feed a closed bar to every indicator of its symbol and timeframe."""
+        routes = self._routes.get((bar.symbol, bar.timeframe))
+        if routes is None:
+            self._add_symbol(bar.symbol)
+            routes = self._routes[(bar.symbol, bar.timeframe)]
+        ohlcv = None
+        for indicator, add, source, keep, cap in routes:
+            if source == _CLOSE:
+                add(bar.close)
+            elif source == _VOLUME:
+                add(bar.volume)
+            else:
+                if ohlcv is None:  # one OHLCV per bar, shared by ATR and VWAP (they only read it)
+                    ohlcv = OHLCV(bar.open, bar.high, bar.low, bar.close, bar.volume)
+                add(ohlcv)
+            n = len(indicator.input_values)
+            if n > cap:
+                indicator.purge_oldest(n - keep)
+
+    def reset_session(self, symbol: str) -> None:
+        """Restart session-anchored indicators (VWAP) of ``symbol``; called at each session open."""
+        for indicator in self._session.get(symbol, ()):
+            indicator.remove_all()
+
+    # -----------------------------------------------------------------------------------------
+    # reads
+    # -----------------------------------------------------------------------------------------
+
+    def value(self, symbol: str, key: str) -> float | None:
+        """Latest value of ``key`` for ``symbol``; ``None`` while warming up or before any bar."""
+        return self.value_at(symbol, key, 0)
+
+    def value_at(self, symbol: str, key: str, back: int) -> float | None:
+        """The value ``back`` outputs ago (0 = latest, 1 = previous); ``None`` if not (or no longer) known.
+
+        Outputs up to ``window - 1`` back are always kept. An unknown ``key`` raises ``KeyError``:
+        asking for an indicator nobody declared is a bug, not a warm-up.
+        """
+        if back < 0:
+            raise ValueError(f"back must be >= 0, got {back}")
+        per_symbol = self._indicators.get(symbol)
+        if per_symbol is None:
+            if key not in self._by_key:
+                raise KeyError(f"no indicator {key!r} in the bank (have {', '.join(self._by_key)})")
+            return None
+        indicator = per_symbol.get(key)
+        if indicator is None:
+            raise KeyError(f"no indicator {key!r} in the bank (have {', '.join(self._by_key)})")
+        out = indicator.output_values
+        if back >= len(out):
+            return None
+        result: float | None = out[-1 - back]
+        return result
+
+    def history_len(self, symbol: str, key: str) -> int:
+        """How many inputs the indicator currently keeps (for tests and memory checks)."""
+        return len(self._indicators[symbol][key].input_values)
+
+    # -----------------------------------------------------------------------------------------
+    # persistence
+    # -----------------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-safe copy of everything, talipp internals included; see :meth:`restore`."""
+        return {
+            "window": self.window,
+            "specs": [_spec_to_dict(spec) for spec in self.specs],
+            "symbols": {
+                symbol: {key: dump_indicator(ind) for key, ind in indicators.items()}
+                for symbol, indicators in self._indicators.items()
+            },
+        }
+
+    @classmethod
+    def restore(cls, data: dict[str, Any]) -> IndicatorBank:
+        """The bank a :meth:`snapshot` was taken of, internals copied so it continues bit for bit."""
+        specs = [_spec_from_dict(s) for s in data["specs"]]
+        symbols: dict[str, dict[str, Any]] = data["symbols"]
+        bank = cls(specs, window=data["window"], symbols=symbols)
+        for symbol, per_key in symbols.items():
+            indicators = bank._indicators[symbol]
+            if set(per_key) != set(indicators):
+                raise ValueError(
+                    f"indicator snapshot of {symbol}: keys {sorted(per_key)}, expected {sorted(indicators)}"
+                )
+            for key, ind_data in per_key.items():
+                load_indicator(indicators[key], ind_data)
+        return bank
+
+    def __eq__(self, other: object) -> bool:
+        """Equal specs, window and internal lists (talipp indicators compare by identity)."""
+        if not isinstance(other, IndicatorBank):
+            return NotImplemented
+        return self.snapshot() == other.snapshot()
+
+    __hash__ = None  # type: ignore[assignment]
