@@ -275,15 +275,16 @@ def _pattern(reason: str) -> str:
 def veto_reasons(signals: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     """The most common reasons among vetoed signals, numbers replaced by ``#`` so they group.
 
-    Signals record every rule's verdict, passes included, without saying which failed; a reason
-    whose pattern also occurs on an accepted signal is taken as a pass and left out. ``count``
-    counts vetoed signals giving the reason; ``share`` divides by all vetoed signals.
+    Uses the ``vetoes`` column (the failing checks only) when present. Without it (older result
+    files), a reason whose pattern also occurs on an accepted signal is taken as a pass and left
+    out. ``count`` counts vetoed signals giving the reason; ``share`` divides by all vetoed signals.
     """
     if not len(signals):
         return pd.DataFrame({"count": [], "share": []}, index=pd.Index([], name="reason"))
     accepted = signals["accepted"].astype(bool).to_numpy()
-    texts = signals["reasons"].fillna("").astype(str).to_numpy()
-    passes = {_pattern(r) for t in texts[accepted] for r in t.split(";") if r.strip()}
+    column = "vetoes" if "vetoes" in signals.columns else "reasons"
+    texts = signals[column].fillna("").astype(str).to_numpy()
+    passes = set() if column == "vetoes" else {_pattern(r) for t in texts[accepted] for r in t.split(";") if r.strip()}
     counts: dict[str, int] = {}
     for text in texts[~accepted]:
         for pattern in {_pattern(r) for r in text.split(";") if r.strip()} - passes:

@@ -55,12 +55,16 @@ class TradeClosed:
 
 @attrs.frozen(kw_only=True)
 class SignalEvaluated:
-    """A signal and its verdict: ``accepted`` with ``qty``, or vetoed with ``reasons``."""
+    """A signal and its verdict: ``accepted`` with ``qty``, or not.
+
+    ``reasons`` holds every check's verdict, passes included; ``vetoes`` only the failing ones.
+    """
 
     signal: Signal
     accepted: bool
     qty: int
     reasons: tuple[str, ...] = ()
+    vetoes: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)

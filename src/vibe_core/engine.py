@@ -293,15 +293,18 @@ def _exposure(state: EngineState) -> Exposure:
 
 
 def _on_signal(state: EngineState, signal: Signal, now: int, out: list[Action]) -> None:
-    accepted, reasons = state.validator.evaluate(signal, state.indicators)
+    reasons, vetoes = state.validator.evaluate(signal, state.indicators)
     qty = 0
-    if accepted and signal.symbol in state.pending:
-        accepted, reasons = False, (*reasons, "risk: an entry is already working")
-    if accepted:
+    if not vetoes and signal.symbol in state.pending:
+        vetoes = ("risk: an entry is already working",)
+        reasons = (*reasons, *vetoes)
+    if not vetoes:
         qty, why = size_entry(signal, state.risk, _exposure(state), state.config.risk)
         reasons = (*reasons, why)
-        accepted = qty > 0
-    out.append(SignalEvaluated(signal=signal, accepted=accepted, qty=qty, reasons=reasons))
+        if qty <= 0:
+            vetoes = (why,)
+    accepted = not vetoes
+    out.append(SignalEvaluated(signal=signal, accepted=accepted, qty=qty, reasons=reasons, vetoes=vetoes))
     if not accepted:
         return
     exposure = _exposure(state)

@@ -244,7 +244,7 @@ def test_validation_veto_names_its_reason(sessions):
     _, actions = run(events_for([(s1, [day1]), (s2, [day2])]), cfg, sessions)
     (verdict,) = of(actions, SignalEvaluated)
     assert not verdict.accepted
-    assert verdict.reasons == ("volume 0.5x < 1.5x",)
+    assert verdict.reasons == verdict.vetoes == ("volume 0.5x < 1.5x",)
     assert fills(actions) == []
 
 

@@ -76,9 +76,10 @@ class Validator:
             sw.lows.append(bar.low)
             self.close_1h[bar.symbol] = bar.close
 
-    def evaluate(self, signal: Signal, indicators: IndicatorBank) -> tuple[bool, tuple[str, ...]]:
+    def evaluate(self, signal: Signal, indicators: IndicatorBank) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """``(reasons, vetoes)``: every rule's verdict, and those of the rules that failed."""
         if not self.config.enabled:
-            return True, ("validation off",)
+            return ("validation off",), ()
         seen = self.volume_source.get(signal.symbol)
         need = self.config.volume_sma_period + 1
         source_problem = None
@@ -93,13 +94,14 @@ class Validator:
             volume_source_ok=source_problem,
             close_1h=self.close_1h.get(signal.symbol),
         )
-        ok = True
         reasons = []
+        vetoes = []
         for rule in self.rules:
             passed, reason = rule.check(signal, ctx)
-            ok = ok and passed
             reasons.append(reason)
-        return ok, tuple(reasons)
+            if not passed:
+                vetoes.append(reason)
+        return tuple(reasons), tuple(vetoes)
 
     def snapshot(self) -> dict[str, Any]:
         return {
