@@ -1,0 +1,62 @@
+"""The price path the venue matches against: a bar becomes four points, a print is one.
+
+A bar becomes O, the extreme nearer to O, the other extreme, C (when O is equally near both, the
+high comes first), stamped inside the bar at ``tf x k / 300`` for ``k`` in 0, 100, 200, 299 (a 5m
+bar: +0 s, +100 s, +200 s, +299 s). Each point offers a quarter of the bar's volume. The open is a
+*jump* from whatever came before; the other three are reached *continuously* from the previous
+point, so a level crossed on the way fills at that level. A print is a jump offering its size.
+"""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+
+from vibe_core.events import Bar, Trade
+
+__all__ = ["Point", "bar_points", "trade_point", "POINT_OFFSETS"]
+
+POINT_OFFSETS = (0, 100, 200, 299)  #: offsets of the four bar points, in 1/300 of the bar
+
+
+@attrs.frozen(kw_only=True)
+class Point:
+    """One point of the price path: ``jump`` is False when it is reached continuously."""
+
+    ts: int
+    price: float
+    liquidity: float
+    jump: bool
+
+
+def _check(symbol: str, ts: int, *prices: float) -> None:
+    for p in prices:
+        if not (p > 0.0 and math.isfinite(p)):
+            raise ValueError(f"invalid price {p!r} in market data for {symbol} at {ts}")
+
+
+def bar_points(bar: Bar) -> tuple[Point, Point, Point, Point]:
+    """The four points of ``bar``; raises ``ValueError`` on a non-finite or non-positive price."""
+    o, h, lo, c = bar.open, bar.high, bar.low, bar.close
+    _check(bar.symbol, bar.ts, o, h, lo, c)
+    if not math.isfinite(bar.volume) or bar.volume < 0:
+        raise ValueError(f"invalid volume {bar.volume!r} in bar of {bar.symbol} at {bar.ts}")
+    first, second = (lo, h) if o - lo < h - o else (h, lo)
+    span = bar.timeframe.ns
+    ts = [bar.ts + span * k // 300 for k in POINT_OFFSETS]
+    liq = bar.volume / 4
+    return (
+        Point(ts=ts[0], price=o, liquidity=liq, jump=True),
+        Point(ts=ts[1], price=first, liquidity=liq, jump=False),
+        Point(ts=ts[2], price=second, liquidity=liq, jump=False),
+        Point(ts=ts[3], price=c, liquidity=liq, jump=False),
+    )
+
+
+def trade_point(trade: Trade) -> Point:
+    """A print as one point (a jump) offering its size."""
+    _check(trade.symbol, trade.ts, trade.price)
+    if not math.isfinite(trade.size) or trade.size < 0:
+        raise ValueError(f"invalid size {trade.size!r} in print of {trade.symbol} at {trade.ts}")
+    return Point(ts=trade.ts, price=trade.price, liquidity=trade.size, jump=True)

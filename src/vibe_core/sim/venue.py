@@ -1,0 +1,566 @@
+"""The simulated exchange: accepts orders, rests them and matches them against the price path.
+
+State: :class:`Venue`: working orders per symbol in time priority, the last point per symbol
+(price, time, unused liquidity), the last observed primary bar's range, and recent order ids.
+Consumes: orders (``submit``), cancels, bars (four points each), prints (one point each), time
+(``on_clock``: DAY expiry) and closed primary bars (``observe_bar``: the volatility for prints).
+Emits: records ``OrderAccepted`` / ``OrderRejected`` / ``Filled`` / ``OrderCancelled``.
+Invariants: an order never fills more than its quantity, before its active time or after it is
+done; a point's liquidity is used once, across all orders; the two legs of a bracket pair
+together fill at most what their parent filled; every draw comes from (seed, order id, index).
+
+# Theory of operation (DESIGN §3, one rule for backtest and live)
+- An accepted order is active from ``order.ts + delay`` (delay drawn per order, in ms). A new
+  stop or limit that is active at once is checked against the last price of the current session
+  (a sell stop at or above it fills there); a market order waits for the next point.
+- Points are matched in time order; at each point the working orders of the symbol are visited
+  in time priority and priced by :func:`vibe_core.sim.matching.match_price`. A point outside a
+  regular session is not matched (it only moves the last price).
+- A fill takes at most ``floor(max_participation x unused liquidity)`` shares (at least one while
+  a whole share is left), optionally a seeded fraction of that, and uses that liquidity up.
+  ``max_participation >= 1`` means no liquidity cap: fills are complete even on zero volume.
+- A filled bracket parent places a stop and a target for the filled quantity, linked
+  one-cancels-other, and matches them at once from the parent's fill price along the rest of the
+  step, so an entry bar can also stop out or hit its target.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, TypeAlias
+
+import attrs
+
+from vibe_core.calendar import SessionTable
+from vibe_core.codec import structure, unstructure
+from vibe_core.config import FillModel
+from vibe_core.events import Bar, Filled, OrderAccepted, OrderCancelled, OrderRejected, Trade
+from vibe_core.models import Fill, Order
+from vibe_core.orders import TERMINAL, transition
+from vibe_core.sim.draws import integer, uniform
+from vibe_core.sim.fees import fee
+from vibe_core.sim.matching import match_price, reachable
+from vibe_core.sim.points import POINT_OFFSETS, Point, bar_points, trade_point
+from vibe_core.sim.slippage import bar_range_pct, slippage_fraction, slipped_price
+from vibe_core.types import NS_PER_MS, OrderStatus, OrderType, Side, Timeframe, TimeInForce
+
+__all__ = ["Venue", "VenueRecord", "fill_delay_ns"]
+
+VenueRecord: TypeAlias = OrderAccepted | OrderRejected | Filled | OrderCancelled
+
+_INF = math.inf
+_PENDING = OrderStatus.PENDING
+_OBJECT_FIELDS = ("order", "status")
+_CLOSE_OFFSET = {tf: tf.ns * POINT_OFFSETS[-1] // 300 for tf in Timeframe}  #: bar open -> its close point
+
+
+def fill_delay_ns(model: FillModel, seed: int, order_id: str) -> int:
+    """The order's fill delay: uniform over whole ms in [min, max], draw 0 of the order."""
+    lo, hi = model.fill_delay_ms_min, model.fill_delay_ms_max
+    if hi <= lo:
+        return lo * NS_PER_MS
+    return integer(seed, order_id, 0, lo, hi) * NS_PER_MS
+
+
+@attrs.define
+class _Working:
+    """A working order and its progress (owned by one venue)."""
+
+    order: Order
+    status: OrderStatus
+    active_ts: int
+    expires: int | None  #: session close for DAY orders
+    filled: int = 0
+    reduced: int = 0  #: quantity taken away by fills of the other leg of its pair
+    triggered: bool = False
+    draws: int = 1  #: next draw index (0 is the fill delay)
+    spent: float = 0.0  #: notional bought so far, for ``max_notional``
+    sibling: str | None = None  #: the other leg of a one-cancels-other pair
+    pairs: int = 0  #: bracket pairs placed so far (one per fill)
+
+    @property
+    def remaining(self) -> int:
+        return self.order.qty - self.filled - self.reduced
+
+
+@attrs.define
+class _Market:
+    """The last point seen for a symbol."""
+
+    price: float | None = None
+    ts: int = 0
+    liquidity: float = 0.0
+    remaining: float = 0.0  #: liquidity of the last point not yet used
+    range_pct: float = 0.0  #: (high - low) / open of the last observed primary bar
+
+
+@attrs.define
+class _At:
+    """The point being matched: its liquidity is used up as orders fill."""
+
+    ts: int
+    price: float
+    liquidity: float
+    remaining: float
+    range_pct: float
+
+
+def _valid_price(p: float | None) -> bool:
+    return p is not None and p > 0.0 and math.isfinite(p)
+
+
+def _price_error(order: Order) -> bool:
+    kind = order.type
+    if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) and not _valid_price(order.limit_price):
+        return True
+    if kind in (OrderType.STOP, OrderType.STOP_LIMIT) and not _valid_price(order.stop_price):
+        return True
+    return any(p is not None and not _valid_price(p) for p in (order.stop_loss, order.take_profit))
+
+
+@attrs.define
+class Venue:
+    """The simulated exchange of one run; see the module docstring for the rules."""
+
+    model: FillModel
+    seed: int
+    symbols: frozenset[str]
+    sessions: SessionTable
+    _orders: dict[str, _Working] = attrs.field(factory=dict, init=False, repr=False)
+    _books: dict[str, list[_Working]] = attrs.field(factory=dict, init=False, repr=False)
+    _markets: dict[str, _Market] = attrs.field(factory=dict, init=False, repr=False)
+    _recent: dict[str, int] = attrs.field(factory=dict, init=False, repr=False)
+    _recent_session: int = attrs.field(default=-1, init=False, repr=False)
+    _next_expiry: int | None = attrs.field(default=None, init=False, repr=False)
+
+    # -- commands --------------------------------------------------------------------------------
+
+    def submit(
+        self,
+        order: Order,
+        *,
+        cash: float | None = None,
+        position: int = 0,
+        paused: bool = False,
+        allow_margin: bool = False,
+    ) -> list[VenueRecord]:
+        """Accept or reject ``order``; an accepted stop or limit may fill at once at the last price.
+
+        ``cash``/``position``/``paused`` describe the account (the venue keeps no account).
+        A known id (working, or seen in this or the previous session) is ignored: resubmitting
+        after a restart is idempotent.
+        """
+        if order.id in self._orders or order.id in self._recent:
+            return []
+        self._remember(order.id, order.ts)
+        reason = self._rejection(order, cash, position, paused, allow_margin)
+        if reason is not None:
+            transition(_PENDING, "reject")
+            return [OrderRejected(ts=order.ts, order_id=order.id, symbol=order.symbol, reason=reason)]
+        delay = fill_delay_ns(self.model, self.seed, order.id)
+        w = _Working(order=order, status=_PENDING, active_ts=order.ts + delay, expires=self._expiry(order))
+        out: list[VenueRecord] = [OrderAccepted(ts=order.ts, order_id=order.id, order=order)]
+        self._add(w)
+        if delay == 0:
+            w.status = transition(w.status, "accept")
+            if order.type is not OrderType.MARKET:
+                self._check_at_last(w, out)
+        return out
+
+    def cancel(self, order_id: str, ts: int, reason: str) -> list[VenueRecord]:
+        """Cancel a working order; an unknown or finished order is a no-op (it may just have filled)."""
+        w = self._orders.get(order_id)
+        if w is None:
+            return []
+        out: list[VenueRecord] = []
+        self._finish(w, "cancel", ts, reason, out)
+        return out
+
+    # -- market data and time --------------------------------------------------------------------
+
+    def on_bar(self, bar: Bar) -> list[VenueRecord]:
+        """Match the bar's four points against the symbol's working orders."""
+        symbol = bar.symbol
+        book = self._books.get(symbol)
+        if book is not None:
+            low, high = bar.low, bar.high
+            if not 0.0 < low <= high < _INF:
+                raise ValueError(f"invalid bar of {symbol} at {bar.ts}: low {low!r}, high {high!r}")
+            cold = frozenset(
+                w.order.id for w in book if not reachable(w.order, triggered=w.triggered, low=low, high=high)
+            )
+            end = bar.ts + _CLOSE_OFFSET[bar.timeframe]
+            if len(cold) < len(book) or any(
+                w.status is _PENDING or (w.expires is not None and w.expires <= end) for w in book
+            ):
+                return self._match_bar(bar, cold)
+        # no order can match in this bar: the cost is a lookup and the last price
+        market = self._markets.get(symbol) or self._market(symbol)
+        close, volume = bar.close, bar.volume
+        if not (0.0 < close < _INF and 0.0 <= volume < _INF):
+            raise ValueError(f"invalid bar of {symbol} at {bar.ts}: close {close!r}, volume {volume!r}")
+        market.price = close
+        market.ts = bar.ts + _CLOSE_OFFSET[bar.timeframe]
+        market.liquidity = market.remaining = volume * 0.25
+        return []
+
+    def _match_bar(self, bar: Bar, cold: frozenset[str]) -> list[VenueRecord]:
+        market = self._market(bar.symbol)
+        range_pct = bar_range_pct(bar.high, bar.low, bar.open)
+        in_session = self.sessions.is_open(bar.ts)
+        out: list[VenueRecord] = []
+        for point in bar_points(bar):
+            self._match_point(bar.symbol, market, point, range_pct, in_session, cold, out)
+        return out
+
+    def on_trade(self, trade: Trade) -> list[VenueRecord]:
+        """Match one print (a jump offering its size) against the symbol's working orders."""
+        symbol = trade.symbol
+        market = self._markets.get(symbol) or self._market(symbol)
+        if symbol not in self._books:
+            price, size = trade.price, trade.size
+            if not (0.0 < price < _INF and 0.0 <= size < _INF):
+                raise ValueError(f"invalid print of {symbol} at {trade.ts}: price {price!r}, size {size!r}")
+            market.price, market.ts = price, trade.ts
+            market.liquidity = market.remaining = size
+            return []
+        out: list[VenueRecord] = []
+        point = trade_point(trade)
+        in_session = self.sessions.is_open(trade.ts)
+        self._match_point(symbol, market, point, market.range_pct, in_session, frozenset(), out)
+        return out
+
+    def on_clock(self, ts: int) -> list[VenueRecord]:
+        """Expire DAY orders at or after their session's close (``OrderCancelled`` reason "expired")."""
+        if self._next_expiry is None or ts < self._next_expiry:
+            return []
+        out: list[VenueRecord] = []
+        following: int | None = None
+        for w in tuple(self._orders.values()):
+            if w.expires is None:
+                continue
+            if w.expires <= ts:
+                self._finish(w, "expire", ts, "expired", out)
+            elif following is None or w.expires < following:
+                following = w.expires
+        self._next_expiry = following
+        return out
+
+    def observe_bar(self, bar: Bar) -> None:
+        """A closed primary bar: its range is the volatility term of slippage for prints."""
+        self._market(bar.symbol).range_pct = bar_range_pct(bar.high, bar.low, bar.open)
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        """Working orders (pending their delay or resting), in time priority."""
+        if symbol is None:
+            return [w.order for w in self._orders.values()]
+        return [w.order for w in self._books.get(symbol, ())]
+
+    def remaining_qty(self, order_id: str) -> int:
+        """Shares still working on ``order_id`` (0 when it is not working)."""
+        w = self._orders.get(order_id)
+        return 0 if w is None else w.remaining
+
+    def status(self, order_id: str) -> OrderStatus | None:
+        """Status of a working order; None once it is done (done orders are dropped)."""
+        w = self._orders.get(order_id)
+        return None if w is None else w.status
+
+    def last_price(self, symbol: str) -> float | None:
+        market = self._markets.get(symbol)
+        return None if market is None else market.price
+
+    # -- rules -----------------------------------------------------------------------------------
+
+    def _rejection(
+        self, order: Order, cash: float | None, position: int, paused: bool, allow_margin: bool
+    ) -> str | None:
+        if order.qty <= 0:
+            return "non-positive qty"
+        if order.symbol not in self.symbols:
+            return "unknown symbol"
+        if _price_error(order):
+            return "invalid price"
+        if not self.sessions.is_open(order.ts):
+            return "market closed"
+        after = position + order.side.sign * order.qty
+        if paused and abs(after) > abs(position):
+            return "trading paused"
+        if cash is not None and not allow_margin and order.side is Side.BUY:
+            opening = max(after, 0) - max(position, 0)  # shares added to a long position
+            ref = order.limit_price if order.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None
+            if ref is None:
+                ref = self.last_price(order.symbol) or order.stop_price
+            if opening > 0 and ref is not None and opening * ref > cash + 1e-9:
+                return "insufficient cash"
+        return None
+
+    def _expiry(self, order: Order) -> int | None:
+        if order.tif is TimeInForce.GTC:
+            return None
+        session = self.sessions.session_at(order.ts)
+        return None if session is None else session.close
+
+    def _check_at_last(self, w: _Working, out: list[VenueRecord]) -> None:
+        """A new stop or limit meets the last price of the current session at once."""
+        market = self._markets.get(w.order.symbol)
+        if market is None or market.price is None:
+            return
+        ts = w.order.ts
+        if self.sessions.index_at(market.ts) != self.sessions.index_at(ts):
+            return  # the last price is from an earlier session: the next open decides
+        at = _At(
+            ts=ts,
+            price=market.price,
+            liquidity=market.liquidity,
+            remaining=market.remaining,
+            range_pct=market.range_pct,
+        )
+        self._match_new(w, market.price, False, at, out)
+        market.remaining = at.remaining
+
+    def _match_point(
+        self,
+        symbol: str,
+        market: _Market,
+        point: Point,
+        range_pct: float,
+        in_session: bool,
+        cold: frozenset[str],
+        out: list[VenueRecord],
+    ) -> None:
+        ts, price = point.ts, point.price
+        prev, prev_ts = market.price, market.ts
+        at = _At(
+            ts=ts, price=price, liquidity=point.liquidity, remaining=point.liquidity, range_pct=range_pct
+        )
+        for w in tuple(self._books.get(symbol, ())):  # orders placed at this point are matched by _bracket
+            order_id = w.order.id
+            if self._orders.get(order_id) is not w:
+                continue  # finished earlier at this point (one-cancels-other)
+            if w.expires is not None and ts >= w.expires:
+                self._finish(w, "expire", ts, "expired", out)
+                continue
+            if not in_session or w.active_ts > ts:
+                continue
+            if w.status is _PENDING:
+                w.status = transition(w.status, "activate")
+            if order_id in cold:
+                continue  # cannot match anywhere in this bar
+            if not point.jump and prev is not None and w.active_ts <= prev_ts:
+                self._try(w, prev, price, True, at, out)
+            else:
+                self._try(w, price, price, False, at, out)
+        market.price, market.ts = price, ts
+        market.liquidity, market.remaining = point.liquidity, at.remaining
+
+    def _match_new(
+        self, w: _Working, start: float, continuous: bool, at: _At, out: list[VenueRecord]
+    ) -> None:
+        """Check a new order at ``start`` at once, then along the rest of a continuous step."""
+        self._try(w, start, start, False, at, out)
+        if continuous and start != at.price and w.status not in TERMINAL:
+            self._try(w, start, at.price, True, at, out)
+
+    def _try(
+        self, w: _Working, start: float, price: float, continuous: bool, at: _At, out: list[VenueRecord]
+    ) -> None:
+        ref, w.triggered = match_price(
+            w.order, triggered=w.triggered, start=start, price=price, continuous=continuous
+        )
+        if ref is not None:
+            self._fill(w, ref, continuous, at, out)
+
+    def _fill_qty(self, w: _Working, at: _At) -> int:
+        model = self.model
+        qty = w.remaining
+        if model.max_participation < 1.0:
+            if at.remaining < 1.0:
+                return 0
+            qty = min(qty, max(1, int(model.max_participation * at.remaining)))
+        partial = model.partial_fills and model.partial_probability > 0.0 and qty > 1
+        if partial and self._draw(w) < model.partial_probability:
+            qty = max(1, int(qty * (0.2 + 0.8 * self._draw(w))))
+        return qty
+
+    def _fill_price(self, order: Order, ref: float, qty: int, at: _At) -> float:
+        if order.type is OrderType.MARKET or order.type is OrderType.STOP:
+            f = slippage_fraction(self.model, range_pct=at.range_pct, qty=qty, liquidity=at.liquidity)
+            return slipped_price(ref, order.side, f)
+        return round(ref, 4)  # limit fills are never worse than the limit: no slippage
+
+    def _fill(self, w: _Working, ref: float, continuous: bool, at: _At, out: list[VenueRecord]) -> None:
+        qty = self._fill_qty(w, at)
+        if qty <= 0:
+            return
+        order = w.order
+        price = self._fill_price(order, ref, qty, at)
+        capped = False
+        if order.side is Side.BUY and order.max_notional is not None:
+            budget = order.max_notional - w.spent
+            if qty * price > budget:
+                capped = True
+                qty = math.floor(budget / price)
+                if qty <= 0:
+                    self._finish(w, "cancel", at.ts, "insufficient cash", out)
+                    return
+                price = self._fill_price(order, ref, qty, at)
+        w.filled += qty
+        w.spent += qty * price
+        at.remaining = max(0.0, at.remaining - qty)
+        done = w.remaining <= 0
+        w.status = transition(w.status, "fill_full" if done else "fill_partial")
+        fill = Fill(
+            order_id=order.id,
+            symbol=order.symbol,
+            side=order.side,
+            qty=qty,
+            price=price,
+            ref_price=ref,
+            fee=fee(self.model, qty),
+            ts=at.ts,
+            tag=order.tag,
+        )
+        out.append(Filled(ts=at.ts, fill=fill))
+        if done:
+            self._drop(w)
+        elif capped:
+            self._finish(w, "cancel", at.ts, "insufficient cash", out)
+        if w.sibling is not None:
+            sibling = self._orders.get(w.sibling)
+            if sibling is not None:
+                sibling.reduced += qty
+                if sibling.remaining <= 0:
+                    self._finish(sibling, "cancel", at.ts, "oco", out)
+        if order.stop_loss is not None or order.take_profit is not None:
+            self._bracket(w, qty, ref, continuous, at, out)
+
+    def _bracket(
+        self, parent: _Working, qty: int, ref: float, continuous: bool, at: _At, out: list[VenueRecord]
+    ) -> None:
+        """Place a stop and a target for the ``qty`` just filled, one-cancels-other, matched from ``ref``."""
+        parent.pairs += 1
+        p = parent.order
+        suffix = "" if parent.pairs == 1 else f"-{parent.pairs}"
+        side = p.side.opposite
+        legs: list[Order] = []
+        if p.stop_loss is not None:
+            legs.append(
+                Order(
+                    id=f"{p.id}-sl{suffix}",
+                    symbol=p.symbol,
+                    side=side,
+                    qty=qty,
+                    type=OrderType.STOP,
+                    ts=at.ts,
+                    stop_price=p.stop_loss,
+                    tif=p.tif,
+                    parent_id=p.id,
+                    tag="stop",
+                )
+            )
+        if p.take_profit is not None:
+            legs.append(
+                Order(
+                    id=f"{p.id}-tp{suffix}",
+                    symbol=p.symbol,
+                    side=side,
+                    qty=qty,
+                    type=OrderType.LIMIT,
+                    ts=at.ts,
+                    limit_price=p.take_profit,
+                    tif=p.tif,
+                    parent_id=p.id,
+                    tag="target",
+                )
+            )
+        children: list[_Working] = []
+        for leg in legs:
+            self._remember(leg.id, at.ts)
+            child = _Working(
+                order=leg, status=transition(_PENDING, "accept"), active_ts=at.ts, expires=self._expiry(leg)
+            )
+            out.append(OrderAccepted(ts=at.ts, order_id=leg.id, order=leg))
+            self._add(child)
+            children.append(child)
+        if len(children) == 2:
+            children[0].sibling, children[1].sibling = legs[1].id, legs[0].id
+        for child in children:
+            if child.status not in TERMINAL:
+                self._match_new(child, ref, continuous, at, out)
+
+    # -- bookkeeping -----------------------------------------------------------------------------
+
+    def _draw(self, w: _Working) -> float:
+        value = uniform(self.seed, w.order.id, w.draws)
+        w.draws += 1
+        return value
+
+    def _market(self, symbol: str) -> _Market:
+        market = self._markets.get(symbol)
+        if market is None:
+            market = self._markets[symbol] = _Market()
+        return market
+
+    def _add(self, w: _Working) -> None:
+        self._orders[w.order.id] = w
+        self._books.setdefault(w.order.symbol, []).append(w)
+        if w.expires is not None and (self._next_expiry is None or w.expires < self._next_expiry):
+            self._next_expiry = w.expires
+
+    def _drop(self, w: _Working) -> None:
+        del self._orders[w.order.id]
+        book = self._books[w.order.symbol]
+        book.remove(w)
+        if not book:
+            del self._books[w.order.symbol]
+
+    def _finish(self, w: _Working, event: str, ts: int, reason: str, out: list[VenueRecord]) -> None:
+        w.status = transition(w.status, event)
+        self._drop(w)
+        out.append(OrderCancelled(ts=ts, order_id=w.order.id, reason=reason))
+
+    def _remember(self, order_id: str, ts: int) -> None:
+        """Keep ids of the current and previous session for idempotency (bounded memory)."""
+        index = self.sessions.last_index_at_or_before(ts)
+        if index > self._recent_session:
+            self._recent = {k: v for k, v in self._recent.items() if v >= index - 1}
+            self._recent_session = index
+        self._recent[order_id] = index
+
+    # -- persistence -----------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-safe state; :meth:`restore` rebuilds an equal venue (the model comes from config)."""
+        return {
+            "seed": self.seed,
+            "symbols": sorted(self.symbols),
+            "orders": [
+                {
+                    "order": unstructure(w.order),
+                    "status": w.status.value,
+                    **{k: v for k, v in attrs.asdict(w, recurse=False).items() if k not in _OBJECT_FIELDS},
+                }
+                for w in self._orders.values()
+            ],
+            "markets": {s: attrs.asdict(m) for s, m in self._markets.items()},
+            "recent": dict(self._recent),
+            "recent_session": self._recent_session,
+            "next_expiry": self._next_expiry,
+        }
+
+    @classmethod
+    def restore(cls, data: dict[str, Any], model: FillModel, sessions: SessionTable) -> Venue:
+        venue = cls(model=model, seed=data["seed"], symbols=frozenset(data["symbols"]), sessions=sessions)
+        for row in data["orders"]:
+            fields = {k: v for k, v in row.items() if k not in _OBJECT_FIELDS}
+            w = _Working(order=structure(row["order"], Order), status=OrderStatus(row["status"]), **fields)
+            venue._orders[w.order.id] = w
+            venue._books.setdefault(w.order.symbol, []).append(w)
+        venue._markets = {s: _Market(**m) for s, m in data["markets"].items()}
+        venue._recent = dict(data["recent"])
+        venue._recent_session = data["recent_session"]
+        venue._next_expiry = data["next_expiry"]
+        return venue
