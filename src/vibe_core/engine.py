@@ -234,7 +234,9 @@ def _advance(state: EngineState, ts: int, out: list[Action]) -> None:
     if session is not None and not state.session_closed:
         if not state.flattened and ts >= session.close - state.config.strategy.flatten_minutes_before_close * NS_PER_MINUTE:
             state.flattened = True
-            _flatten_all(state, ts, "eod", out)
+            # a flatten first seen at or after the close is stamped at the session's last instant,
+            # and its market orders then fill at the close (the venue's market-on-close fallback)
+            _flatten_all(state, min(ts, session.close - 1), "eod", out)
         if ts >= session.close:
             _close_session(state, ts, out)
     if state.session_closed or session is None or ts >= session.close:

@@ -226,9 +226,25 @@ class Venue:
             return []
         out: list[VenueRecord] = []
         point = trade_point(trade)
+        if not self._new_interval(market, trade.ts):
+            point = attrs.evolve(point, jump=False)
         in_session = self.sessions.is_open(trade.ts)
         self._match_point(symbol, market, point, market.range_pct, in_session, frozenset(), out)
         return out
+
+    def _new_interval(self, market: _Market, ts: int) -> bool:
+        """Is a print at ``ts`` the first of its primary bar (a jump), or continuous with the last one?
+
+        Consecutive prints inside one session-aligned 5m interval are a continuous path, exactly
+        like the points inside a bar, so a replay of a bar's points as prints matches as the bar does.
+        """
+        if market.price is None:
+            return True
+        session = self.sessions.session_at(ts)
+        if session is None or market.ts < session.open:
+            return True
+        step = Timeframe.M5.ns
+        return (market.ts - session.open) // step != (ts - session.open) // step
 
     def on_clock(self, ts: int) -> list[VenueRecord]:
         """Expire DAY orders at or after their session's close (``OrderCancelled`` reason "expired")."""
@@ -240,11 +256,28 @@ class Venue:
             if w.expires is None:
                 continue
             if w.expires <= ts:
-                self._finish(w, "expire", ts, "expired", out)
+                if w.order.type is OrderType.MARKET and w.status is not _PENDING:
+                    self._fill_at_close(w, w.expires, out)
+                if self._orders.get(w.order.id) is w:
+                    self._finish(w, "expire", ts, "expired", out)
             elif following is None or w.expires < following:
                 following = w.expires
         self._next_expiry = following
         return out
+
+    def _fill_at_close(self, w: _Working, close: int, out: list[VenueRecord]) -> None:
+        """A DAY market order still working at the close fills at the session's last price.
+
+        It is what a market-on-close fallback does, and it keeps "flat at every close" true when
+        the bars after the flatten time are missing. Liquidity caps and partial draws do not apply.
+        """
+        market = self._markets.get(w.order.symbol)
+        if market is None or market.price is None or self.sessions.index_at(market.ts) != self.sessions.index_at(
+            close - 1
+        ):
+            return
+        at = _At(ts=close, price=market.price, liquidity=0.0, remaining=0.0, range_pct=market.range_pct)
+        self._fill(w, market.price, False, at, out, whole=True)
 
     def observe_bar(self, bar: Bar) -> None:
         """A closed primary bar: its range is the volatility term of slippage for prints."""
@@ -391,8 +424,10 @@ class Venue:
             return slipped_price(ref, order.side, f)
         return round(ref, 4)  # limit fills are never worse than the limit: no slippage
 
-    def _fill(self, w: _Working, ref: float, continuous: bool, at: _At, out: list[VenueRecord]) -> None:
-        qty = self._fill_qty(w, at)
+    def _fill(
+        self, w: _Working, ref: float, continuous: bool, at: _At, out: list[VenueRecord], *, whole: bool = False
+    ) -> None:
+        qty = w.remaining if whole else self._fill_qty(w, at)
         if qty <= 0:
             return
         order = w.order

@@ -145,14 +145,26 @@ def test_market_order_in_print_mode_fills_at_the_next_print():
     assert brief(records) == [("fill", "A-1", 5, 99.9, at("09:32"))]  # a print at the order's own time counts
 
 
-def test_prints_are_jumps_stop_fills_at_the_worse_print_and_limit_at_the_better():
+def test_prints_inside_one_5m_interval_are_continuous_like_bar_points():
+    # 09:31 -> 09:33 stays inside the 09:30 bar: the path is continuous, levels fill at the level
     v = make()
     v.on_trade(Trade(symbol="AAPL", ts=at("09:31"), price=100.0, size=100.0))
     v.submit(order("A-1", SELL, 5, "09:31", type=STOP, stop_price=99.5))
     v.submit(order("A-2", BUY, 5, "09:31", type=LIMIT, limit_price=99.5))
     assert v.on_trade(Trade(symbol="AAPL", ts=at("09:32"), price=99.7, size=100.0)) == []
     records = v.on_trade(Trade(symbol="AAPL", ts=at("09:33"), price=99.4, size=100.0))
-    assert brief(records) == [("fill", "A-1", 5, 99.4, at("09:33")), ("fill", "A-2", 5, 99.4, at("09:33"))]
+    assert brief(records) == [("fill", "A-1", 5, 99.5, at("09:33")), ("fill", "A-2", 5, 99.5, at("09:33"))]
+
+
+def test_first_print_of_a_new_5m_interval_is_a_jump():
+    # 09:34 -> 09:35 crosses into the 09:35 bar: a jump, like a bar's open: stop at the worse print,
+    # limit at the better one
+    v = make()
+    v.on_trade(Trade(symbol="AAPL", ts=at("09:34"), price=100.0, size=100.0))
+    v.submit(order("A-1", SELL, 5, "09:34", type=STOP, stop_price=99.5))
+    v.submit(order("A-2", BUY, 5, "09:34", type=LIMIT, limit_price=99.5))
+    records = v.on_trade(Trade(symbol="AAPL", ts=at("09:35"), price=99.4, size=100.0))
+    assert brief(records) == [("fill", "A-1", 5, 99.4, at("09:35")), ("fill", "A-2", 5, 99.4, at("09:35"))]
 
 
 # -- new orders against the last price ------------------------------------------------------------------

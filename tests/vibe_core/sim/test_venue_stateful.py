@@ -77,6 +77,7 @@ class VenueMachine(RuleBasedStateMachine):
         self.orders: dict[str, Model] = {}
         self.seen: set[str] = set()
         self.last: dict[str, float] = {}
+        self.last_ts: dict[str, int] = {}
         self.liq_left: dict[str, float] = {}
         self.pairs: dict[str, list[tuple[str, int]]] = defaultdict(list)  # parent -> [(first leg id, qty)]
         self.seq = 0
@@ -164,8 +165,20 @@ class VenueMachine(RuleBasedStateMachine):
             assert bar.low <= f.ref_price <= bar.high
             assert bar.ts <= f.ts < bar.end
         elif kind == "trade":
-            assert f.ref_price == data.price
-            assert f.ts == data.ts
+            trade, prev, prev_ts = data
+            assert f.ts == trade.ts
+            session = SESSIONS.session_at(trade.ts)
+            same_bar = prev is not None and prev_ts >= session.open and (
+                (prev_ts - session.open) // BAR_NS == (trade.ts - session.open) // BAR_NS
+            )
+            if same_bar:  # continuous from the previous point, as inside a bar
+                assert min(prev, trade.price) <= f.ref_price <= max(prev, trade.price)
+            else:  # the first print of a 5m interval is a jump
+                assert f.ref_price == trade.price
+        elif kind == "close":  # market orders still working at the close fill at the last price
+            assert o.type is OrderType.MARKET
+            assert f.ref_price == self.last[o.symbol]
+            assert f.ts == data
         else:  # a new order met the last price
             assert f.ref_price == self.last[o.symbol]
         if o.type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
@@ -265,6 +278,7 @@ class VenueMachine(RuleBasedStateMachine):
             if m.active_ts <= bar.ts and i not in cancelled and self.must_fill(m.order, bar):
                 assert m.done, f"{i} should have filled in {bar}"
         self.last[symbol] = c
+        self.last_ts[symbol] = bar.ts + BAR_NS * 299 // 300
         self.liq_left[symbol] = volume / 4 - used.get(bar.ts + BAR_NS * 299 // 300, 0.0)
         self.now = start + BAR_NS
 
@@ -278,8 +292,10 @@ class VenueMachine(RuleBasedStateMachine):
         price = round(self.ref(symbol) + data.draw(st.integers(-6, 6)) * TICK, 2)
         size = data.draw(st.sampled_from([0.0, 1.0, 50.0, 500.0]))
         trade = Trade(symbol=symbol, ts=ts, price=price, size=size)
-        used = self.absorb(self.venue.on_trade(trade), ("trade", trade), lambda _ts: size)
+        context = ("trade", (trade, self.last.get(symbol), self.last_ts.get(symbol, 0)))
+        used = self.absorb(self.venue.on_trade(trade), context, lambda _ts: size)
         self.last[symbol] = price
+        self.last_ts[symbol] = ts
         self.liq_left[symbol] = size - used.get(ts, 0.0)
         self.now = ts
 
@@ -287,7 +303,7 @@ class VenueMachine(RuleBasedStateMachine):
     @rule()
     def close_session(self):
         close = self.session.close
-        self.absorb(self.venue.on_clock(close), ("none", None))
+        self.absorb(self.venue.on_clock(close), ("close", close), lambda _ts: float("inf"))
         for m in self.orders.values():
             if not m.done and m.order.tif is TimeInForce.DAY:
                 raise AssertionError(f"DAY order {m.order.id} outlived the close")
