@@ -1,0 +1,431 @@
+"""Bar aggregation: trade prints (or small bars) -> complete 5m, 15m and 1h bars.
+
+State: :class:`BarAggregator`, owned by the engine: per symbol the forming bar of each tracked
+timeframe, the latest time seen, the earliest end among forming bars (``next_due``) and counters of
+ignored prints.
+Consumes: ``Trade`` prints (:meth:`~BarAggregator.on_trade`), complete input ``Bar`` s
+(:meth:`~BarAggregator.on_bar`), ``Clock`` (:meth:`~BarAggregator.on_clock`).
+Emits: complete ``Bar`` s, ordered by end time, then timeframe (ascending), then symbol (in the
+order symbols were first seen).
+Invariants: bars are aligned to the session open (09:30 ET whatever the DST) and end at
+``min(start + timeframe, session close)``; a bar is emitted only once complete, by the first event
+at or after its end; empty intervals make no bar; a higher-timeframe bar is the fold of the
+first-timeframe bars inside it and carries their ``source``; ``restore(snapshot())`` continues
+exactly like the original.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Final, assert_never
+
+import attrs
+
+from vibe_core.calendar import SessionTable
+from vibe_core.events import Bar, Clock, Trade
+from vibe_core.types import Timeframe
+
+__all__ = ["BarAggregator", "step", "DEFAULT_TIMEFRAMES"]
+
+# Theory of operation
+#
+# Time is global. An event stamped t (a print or a bar of any symbol, or a Clock) first closes
+# every forming bar whose end is <= t, whatever its symbol. The earliest such end is cached in
+# ``_next_due``, so an event that closes nothing costs one comparison.
+#
+# Only the first timeframe (the "base", 5m) is built from prints or from input bars below it
+# (1m). Each completed base bar is folded into the forming bar of every higher timeframe, so a
+# print touches exactly one forming bar. Because higher bars contain whole base bars and end at or
+# after them, closing in (end, timeframe) order folds every base bar in before the higher bar that
+# contains it is emitted.
+#
+# Bar mode: an input bar is complete, so after closing what is due at its open, the bars of its own
+# symbol that end by the input's end go out at once (a 5m input is itself one of them). Bars of
+# other symbols ending then still wait for an event at or after their end: their own input bar
+# for that interval may be next in the feed.
+#
+# The hot path of ``on_trade`` is: one comparison against ``_next_due``, one dict lookup of the
+# symbol's forming base bar, four attribute updates. A forming bar lies inside one session and
+# ends after the current time, so a print inside it needs no calendar lookup; only a print that
+# opens a new bar asks the session cache (``_lo <= ts < _hi``), which bisects the session table
+# only when ts leaves the cached session or gap.
+#
+# A print is late when its bar has already closed: its end is at or before the latest time seen.
+# That covers prints older than their symbol's forming bar or last emitted bar, and prints of a
+# quiet symbol arriving after another symbol's event closed their interval.
+
+DEFAULT_TIMEFRAMES: Final = (Timeframe.M5, Timeframe.M15, Timeframe.H1)
+_NEVER: Final = -(1 << 62)  #: earlier than any timestamp
+_FAR: Final = 1 << 62  #: later than any timestamp
+
+
+@attrs.define
+class _Forming:
+    """A bar being built; mutable and owned by one :class:`_SymbolState`."""
+
+    start: int
+    end: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    source: str
+    session_open: int
+    session_close: int
+
+    @classmethod
+    def of(cls, bar: Bar | _Forming, start: int, end: int, session: tuple[int, int]) -> _Forming:
+        """A new forming bar spanning ``[start, end)`` in ``session`` with ``bar``'s values."""
+        return cls(
+            start, end, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.source, session[0], session[1]
+        )
+
+
+@attrs.define
+class _SymbolState:
+    name: str
+    forming: list[_Forming | None]  #: one slot per tracked timeframe
+    seen_end: int = _NEVER  #: latest end of a bar emitted for this symbol or fed as input
+
+
+def _check_timeframes(value: tuple[Timeframe, ...]) -> None:
+    if not value:
+        raise ValueError("timeframes: at least one timeframe is needed")
+    if any(a >= b for a, b in itertools.pairwise(value)):
+        raise ValueError(f"timeframes must be strictly ascending, got {[tf.label for tf in value]}")
+
+
+@attrs.define
+class BarAggregator:
+    """Per-symbol forming bars for each timeframe; see the module docstring for the rules."""
+
+    sessions: SessionTable = attrs.field(eq=False)
+    timeframes: tuple[Timeframe, ...] = DEFAULT_TIMEFRAMES
+    trade_source: str = "finnhub"  #: ``source`` stamped on bars built from prints
+    late_prints: int = 0
+    outside_session: int = 0
+    _now: int = attrs.field(default=_NEVER, init=False)
+    _next_due: int = attrs.field(default=_FAR, init=False)
+    _symbols: dict[str, _SymbolState] = attrs.field(factory=dict, init=False)
+    _base: dict[str, _Forming] = attrs.field(factory=dict, init=False)  #: mirrors ``forming[0]``
+    _tf_ns: tuple[int, ...] = attrs.field(init=False, eq=False)
+    # Session cache: [_lo, _hi) is the session (or the gap between sessions) around the last lookup.
+    _lo: int = attrs.field(default=_FAR, init=False, eq=False)
+    _hi: int = attrs.field(default=_NEVER, init=False, eq=False)
+    _in_session: bool = attrs.field(default=False, init=False, eq=False)
+    _s_open: int = attrs.field(default=0, init=False, eq=False)
+    _s_close: int = attrs.field(default=0, init=False, eq=False)
+
+    # No field validators: they would give the class a ``__setattr__`` hook costing ~2 us per print.
+    def __attrs_post_init__(self) -> None:
+        _check_timeframes(self.timeframes)
+        self._tf_ns = tuple(tf.ns for tf in self.timeframes)
+
+    @property
+    def now(self) -> int | None:
+        """The latest event time seen (ns UTC), or ``None`` before the first event."""
+        return None if self._now == _NEVER else self._now
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def on_trade(self, trade: Trade) -> list[Bar]:
+        """Close the bars due at ``trade.ts``, then add the print to its symbol's forming bar."""
+        ts = trade.ts
+        out = self._close_due(ts) if ts >= self._next_due else []
+        if ts > self._now:
+            self._now = ts
+        fb = self._base.get(trade.symbol)
+        if fb is not None and ts >= fb.start:
+            price = trade.price
+            if price > fb.high:
+                fb.high = price
+            elif price < fb.low:
+                fb.low = price
+            fb.close = price
+            fb.volume += trade.size
+            return out
+        self._open_from_print(trade, fb)
+        return out
+
+    def on_bar(self, bar: Bar) -> list[Bar]:
+        """Fold a complete input bar in; returns the bars it completes, itself included if tracked.
+
+        Bars due at ``bar.ts`` close first (any symbol); then, after folding, every bar of this
+        symbol ending at or before the input's end. Raises ``ValueError`` for an input bar older
+        than what was already emitted or fed for its symbol, a first-timeframe bar off the session
+        grid, or a timeframe above the first tracked one: shells must feed bars in time order.
+        """
+        tf = bar.timeframe
+        base = self.timeframes[0]
+        if tf > base:
+            raise ValueError(
+                f"{bar.symbol}: {tf.label} input bars are above the first timeframe ({base.label})"
+            )
+        t = bar.ts
+        out = self._close_due(t) if t >= self._next_due else []
+        if t > self._now:
+            self._now = t
+        if not self._lo <= t < self._hi:
+            self._locate(t)
+        if not self._in_session:
+            self.outside_session += 1
+            return out
+        sym = self._symbol(bar.symbol)
+        if t < sym.seen_end:
+            raise ValueError(
+                f"{bar.symbol}: {tf.label} bar at {t} is older than bars already emitted or fed "
+                f"(up to {sym.seen_end}); feed bars in time order"
+            )
+        s_open, s_close = self._s_open, self._s_close
+        end_in = min(t + tf.ns, s_close)
+        base_ns = self._tf_ns[0]
+        start = s_open + (t - s_open) // base_ns * base_ns
+        fb = sym.forming[0]
+        if tf == base:
+            if t != start:
+                raise ValueError(f"{bar.symbol}: {tf.label} bar at {t} is not aligned to the session open")
+            if fb is not None:
+                raise ValueError(
+                    f"{bar.symbol}: {tf.label} bar at {t} overlaps a bar built from smaller ones"
+                )
+            # A complete first-timeframe bar: emitted as itself, folded up, then the higher bars it
+            # completes (they all contain it, so they end exactly where it ends).
+            sym.seen_end = end_in
+            out.append(bar)
+            self._fold_up(sym, start, bar, s_open, s_close)
+            forming = sym.forming
+            for k in range(1, len(forming)):
+                hb = forming[k]
+                if hb is not None and hb.end <= end_in:
+                    self._emit(sym, k, hb, out)
+            self._next_due = self._earliest_end()
+            return out
+        if fb is None:
+            self._install(sym, _Forming.of(bar, start, min(start + base_ns, s_close), (s_open, s_close)))
+        else:
+            fb.high = max(fb.high, bar.high)
+            fb.low = min(fb.low, bar.low)
+            fb.close = bar.close
+            fb.volume += bar.volume
+        sym.seen_end = end_in
+        self._close_symbol(sym, end_in, out)
+        return out
+
+    def on_clock(self, ts: int) -> list[Bar]:
+        """Time advanced to ``ts``: close every bar ending at or before it."""
+        out = self._close_due(ts) if ts >= self._next_due else []
+        if ts > self._now:
+            self._now = ts
+        return out
+
+    # -- read model --------------------------------------------------------------------------------
+
+    def forming_bar(self, symbol: str, timeframe: Timeframe) -> Bar | None:
+        """The incomplete bar of ``symbol`` at ``timeframe`` as it stands (for display), if any."""
+        sym = self._symbols.get(symbol)
+        if sym is None or timeframe not in self.timeframes:
+            return None
+        k = self.timeframes.index(timeframe)
+        fb = sym.forming[k]
+        base = sym.forming[0]
+        if k > 0 and base is not None:  # a higher bar as it stands includes the forming base bar
+            tf = self._tf_ns[k]
+            start = base.session_open + (base.start - base.session_open) // tf * tf
+            if fb is None:
+                fb = _Forming.of(base, start, min(start + tf, base.session_close), (0, 0))
+            elif fb.start == start:
+                fb = attrs.evolve(
+                    fb,
+                    high=max(fb.high, base.high),
+                    low=min(fb.low, base.low),
+                    close=base.close,
+                    volume=fb.volume + base.volume,
+                )
+        return None if fb is None else self._to_bar(symbol, timeframe, fb)
+
+    # -- persistence -------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-safe state; :meth:`restore` continues exactly from it."""
+        symbols = []
+        for sym in self._symbols.values():
+            forming: list[dict[str, Any] | None] = []
+            for fb in sym.forming:
+                if fb is None:
+                    forming.append(None)
+                else:
+                    forming.append(attrs.asdict(fb, recurse=False))
+            symbols.append({"symbol": sym.name, "seen_end": sym.seen_end, "forming": forming})
+        return {
+            "timeframes": [tf.label for tf in self.timeframes],
+            "trade_source": self.trade_source,
+            "late_prints": self.late_prints,
+            "outside_session": self.outside_session,
+            "now": self._now,
+            "symbols": symbols,
+        }
+
+    @classmethod
+    def restore(cls, data: dict[str, Any], sessions: SessionTable) -> BarAggregator:
+        agg = cls(
+            sessions=sessions,
+            timeframes=tuple(Timeframe.parse(label) for label in data["timeframes"]),
+            trade_source=data["trade_source"],
+            late_prints=data["late_prints"],
+            outside_session=data["outside_session"],
+        )
+        agg._now = data["now"]
+        for item in data["symbols"]:
+            forming = [None if f is None else _Forming(**f) for f in item["forming"]]
+            if len(forming) != len(agg.timeframes):
+                raise ValueError(f"snapshot of {item['symbol']} has {len(forming)} forming slots")
+            sym = _SymbolState(item["symbol"], forming, item["seen_end"])
+            agg._symbols[sym.name] = sym
+            if forming[0] is not None:
+                agg._base[sym.name] = forming[0]
+        agg._next_due = agg._earliest_end()
+        return agg
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _symbol(self, name: str) -> _SymbolState:
+        sym = self._symbols.get(name)
+        if sym is None:
+            sym = self._symbols[name] = _SymbolState(name, [None] * len(self.timeframes))
+        return sym
+
+    def _locate(self, ts: int) -> None:
+        """Refresh the session cache around ``ts`` (one bisection)."""
+        sessions = self.sessions.sessions
+        i = self.sessions.last_index_at_or_before(ts)
+        if i >= 0 and ts < sessions[i].close:
+            s = sessions[i]
+            self._lo = self._s_open = s.open
+            self._hi = self._s_close = s.close
+            self._in_session = True
+        else:
+            self._lo = sessions[i].close if i >= 0 else _NEVER
+            self._hi = sessions[i + 1].open if i + 1 < len(sessions) else _FAR
+            self._in_session = False
+
+    def _open_from_print(self, trade: Trade, fb: _Forming | None) -> None:
+        """The slow path of a print: no forming bar for it yet, or it is older than the forming bar."""
+        ts = trade.ts
+        if not self._lo <= ts < self._hi:
+            self._locate(ts)
+        if not self._in_session:
+            self.outside_session += 1
+            return
+        if fb is not None:  # older than its symbol's forming bar
+            self.late_prints += 1
+            return
+        tf = self._tf_ns[0]
+        s_open, s_close = self._s_open, self._s_close
+        start = s_open + (ts - s_open) // tf * tf
+        end = min(start + tf, s_close)
+        if end <= self._now:  # its interval already closed
+            self.late_prints += 1
+            return
+        price = trade.price
+        new = _Forming(start, end, price, price, price, price, trade.size, self.trade_source, s_open, s_close)
+        self._install(self._symbol(trade.symbol), new)
+
+    def _install(self, sym: _SymbolState, fb: _Forming) -> None:
+        sym.forming[0] = fb
+        self._base[sym.name] = fb
+        if fb.end < self._next_due:
+            self._next_due = fb.end
+
+    def _close_due(self, t: int) -> list[Bar]:
+        """Emit every forming bar (any symbol) ending at or before ``t``."""
+        out: list[Bar] = []
+        symbols = self._symbols.values()
+        levels = range(len(self.timeframes))
+        while self._next_due <= t:
+            end = self._next_due
+            for k in levels:
+                for sym in symbols:
+                    fb = sym.forming[k]
+                    if fb is not None and fb.end == end:
+                        self._emit(sym, k, fb, out)
+            self._next_due = self._earliest_end()
+        return out
+
+    def _close_symbol(self, sym: _SymbolState, limit: int, out: list[Bar]) -> None:
+        """Emit the forming bars of one symbol ending at or before ``limit``."""
+        forming = sym.forming
+        while True:
+            end = min((fb.end for fb in forming if fb is not None), default=_FAR)
+            if end > limit:
+                break
+            for k, fb in enumerate(forming):
+                if fb is not None and fb.end == end:
+                    self._emit(sym, k, fb, out)
+        self._next_due = self._earliest_end()
+
+    def _earliest_end(self) -> int:
+        best = _FAR
+        for sym in self._symbols.values():
+            for fb in sym.forming:
+                if fb is not None and fb.end < best:
+                    best = fb.end
+        return best
+
+    def _emit(self, sym: _SymbolState, k: int, fb: _Forming, out: list[Bar]) -> None:
+        out.append(self._to_bar(sym.name, self.timeframes[k], fb))
+        sym.forming[k] = None
+        if fb.end > sym.seen_end:
+            sym.seen_end = fb.end
+        if k == 0:
+            del self._base[sym.name]
+            self._fold_up(sym, fb.start, fb, fb.session_open, fb.session_close)
+
+    def _fold_up(self, sym: _SymbolState, start: int, src: Bar | _Forming, s_open: int, s_close: int) -> None:
+        """Fold a complete first-timeframe bar (``src``, opening at ``start``) into every higher one."""
+        tf_ns = self._tf_ns
+        for j in range(1, len(tf_ns)):
+            tf = tf_ns[j]
+            h_start = s_open + (start - s_open) // tf * tf
+            hb = sym.forming[j]
+            if hb is None:
+                end = min(h_start + tf, s_close)
+                sym.forming[j] = _Forming.of(src, h_start, end, (s_open, s_close))
+                if end < self._next_due:
+                    self._next_due = end
+            elif hb.start != h_start:
+                raise RuntimeError(f"{sym.name}: bar at {start} outside the forming {hb.start}..{hb.end}")
+            else:
+                if src.high > hb.high:
+                    hb.high = src.high
+                if src.low < hb.low:
+                    hb.low = src.low
+                hb.close = src.close
+                hb.volume += src.volume
+
+    @staticmethod
+    def _to_bar(symbol: str, timeframe: Timeframe, fb: _Forming) -> Bar:
+        return Bar(
+            symbol=symbol,
+            timeframe=timeframe,
+            ts=fb.start,
+            open=fb.open,
+            high=fb.high,
+            low=fb.low,
+            close=fb.close,
+            volume=fb.volume,
+            source=fb.source,
+        )
+
+
+def step(state: BarAggregator, event: Trade | Bar | Clock) -> tuple[BarAggregator, list[Bar]]:
+    """The reducer shape: the (same, updated) aggregator and the bars this event completed."""
+    match event:
+        case Trade():
+            return state, state.on_trade(event)
+        case Bar():
+            return state, state.on_bar(event)
+        case Clock():
+            return state, state.on_clock(event.ts)
+        case _:
+            assert_never(event)
