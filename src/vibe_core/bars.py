@@ -57,6 +57,7 @@ __all__ = ["BarAggregator", "step", "DEFAULT_TIMEFRAMES"]
 DEFAULT_TIMEFRAMES: Final = (Timeframe.M5, Timeframe.M15, Timeframe.H1)
 _NEVER: Final = -(1 << 62)  #: earlier than any timestamp
 _FAR: Final = 1 << 62  #: later than any timestamp
+_TF_NS: Final = {tf: tf.ns for tf in Timeframe}
 
 
 @attrs.define
@@ -110,6 +111,7 @@ class BarAggregator:
     _symbols: dict[str, _SymbolState] = attrs.field(factory=dict, init=False)
     _base: dict[str, _Forming] = attrs.field(factory=dict, init=False)  #: mirrors ``forming[0]``
     _tf_ns: tuple[int, ...] = attrs.field(init=False, eq=False)
+    _base_tf: Timeframe = attrs.field(init=False, eq=False)
     # Session cache: [_lo, _hi) is the session (or the gap between sessions) around the last lookup.
     _lo: int = attrs.field(default=_FAR, init=False, eq=False)
     _hi: int = attrs.field(default=_NEVER, init=False, eq=False)
@@ -121,6 +123,7 @@ class BarAggregator:
     def __attrs_post_init__(self) -> None:
         _check_timeframes(self.timeframes)
         self._tf_ns = tuple(tf.ns for tf in self.timeframes)
+        self._base_tf = self.timeframes[0]
 
     @property
     def now(self) -> int | None:
@@ -157,7 +160,7 @@ class BarAggregator:
         grid, or a timeframe above the first tracked one: shells must feed bars in time order.
         """
         tf = bar.timeframe
-        base = self.timeframes[0]
+        base = self._base_tf
         if tf > base:
             raise ValueError(
                 f"{bar.symbol}: {tf.label} input bars are above the first timeframe ({base.label})"
@@ -178,7 +181,7 @@ class BarAggregator:
                 f"(up to {sym.seen_end}); feed bars in time order"
             )
         s_open, s_close = self._s_open, self._s_close
-        end_in = min(t + tf.ns, s_close)
+        end_in = min(t + _TF_NS[tf], s_close)
         base_ns = self._tf_ns[0]
         start = s_open + (t - s_open) // base_ns * base_ns
         fb = sym.forming[0]
@@ -199,7 +202,8 @@ class BarAggregator:
                 hb = forming[k]
                 if hb is not None and hb.end <= end_in:
                     self._emit(sym, k, hb, out)
-            self._next_due = self._earliest_end()
+            # ``_next_due`` stays a lower bound (emitting only removes bars); a stale one costs a
+            # single pass of ``_close_due`` later instead of a scan of every symbol per bar.
             return out
         if fb is None:
             self._install(sym, _Forming.of(bar, start, min(start + base_ns, s_close), (s_open, s_close)))

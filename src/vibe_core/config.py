@@ -176,7 +176,7 @@ class Config:
     symbols: tuple[str, ...] = MVP_SYMBOLS
     initial_capital: float = attrs.field(default=10_000.0, validator=_positive)
     seed: int = 0
-    indicator_window: int = attrs.field(default=1000, validator=_positive)
+    indicator_window: int = attrs.field(default=256, validator=_positive)
     strategy: StrategyConfig = StrategyConfig()
     validation: ValidationConfig = ValidationConfig()
     risk: RiskConfig = RiskConfig()

@@ -52,7 +52,7 @@ from vibe_core.models import Fill, Order, Signal
 from vibe_core.portfolio import Portfolio
 from vibe_core.risk import Exposure, RiskState, size_entry
 from vibe_core.sim.venue import Venue
-from vibe_core.strategy import Strategy, StrategyContext, create, restore_strategy
+from vibe_core.strategy import Strategy, create, restore_strategy
 from vibe_core.types import NS_PER_MINUTE, OrderType, Severity, Side, Timeframe
 from vibe_core.validation import Validator
 
@@ -60,6 +60,7 @@ __all__ = ["EngineState", "new_state", "step", "save_state", "load_state", "PRIM
 
 PRIMARY = Timeframe.M5
 TIMEFRAMES = (Timeframe.M5, Timeframe.M15, Timeframe.H1)
+_TF_NS = {tf: tf.ns for tf in Timeframe}
 
 
 @attrs.define
@@ -89,6 +90,7 @@ class EngineState:
     order_seq: int = 0  #: order counter of the current session
     now: int = 0  #: time of the latest event
     pending: dict[str, PendingEntry] = attrs.Factory(dict)  #: symbol -> working entry
+    wake: int = 0  #: the next time at which session bookkeeping has work (flatten, close, open)
 
     @property
     def session(self) -> Session | None:
@@ -106,6 +108,14 @@ def _indicator_specs(strategy: Strategy, validator: Validator) -> list[Indicator
     return list(specs.values())
 
 
+def _timeframes(specs: list[IndicatorSpec], validator: Validator) -> tuple[Timeframe, ...]:
+    """The primary timeframe plus only the higher ones something reads (aggregation is not free)."""
+    needed = {PRIMARY, *(spec.timeframe for spec in specs)}
+    if validator.config.enabled:
+        needed.add(Timeframe.H1)  # swing points and the last 1h close
+    return tuple(tf for tf in TIMEFRAMES if tf in needed)
+
+
 def new_state(config: Config, sessions: SessionTable, *, external_broker: bool = False) -> EngineState:
     """A fresh engine for ``config`` over ``sessions`` (built once by the shell)."""
     strategy = create(config)
@@ -119,11 +129,12 @@ def new_state(config: Config, sessions: SessionTable, *, external_broker: bool =
             symbols=frozenset(symbols),
             sessions=sessions,
         )
+    specs = _indicator_specs(strategy, validator)
     return EngineState(
         config=config,
         sessions=sessions,
-        bars=BarAggregator(sessions=sessions, timeframes=TIMEFRAMES),
-        indicators=IndicatorBank(_indicator_specs(strategy, validator), window=config.indicator_window),
+        bars=BarAggregator(sessions=sessions, timeframes=_timeframes(specs, validator)),
+        indicators=IndicatorBank(specs, window=config.indicator_window),
         venue=venue,
         portfolio=Portfolio.new(config.initial_capital),
         risk=RiskState(session_start_equity=config.initial_capital),
@@ -147,7 +158,7 @@ def step(state: EngineState, event: Event) -> tuple[EngineState, list[Action]]:
             _on_trade(state, event, out)
         case Clock():
             _advance(state, event.ts, out)
-            _on_closed_bars(state, state.bars.on_clock(event.ts), event.ts, out)
+            _on_closed_bars(state, state.bars.on_clock(event.ts), event.ts, out, None)
         case Filled():
             if state.venue is not None:
                 raise ValueError(f"fill for {event.fill.order_id} from outside while the simulated venue executes")
@@ -172,52 +183,69 @@ def step(state: EngineState, event: Event) -> tuple[EngineState, list[Action]]:
 
 
 def _on_bar(state: EngineState, bar: Bar, out: list[Action]) -> None:
-    _advance(state, bar.ts, out)
+    if bar.ts >= state.wake:
+        _advance(state, bar.ts, out)
+    n_fills = state.portfolio.n_fills
     venue = state.venue
     if venue is not None:
         records = venue.on_bar(bar)
         if records:
             _on_venue_records(state, records, out)
-    end = bar.ts + bar.timeframe.ns
-    _on_closed_bars(state, state.bars.on_bar(bar), end, out)
-    if state.portfolio.n_fills:
+    end = bar.ts + _TF_NS[bar.timeframe]
+    closed = state.bars.on_bar(bar)
+    if closed:
+        _on_closed_bars(state, closed, end, out, bar)
+    if state.portfolio.positions or state.portfolio.n_fills != n_fills:
         _check_halt(state, end, out)
 
 
 def _on_trade(state: EngineState, trade: Trade, out: list[Action]) -> None:
-    _advance(state, trade.ts, out)
+    if trade.ts >= state.wake:
+        _advance(state, trade.ts, out)
+    n_fills = state.portfolio.n_fills
     closed = state.bars.on_trade(trade)
     if closed:
-        _on_closed_bars(state, closed, trade.ts, out)
+        _on_closed_bars(state, closed, trade.ts, out, None)
     venue = state.venue
     if venue is not None:
         records = venue.on_trade(trade)
         if records:
             _on_venue_records(state, records, out)
+    portfolio = state.portfolio
     if state.session_index >= 0 and not state.session_closed:
-        state.portfolio.mark(trade.symbol, trade.price)
-        if state.portfolio.n_fills:
-            _check_halt(state, trade.ts, out)
+        portfolio.marks[trade.symbol] = trade.price
+    if portfolio.positions or portfolio.n_fills != n_fills:
+        _check_halt(state, trade.ts, out)
 
 
-def _on_closed_bars(state: EngineState, closed: list[Bar], now: int, out: list[Action]) -> None:
-    if not closed:
-        return
-    state.now = max(state.now, now)
+def _on_closed_bars(state: EngineState, closed: list[Bar], now: int, out: list[Action], source: Bar | None) -> None:
+    """Closed bars feed indicators and the validator first, then the strategy reacts to primary bars.
+
+    ``source`` is the input bar in bar mode: the venue has already seen its range.
+    """
+    if now > state.now:
+        state.now = now
     bank = state.indicators
     validator = state.validator
-    for b in closed:
-        bank.on_bar(b)
-        validator.on_bar(b)
+    if bank.specs:
+        for b in closed:
+            bank.on_bar(b)
+    if validator.config.enabled:
+        for b in closed:
+            validator.on_bar(b)
     portfolio = state.portfolio
-    strategy = state.strategy
+    marks = portfolio.marks
+    positions = portfolio.positions
+    strategy_on_bar = state.strategy.on_bar
     for b in closed:
         if b.timeframe is not PRIMARY:
             continue
-        if state.venue is not None:
+        if b is not source and state.venue is not None:
             state.venue.observe_bar(b)
-        portfolio.mark(b.symbol, b.close)
-        signal = strategy.on_bar(b, StrategyContext(bank, portfolio.position_qty(b.symbol)))
+        symbol = b.symbol
+        marks[symbol] = b.close
+        position = positions.get(symbol)
+        signal = strategy_on_bar(b, bank, 0 if position is None else position.qty)
         if signal is not None:
             _on_signal(state, signal, now, out)
 
@@ -228,11 +256,13 @@ def _on_closed_bars(state: EngineState, closed: list[Bar], now: int, out: list[A
 
 
 def _advance(state: EngineState, ts: int, out: list[Action]) -> None:
+    """Session bookkeeping due by ``ts``: open a new session, flatten, close. Sets ``state.wake``."""
     if ts > state.now:
         state.now = ts
+    flatten_ns = state.config.strategy.flatten_minutes_before_close * NS_PER_MINUTE
     session = state.session
     if session is not None and not state.session_closed:
-        if not state.flattened and ts >= session.close - state.config.strategy.flatten_minutes_before_close * NS_PER_MINUTE:
+        if not state.flattened and ts >= session.close - flatten_ns:
             state.flattened = True
             # a flatten first seen at or after the close is stamped at the session's last instant,
             # and its market orders then fill at the close (the venue's market-on-close fallback)
@@ -243,11 +273,20 @@ def _advance(state: EngineState, ts: int, out: list[Action]) -> None:
         index = state.sessions.index_at(ts)
         if index >= 0 and index != state.session_index:
             _open_session(state, index, out)
-            if not state.flattened and ts >= state.sessions.sessions[index].close - (
-                state.config.strategy.flatten_minutes_before_close * NS_PER_MINUTE
-            ):
+            session = state.session
+            assert session is not None
+            if ts >= session.close - flatten_ns:
                 state.flattened = True
                 _flatten_all(state, ts, "eod", out)
+    state.wake = _next_wake(state, ts, flatten_ns)
+
+
+def _next_wake(state: EngineState, ts: int, flatten_ns: int) -> int:
+    session = state.session
+    if session is not None and not state.session_closed:
+        return session.close if state.flattened else session.close - flatten_ns
+    upcoming = state.sessions.next_session(ts)
+    return upcoming.open if upcoming is not None else 1 << 62
 
 
 def _open_session(state: EngineState, index: int, out: list[Action]) -> None:
@@ -461,6 +500,7 @@ def save_state(state: EngineState) -> dict[str, Any]:
         "order_seq": state.order_seq,
         "now": state.now,
         "pending": {s: attrs.asdict(p) for s, p in state.pending.items()},
+        "wake": state.wake,
     }
 
 
@@ -486,4 +526,5 @@ def load_state(data: dict[str, Any], sessions: SessionTable) -> EngineState:
         order_seq=data["order_seq"],
         now=data["now"],
         pending={s: PendingEntry(**p) for s, p in data["pending"].items()},
+        wake=data["wake"],
     )

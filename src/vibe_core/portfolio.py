@@ -67,9 +67,11 @@ class Portfolio:
         return sum(p.qty * marks.get(s, p.avg_price) for s, p in self.positions.items())
 
     def equity(self) -> float:
-        if not self.positions:
-            return self.cash
-        return self.cash + self.market_value()
+        equity = self.cash
+        marks = self.marks
+        for symbol, p in self.positions.items():
+            equity += p.qty * marks.get(symbol, p.avg_price)
+        return equity
 
     def gross_exposure(self) -> float:
         marks = self.marks

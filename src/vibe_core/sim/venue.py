@@ -186,14 +186,20 @@ class Venue:
             low, high = bar.low, bar.high
             if not 0.0 < low <= high < _INF:
                 raise ValueError(f"invalid bar of {symbol} at {bar.ts}: low {low!r}, high {high!r}")
-            cold = frozenset(
-                w.order.id for w in book if not reachable(w.order, triggered=w.triggered, low=low, high=high)
-            )
             end = bar.ts + _CLOSE_OFFSET[bar.timeframe]
-            if len(cold) < len(book) or any(
-                w.status is _PENDING or (w.expires is not None and w.expires <= end) for w in book
-            ):
-                return self._match_bar(bar, cold)
+            for w in book:
+                expires = w.expires
+                if (
+                    w.status is _PENDING
+                    or (expires is not None and expires <= end)
+                    or reachable(w.order, triggered=w.triggered, low=low, high=high)
+                ):
+                    cold = frozenset(
+                        x.order.id
+                        for x in book
+                        if not reachable(x.order, triggered=x.triggered, low=low, high=high)
+                    )
+                    return self._match_bar(bar, cold)
         # no order can match in this bar: the cost is a lookup and the last price
         market = self._markets.get(symbol) or self._market(symbol)
         close, volume = bar.close, bar.volume

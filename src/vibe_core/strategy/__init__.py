@@ -1,11 +1,10 @@
 """Strategies: the protocol, the registry, and the built-in Opening Range Breakout."""
 
-from vibe_core.strategy.base import Strategy, StrategyContext, create, register, registered, restore_strategy
+from vibe_core.strategy.base import Strategy, create, register, registered, restore_strategy
 from vibe_core.strategy.orb import OpeningRangeBreakout
 
 __all__ = [
     "Strategy",
-    "StrategyContext",
     "create",
     "register",
     "registered",

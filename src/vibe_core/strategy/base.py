@@ -11,23 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-import attrs
-
 from vibe_core.calendar import Session
 from vibe_core.config import Config
 from vibe_core.events import Bar
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
 
-__all__ = ["Strategy", "StrategyContext", "register", "create", "registered", "restore_strategy"]
-
-
-@attrs.frozen
-class StrategyContext:
-    """What a strategy may read besides the bar: indicator values and the symbol's position."""
-
-    indicators: IndicatorBank
-    position: int
+__all__ = ["Strategy", "register", "create", "registered", "restore_strategy"]
 
 
 class Strategy(Protocol):
@@ -41,8 +31,12 @@ class Strategy(Protocol):
         """A new regular session starts for ``symbol``: reset per-day state."""
         ...
 
-    def on_bar(self, bar: Bar, ctx: StrategyContext) -> Signal | None:
-        """A closed bar (any timeframe, in close order); may return an entry signal."""
+    def on_bar(self, bar: Bar, indicators: IndicatorBank, position: int) -> Signal | None:
+        """A closed bar (any timeframe); may return an entry signal.
+
+        ``indicators`` already include every bar that closed at the same time; ``position`` is the
+        symbol's signed quantity.
+        """
         ...
 
     def on_entry(self, symbol: str) -> None:

@@ -20,9 +20,9 @@ import attrs
 from vibe_core.calendar import Session
 from vibe_core.config import Config, StrategyConfig
 from vibe_core.events import Bar
-from vibe_core.indicators import IndicatorSpec
+from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
-from vibe_core.strategy.base import StrategyContext, register
+from vibe_core.strategy.base import register
 from vibe_core.types import NS_PER_MINUTE, Side, Timeframe
 
 __all__ = ["OpeningRangeBreakout", "DayState"]
@@ -47,6 +47,10 @@ class OpeningRangeBreakout:
     primary: Timeframe = Timeframe.M5
     days: dict[str, DayState] = attrs.Factory(dict)
     name: str = "orb"
+    _primary_ns: int = attrs.field(init=False, default=0)
+
+    def __attrs_post_init__(self) -> None:
+        self._primary_ns = self.primary.ns
 
     @classmethod
     def from_config(cls, config: Config) -> OpeningRangeBreakout:
@@ -56,6 +60,8 @@ class OpeningRangeBreakout:
         return IndicatorSpec(kind="atr", period=self.config.atr_period, timeframe=self.primary).key
 
     def required_indicators(self) -> list[IndicatorSpec]:
+        if self.config.stop_type != "atr":
+            return []
         return [IndicatorSpec(kind="atr", period=self.config.atr_period, timeframe=self.primary)]
 
     def on_session_open(self, symbol: str, session: Session) -> None:
@@ -71,13 +77,11 @@ class OpeningRangeBreakout:
         if day is not None:
             day.trades += 1
 
-    def on_bar(self, bar: Bar, ctx: StrategyContext) -> Signal | None:
-        if bar.timeframe is not self.primary:
-            return None
+    def on_bar(self, bar: Bar, indicators: IndicatorBank, position: int) -> Signal | None:
         day = self.days.get(bar.symbol)
-        if day is None:
+        if day is None or bar.timeframe is not self.primary:
             return None
-        end = bar.ts + self.primary.ns
+        end = bar.ts + self._primary_ns
         if end <= day.range_end:
             if day.range_bars == 0 or bar.high > day.high:
                 day.high = bar.high
@@ -94,22 +98,22 @@ class OpeningRangeBreakout:
         cfg = self.config
         if end > day.last_entry or end >= day.flatten_at or day.trades >= cfg.max_trades_per_day:
             return None
-        if ctx.position != 0:
+        if position != 0:
             return None
         if day.above and not was_above:
-            return self._signal(bar, Side.BUY, day, ctx)
+            return self._signal(bar, Side.BUY, day, indicators)
         if cfg.allow_short and day.below and not was_below:
-            return self._signal(bar, Side.SELL, day, ctx)
+            return self._signal(bar, Side.SELL, day, indicators)
         return None
 
-    def _signal(self, bar: Bar, side: Side, day: DayState, ctx: StrategyContext) -> Signal | None:
+    def _signal(self, bar: Bar, side: Side, day: DayState, indicators: IndicatorBank) -> Signal | None:
         cfg = self.config
         close = bar.close
         sign = side.sign
         if cfg.stop_type == "range":
             stop = day.low if side is Side.BUY else day.high
         elif cfg.stop_type == "atr":
-            atr = ctx.indicators.value(bar.symbol, self._atr_key())
+            atr = indicators.value(bar.symbol, self._atr_key())
             if atr is None:
                 return None
             stop = close - sign * cfg.atr_multiplier * atr

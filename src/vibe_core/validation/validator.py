@@ -52,12 +52,21 @@ class Validator:
         return cls(config=config, atr_key=atr_key, rules=rules)
 
     def required_indicators(self) -> list[IndicatorSpec]:
-        p = self.config.ema_period
-        return [
-            IndicatorSpec(kind="ema", period=p, timeframe=Timeframe.H1),
-            IndicatorSpec(kind="ema", period=p, timeframe=Timeframe.M15),
-            IndicatorSpec(kind="sma", period=self.config.volume_sma_period, timeframe=Timeframe.M5, field="volume"),
-        ]
+        """The specs the enabled rules read (none when validation is off)."""
+        cfg = self.config
+        if not cfg.enabled:
+            return []
+        specs = []
+        if cfg.trend:
+            specs += [
+                IndicatorSpec(kind="ema", period=cfg.ema_period, timeframe=Timeframe.H1),
+                IndicatorSpec(kind="ema", period=cfg.ema_period, timeframe=Timeframe.M15),
+            ]
+        if cfg.volume:
+            specs.append(IndicatorSpec(kind="sma", period=cfg.volume_sma_period, timeframe=Timeframe.M5, field="volume"))
+        if cfg.support_resistance:
+            specs.append(IndicatorSpec.parse(self.atr_key))
+        return specs
 
     def on_bar(self, bar: Bar) -> None:
         tf = bar.timeframe
