@@ -8,6 +8,7 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
 
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole test suite in a fresh virtual environment (`nox -s tests -- -k bars` to filter)."""
@@ -32,6 +33,6 @@ def typecheck(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Speed and memory figures (printed); `nox -s bench -- bars` runs one benchmark."""
     session.install("-e", ".[test,bench]")
-    names = session.posargs or ["bars", "indicators", "engine", "backtest"]
+    names = session.posargs or ["bars", "indicators", "venue", "engine", "data", "backtest"]
     for name in names:
         session.run("python", f"benchmarks/bench_{name}.py")

@@ -32,8 +32,15 @@ def make_events(n_sessions: int):
     for session in table.sessions[:n_sessions]:
         per_symbol = []
         for sym in SYMBOLS:
-            bars = random_day(session, sym, rng, start=prices[sym], volatility=0.002,
-                              drift=float(rng.choice([-0.0004, 0.0, 0.0004])), gap=float(rng.normal(0, 0.005)))
+            bars = random_day(
+                session,
+                sym,
+                rng,
+                start=prices[sym],
+                volatility=0.002,
+                drift=float(rng.choice([-0.0004, 0.0, 0.0004])),
+                gap=float(rng.normal(0, 0.005)),
+            )
             prices[sym] = bars[-1].close
             per_symbol.append(bars)
         days.append((session, per_symbol))
@@ -52,7 +59,9 @@ def measure(label: str, overrides: dict, table, events, repeat: int = 3) -> floa
             state, _ = step(state, e)
         best = min(best, time.perf_counter() - t0)
     rate = n_bars / best
-    print(f"{label:<40} {n_bars:>9,} bars  {best:7.3f} s  {rate:>10,.0f} bars/s  trades={len(state.portfolio.positions)}")
+    print(
+        f"{label:<40} {n_bars:>9,} bars  {best:7.3f} s  {rate:>10,.0f} bars/s"
+    )
     return rate
 
 
@@ -63,8 +72,12 @@ def main() -> None:
     table, events = make_events(args.sessions)
     print(f"engine step, 5 symbols x {args.sessions} sessions of 5m bars (best of 3)")
     measure("default config", {}, table, events)
-    measure("validation off, optimistic preset", {"validation": {"enabled": False},
-                                                  "exchange": {"preset": "optimistic"}}, table, events)
+    measure(
+        "validation off, optimistic preset",
+        {"validation": {"enabled": False}, "exchange": {"preset": "optimistic"}},
+        table,
+        events,
+    )
 
 
 if __name__ == "__main__":

@@ -284,7 +284,9 @@ def veto_reasons(signals: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     accepted = signals["accepted"].astype(bool).to_numpy()
     column = "vetoes" if "vetoes" in signals.columns else "reasons"
     texts = signals[column].fillna("").astype(str).to_numpy()
-    passes = set() if column == "vetoes" else {_pattern(r) for t in texts[accepted] for r in t.split(";") if r.strip()}
+    passes: set[str] = set()
+    if column == "reasons":
+        passes = {_pattern(r) for t in texts[accepted] for r in t.split(";") if r.strip()}
     counts: dict[str, int] = {}
     for text in texts[~accepted]:
         for pattern in {_pattern(r) for r in text.split(";") if r.strip()} - passes:

@@ -17,8 +17,8 @@ from vibe_core.events import Event
 __all__ = ["converter", "unstructure", "structure", "event_to_dict", "event_from_dict", "action_to_dict"]
 
 converter = cattrs.Converter(forbid_extra_keys=True)
-configure_tagged_union(Event, converter, tag_name="type")  # type: ignore[arg-type]
-configure_tagged_union(Action, converter, tag_name="type")  # type: ignore[arg-type]
+configure_tagged_union(Event, converter, tag_name="type")
+configure_tagged_union(Action, converter, tag_name="type")
 
 
 def unstructure(obj: Any) -> Any:
@@ -32,7 +32,7 @@ def structure(data: Any, cls: Any) -> Any:
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
-    result: dict[str, Any] = converter.unstructure(event, Event)  # type: ignore[arg-type]
+    result: dict[str, Any] = converter.unstructure(event, Event)
     return result
 
 
@@ -42,5 +42,5 @@ def event_from_dict(data: dict[str, Any]) -> Event:
 
 
 def action_to_dict(action: Action) -> dict[str, Any]:
-    result: dict[str, Any] = converter.unstructure(action, Action)  # type: ignore[arg-type]
+    result: dict[str, Any] = converter.unstructure(action, Action)
     return result

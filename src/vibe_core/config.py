@@ -233,7 +233,9 @@ def config_from_dict(data: dict[str, Any] | None = None) -> Config:
     except ConfigError:
         raise
     except Exception as exc:  # cattrs groups every problem with its path
-        messages = cattrs.transform_error(exc, path="config") if isinstance(exc, cattrs.BaseValidationError) else []
+        messages = (
+            cattrs.transform_error(exc, path="config") if isinstance(exc, cattrs.BaseValidationError) else []
+        )
         inner = _find_config_error(exc)
         if inner is not None:
             raise inner from None
@@ -275,7 +277,6 @@ def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
         if not isinstance(node, dict):
             raise ConfigError(f"config key {dotted!r}: {part!r} is not a section")
     node[parts[-1]] = value
-
 
 
 for _cls in (StrategyConfig, ValidationConfig, RiskConfig, FillModel, ExchangeConfig, Config):

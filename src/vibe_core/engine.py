@@ -30,14 +30,22 @@ from typing import Any, assert_never
 
 import attrs
 
-from vibe_core.actions import Action, CancelOrder, Notify, RiskHalted, SignalEvaluated, SubmitOrder, TradeClosed
+from vibe_core.actions import (
+    Action,
+    CancelOrder,
+    Notify,
+    RiskHalted,
+    SignalEvaluated,
+    SubmitOrder,
+    TradeClosed,
+)
 from vibe_core.bars import BarAggregator
 from vibe_core.calendar import Session, SessionTable
 from vibe_core.config import Config, config_from_dict, config_to_dict
 from vibe_core.events import (
     Bar,
-    CloseAll,
     Clock,
+    CloseAll,
     Event,
     Filled,
     OrderAccepted,
@@ -161,22 +169,40 @@ def step(state: EngineState, event: Event) -> tuple[EngineState, list[Action]]:
             _on_closed_bars(state, state.bars.on_clock(event.ts), event.ts, out, None)
         case Filled():
             if state.venue is not None:
-                raise ValueError(f"fill for {event.fill.order_id} from outside while the simulated venue executes")
+                raise ValueError(
+                    f"fill for {event.fill.order_id} from outside while the simulated venue executes"
+                )
             _on_fill(state, event.fill, out)
         case OrderAccepted() | OrderRejected() | OrderCancelled():
             if state.venue is not None:
-                raise ValueError(f"order event for {event.order_id} from outside while the simulated venue executes")
+                raise ValueError(
+                    f"order event for {event.order_id} from outside while the simulated venue executes"
+                )
             _on_order_event(state, event, out)
         case Pause():
             state.risk.paused = True
-            out.append(Notify(ts=event.ts, severity=Severity.WARNING, title="Trading paused", fields=(("reason", event.reason),)))
+            out.append(
+                Notify(
+                    ts=event.ts,
+                    severity=Severity.WARNING,
+                    title="Trading paused",
+                    fields=(("reason", event.reason),),
+                )
+            )
         case Resume():
             state.risk.paused = False
             out.append(Notify(ts=event.ts, severity=Severity.INFO, title="Trading resumed"))
         case CloseAll():
             _advance(state, event.ts, out)
             _flatten_all(state, event.ts, "close_all", out)
-            out.append(Notify(ts=event.ts, severity=Severity.WARNING, title="Close all", fields=(("reason", event.reason),)))
+            out.append(
+                Notify(
+                    ts=event.ts,
+                    severity=Severity.WARNING,
+                    title="Close all",
+                    fields=(("reason", event.reason),),
+                )
+            )
         case _:
             assert_never(event)
     return state, out
@@ -218,7 +244,9 @@ def _on_trade(state: EngineState, trade: Trade, out: list[Action]) -> None:
         _check_halt(state, trade.ts, out)
 
 
-def _on_closed_bars(state: EngineState, closed: list[Bar], now: int, out: list[Action], source: Bar | None) -> None:
+def _on_closed_bars(
+    state: EngineState, closed: list[Bar], now: int, out: list[Action], source: Bar | None
+) -> None:
     """Closed bars feed indicators and the validator first, then the strategy reacts to primary bars.
 
     ``source`` is the input bar in bar mode: the venue has already seen its range.
@@ -359,9 +387,13 @@ def _on_signal(state: EngineState, signal: Signal, now: int, out: list[Action]) 
         stop_loss=signal.stop,
         take_profit=signal.target,
         tag="entry",
-        max_notional=None if state.config.risk.allow_margin or signal.side is Side.SELL else max(exposure.cash, 0.0),
+        max_notional=None
+        if state.config.risk.allow_margin or signal.side is Side.SELL
+        else max(exposure.cash, 0.0),
     )
-    state.pending[signal.symbol] = PendingEntry(order_id=order.id, reserved=qty * signal.price, price=signal.price)
+    state.pending[signal.symbol] = PendingEntry(
+        order_id=order.id, reserved=qty * signal.price, price=signal.price
+    )
     state.strategy.on_entry(signal.symbol)
     _submit(state, order, out)
 
@@ -420,7 +452,9 @@ def _check_halt(state: EngineState, ts: int, out: list[Action]) -> None:
     start = state.risk.session_start_equity
     reason = f"daily loss {1 - equity / start:.2%} >= {state.config.risk.daily_loss_halt_pct:.2%}"
     out.append(RiskHalted(ts=ts, reason=reason, session_start_equity=start, equity=equity))
-    out.append(Notify(ts=ts, severity=Severity.CRITICAL, title="Daily loss halt", fields=(("reason", reason),)))
+    out.append(
+        Notify(ts=ts, severity=Severity.CRITICAL, title="Daily loss halt", fields=(("reason", reason),))
+    )
     for symbol, entry in list(state.pending.items()):
         _cancel(state, entry.order_id, ts, "halt", out)
         state.pending.pop(symbol, None)
@@ -434,7 +468,9 @@ def _check_halt(state: EngineState, ts: int, out: list[Action]) -> None:
 
 
 def _on_venue_records(
-    state: EngineState, records: list[OrderAccepted | OrderRejected | Filled | OrderCancelled], out: list[Action]
+    state: EngineState,
+    records: list[OrderAccepted | OrderRejected | Filled | OrderCancelled],
+    out: list[Action],
 ) -> None:
     for record in records:
         out.append(record)
@@ -444,7 +480,9 @@ def _on_venue_records(
             _on_order_event(state, record, out)
 
 
-def _on_order_event(state: EngineState, event: OrderAccepted | OrderRejected | OrderCancelled, out: list[Action]) -> None:
+def _on_order_event(
+    state: EngineState, event: OrderAccepted | OrderRejected | OrderCancelled, out: list[Action]
+) -> None:
     if isinstance(event, OrderAccepted):
         return
     for symbol, entry in list(state.pending.items()):
@@ -452,8 +490,12 @@ def _on_order_event(state: EngineState, event: OrderAccepted | OrderRejected | O
             del state.pending[symbol]
     if isinstance(event, OrderRejected):
         out.append(
-            Notify(ts=event.ts, severity=Severity.WARNING, title=f"Order rejected: {event.symbol}",
-                   fields=(("order", event.order_id), ("reason", event.reason)))
+            Notify(
+                ts=event.ts,
+                severity=Severity.WARNING,
+                title=f"Order rejected: {event.symbol}",
+                fields=(("order", event.order_id), ("reason", event.reason)),
+            )
         )
 
 

@@ -76,7 +76,10 @@ class Clock:
 
 @attrs.frozen(kw_only=True)
 class OrderAccepted:
-    """The venue accepted an order; the simulated venue attaches the full ``order`` (external brokers may not)."""
+    """The venue accepted an order; the simulated venue attaches the full ``order``.
+
+    External brokers may send only the id.
+    """
 
     ts: int
     order_id: str

@@ -61,7 +61,11 @@ def summary_metrics(
 ) -> dict[str, float | int | None]:
     """The summary of one backtest. ``exposed`` is a bool per equity sample (any position open)."""
     final = float(equity[-1]) if equity.size else initial_capital
-    days = np.concatenate([[initial_capital], daily_equity]) if daily_equity.size else np.array([initial_capital])
+    days = (
+        np.concatenate([[initial_capital], daily_equity])
+        if daily_equity.size
+        else np.array([initial_capital])
+    )
     daily_returns = np.diff(days) / days[:-1]
     pnls = [t.pnl for t in trades]
     wins = sum(1 for p in pnls if p > 0)

@@ -152,9 +152,9 @@ class Portfolio:
             side=Side.BUY if direction > 0 else Side.SELL,
             qty=pos.exit_qty,
             entry_time=pos.entry_time,
-            entry_price=pos.entry_cost / pos.entry_qty,
+            entry_price=round(pos.entry_cost / pos.entry_qty, 6),  # exact for cent/4-decimal fills
             exit_time=fill.ts,
-            exit_price=pos.exit_value / pos.exit_qty,
+            exit_price=round(pos.exit_value / pos.exit_qty, 6),
             pnl=pos.realized - pos.fees,
             fees=pos.fees,
             exit_reason=EXIT_REASONS.get(fill.tag, ExitReason.CLOSE_ALL),
@@ -178,4 +178,3 @@ class Portfolio:
     def restore(cls, data: dict[str, Any]) -> Portfolio:
         positions = {k: Position(**v) for k, v in data["positions"].items()}
         return cls(**{**data, "positions": positions, "marks": dict(data["marks"])})
-

@@ -83,11 +83,18 @@ def size_entry(signal: Signal, state: RiskState, exposure: Exposure, config: Ris
     limits.append(max(room, 0.0) / price)
     qty = math.floor(min(limits) + 1e-9)
     if qty < 1:
-        names = ["risk", "max position", "cash", "gross exposure"] if not config.allow_margin else [
-            "risk",
-            "max position",
-            "gross exposure",
-        ]
+        names = (
+            ["risk", "max position", "cash", "gross exposure"]
+            if not config.allow_margin
+            else [
+                "risk",
+                "max position",
+                "gross exposure",
+            ]
+        )
         binding = names[min(range(len(limits)), key=limits.__getitem__)]
         return 0, f"risk: size below 1 share (bound by {binding})"
-    return qty, f"risk: {qty} shares, risking {qty * per_share:.2f} ({qty * per_share / equity:.2%} of equity)"
+    return (
+        qty,
+        f"risk: {qty} shares, risking {qty * per_share:.2f} ({qty * per_share / equity:.2%} of equity)",
+    )

@@ -63,8 +63,10 @@ def configs(draw, symbols):
                 "reward_risk": draw(st.sampled_from([1.0, 2.0, 3.0])),
                 "last_entry_time": draw(st.sampled_from(["11:00", "15:00"])),
             },
-            "risk": {"risk_per_trade_pct": draw(st.sampled_from([0.01, 0.05])),
-                     "max_position_pct": draw(st.sampled_from([0.2, 0.5]))},
+            "risk": {
+                "risk_per_trade_pct": draw(st.sampled_from([0.01, 0.05])),
+                "max_position_pct": draw(st.sampled_from([0.2, 0.5])),
+            },
         }
     )
 
@@ -111,7 +113,7 @@ def test_invariants_after_every_step(scenario):
             if isinstance(a, Filled):
                 f = a.fill
                 filled[f.order_id] += f.qty
-                assert 0 < f.qty and filled[f.order_id] <= ordered[f.order_id]
+                assert f.qty > 0 and filled[f.order_id] <= ordered[f.order_id]
                 if isinstance(event, Bar):
                     assert f.symbol == event.symbol
                     assert event.low - 1e-9 <= f.ref_price <= event.high + 1e-9

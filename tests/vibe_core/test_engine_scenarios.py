@@ -18,7 +18,7 @@ from vibe_core.actions import RiskHalted, SignalEvaluated, TradeClosed
 from vibe_core.calendar import ns_to_datetime
 from vibe_core.config import config_from_dict
 from vibe_core.engine import new_state, step
-from vibe_core.events import Bar, CloseAll, Clock, Filled, OrderAccepted
+from vibe_core.events import Bar, Clock, CloseAll, Filled, OrderAccepted
 from vibe_core.testing.market import day_bars, events_for
 from vibe_core.types import ExitReason, OrderType, Side
 
@@ -93,7 +93,7 @@ def local(ts):
 def test_breakout_to_target(sessions):
     # 09:55 bar: open 101.80, low 101.70 is nearer than high 105.20, so the path is
     # 101.80 -> 101.70 -> 105.20 -> 105.00 and the 104.90 target fills at its level.
-    s, events = one_day(sessions, "2024-05-01", [(101.8, 105.2, 101.7, 105.0, 1000.0)])
+    _, events = one_day(sessions, "2024-05-01", [(101.8, 105.2, 101.7, 105.0, 1000.0)])
     state, actions = run(events, config(), sessions)
     (signal,) = of(actions, SignalEvaluated)
     assert signal.accepted and signal.qty == QTY
@@ -119,7 +119,7 @@ def test_breakout_to_stop(sessions):
     # 09:55 bar: open 101.60, high 101.70 nearer than low 99.00: 101.60 -> 101.70 -> 99.00; stop at 99.50.
     _, events = one_day(sessions, "2024-05-01", [(101.6, 101.7, 99.0, 99.2, 1000.0)])
     state, actions = run(events, config(), sessions)
-    entry, exit_ = fills(actions)
+    _, exit_ = fills(actions)
     assert exit_.price == 99.5
     (trade,) = [a.trade for a in of(actions, TradeClosed)]
     assert trade.exit_reason is ExitReason.STOP
@@ -179,8 +179,16 @@ def test_holiday_sees_no_activity(sessions):
     # bars stamped on July 4th at the times a session would have had
     fake_open = s.open + 24 * 3600 * 10**9
     bars = [
-        Bar(symbol="AAPL", timeframe=b.timeframe, ts=fake_open + i * 300 * 10**9, open=b.open, high=b.high,
-            low=b.low, close=b.close, volume=b.volume)
+        Bar(
+            symbol="AAPL",
+            timeframe=b.timeframe,
+            ts=fake_open + i * 300 * 10**9,
+            open=b.open,
+            high=b.high,
+            low=b.low,
+            close=b.close,
+            volume=b.volume,
+        )
         for i, b in enumerate(day_bars(s, "AAPL", [*RANGE, BREAKOUT, ENTRY_BAR, *flat(101.8, 20)]))
     ]
     state, actions = run([*bars, Clock(ts=fake_open + 7 * 3600 * 10**9)], config(), sessions)
@@ -190,7 +198,7 @@ def test_holiday_sees_no_activity(sessions):
 
 @pytest.mark.parametrize("day", ["2024-03-08", "2024-03-11", "2024-11-01", "2024-11-04"])
 def test_dst_weeks_trade_at_0930_eastern(sessions, day):
-    s, events = one_day(sessions, day, [(101.8, 105.2, 101.7, 105.0, 1000.0)])
+    _, events = one_day(sessions, day, [(101.8, 105.2, 101.7, 105.0, 1000.0)])
     _, actions = run(events, config(), sessions)
     entry, exit_ = fills(actions)
     assert local(entry.ts) == "09:50:00"
@@ -222,8 +230,12 @@ def test_halt_resets_at_next_session(sessions):
     s1, s2 = session(sessions, "2024-05-01"), session(sessions, "2024-05-02")
     day1 = [*RANGE, BREAKOUT, ENTRY_BAR, (80.0, 80.5, 79.5, 80.2, 1000.0)]
     day1 += flat(80.2, n_slots(s1) - len(day1))
-    day2 = [(80.0, 81.0, 79.5, 80.5, 1000.0), (80.5, 80.8, 79.8, 80.2, 1000.0), (80.2, 80.9, 79.9, 80.6, 1000.0)]
-    day2 += [(80.6, 81.4, 80.5, 81.3, 1000.0)] + flat(81.3, n_slots(s2) - 4)
+    day2 = [
+        (80.0, 81.0, 79.5, 80.5, 1000.0),
+        (80.5, 80.8, 79.8, 80.2, 1000.0),
+        (80.2, 80.9, 79.9, 80.6, 1000.0),
+    ]
+    day2 += [(80.6, 81.4, 80.5, 81.3, 1000.0), *flat(81.3, n_slots(s2) - 4)]
     events = events_for([(s1, [day_bars(s1, "AAPL", day1)]), (s2, [day_bars(s2, "AAPL", day2)])])
     _, actions = run(events, config(), sessions)
     signals = of(actions, SignalEvaluated)
@@ -236,11 +248,13 @@ def test_validation_veto_names_its_reason(sessions):
     day1 = day_bars(s1, "AAPL", flat(100.0, n_slots(s1)))
     low_volume = (100.6, 101.4, 100.5, 101.3, 500.0)
     day2 = day_bars(s2, "AAPL", [*RANGE, low_volume, *flat(101.3, n_slots(s2) - 4)])
-    cfg = config(**{
-        "validation.enabled": True,
-        "validation.trend": False,
-        "validation.support_resistance": False,
-    })
+    cfg = config(
+        **{
+            "validation.enabled": True,
+            "validation.trend": False,
+            "validation.support_resistance": False,
+        }
+    )
     _, actions = run(events_for([(s1, [day1]), (s2, [day2])]), cfg, sessions)
     (verdict,) = of(actions, SignalEvaluated)
     assert not verdict.accepted
@@ -253,11 +267,13 @@ def test_validation_passes_with_volume(sessions):
     day1 = day_bars(s1, "AAPL", flat(100.0, n_slots(s1)))
     strong = (100.6, 101.4, 100.5, 101.3, 2000.0)
     day2 = day_bars(s2, "AAPL", [*RANGE, strong, *flat(101.3, n_slots(s2) - 4)])
-    cfg = config(**{
-        "validation.enabled": True,
-        "validation.trend": False,
-        "validation.support_resistance": False,
-    })
+    cfg = config(
+        **{
+            "validation.enabled": True,
+            "validation.trend": False,
+            "validation.support_resistance": False,
+        }
+    )
     _, actions = run(events_for([(s1, [day1]), (s2, [day2])]), cfg, sessions)
     (verdict,) = of(actions, SignalEvaluated)
     assert verdict.accepted
@@ -265,7 +281,7 @@ def test_validation_passes_with_volume(sessions):
 
 
 def test_close_all_flattens_at_next_open(sessions):
-    s, events = one_day(sessions, "2024-05-01", [(101.8, 102.0, 101.7, 101.9, 1000.0)])
+    _, events = one_day(sessions, "2024-05-01", [(101.8, 102.0, 101.7, 101.9, 1000.0)])
     # after the 09:55 bar (which closes at 10:00), the operator closes everything
     at = next(i for i, e in enumerate(events) if isinstance(e, Bar) and local(e.ts) == "10:00:00")
     events.insert(at, CloseAll(ts=events[at].ts))

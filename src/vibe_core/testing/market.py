@@ -43,7 +43,17 @@ def day_bars(
         if ts >= session.close:
             raise ValueError(f"row {slot} of {symbol} is after the close of {session.date}")
         out.append(
-            Bar(symbol=symbol, timeframe=timeframe, ts=ts, open=o, high=h, low=lo, close=c, volume=v, source=source)
+            Bar(
+                symbol=symbol,
+                timeframe=timeframe,
+                ts=ts,
+                open=o,
+                high=h,
+                low=lo,
+                close=c,
+                volume=v,
+                source=source,
+            )
         )
         slot += 1
     return out
@@ -80,7 +90,7 @@ def random_day(
 
 
 def events_for(days: Sequence[tuple[Session, Sequence[Sequence[Bar]]]]) -> list[Event]:
-    """Per session, all symbols' bars merged by time (ties in the given symbol order), then a Clock at the close."""
+    """Per session, all symbols' bars merged by time (ties in symbol order), then a Clock at the close."""
     events: list[Event] = []
     for session, per_symbol in days:
         merged = sorted(

@@ -58,7 +58,8 @@ class RuleContext:
 
 
 class Rule(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def check(self, signal: Signal, ctx: RuleContext) -> tuple[bool, str]: ...
 
@@ -92,10 +93,16 @@ class TrendAlignment:
             return False, f"trend: warming up ({key_1h}, {key_15m} not ready)"
         if signal.side is Side.BUY:
             ok = close_1h > ema_1h and ema_15m > prev_15m
-            rel, slope = (">" if close_1h > ema_1h else "<="), ("rising" if ema_15m > prev_15m else "not rising")
+            rel, slope = (
+                (">" if close_1h > ema_1h else "<="),
+                ("rising" if ema_15m > prev_15m else "not rising"),
+            )
         else:
             ok = close_1h < ema_1h and ema_15m < prev_15m
-            rel, slope = ("<" if close_1h < ema_1h else ">="), ("falling" if ema_15m < prev_15m else "not falling")
+            rel, slope = (
+                ("<" if close_1h < ema_1h else ">="),
+                ("falling" if ema_15m < prev_15m else "not falling"),
+            )
         return ok, f"trend: 1h close {_fmt(close_1h)} {rel} {key_1h} {_fmt(ema_1h)}, {key_15m} {slope}"
 
 
@@ -142,10 +149,15 @@ class SupportResistance:
         room = self.config.sr_atr_multiple * atr
         price = signal.price
         if signal.side is Side.BUY:
-            near = [h for h in ctx.swings.swing_highs(self.config.swing_strength) if price < h <= price + room]
+            near = [
+                h for h in ctx.swings.swing_highs(self.config.swing_strength) if price < h <= price + room
+            ]
             if near:
                 h = min(near)
-                return False, f"resistance: 1h swing high {_fmt(h)} is {(h - price) / atr:.2f} ATR above entry"
+                return (
+                    False,
+                    f"resistance: 1h swing high {_fmt(h)} is {(h - price) / atr:.2f} ATR above entry",
+                )
             return True, f"resistance: no 1h swing high within {self.config.sr_atr_multiple} ATR above"
         near = [lo for lo in ctx.swings.swing_lows(self.config.swing_strength) if price - room <= lo < price]
         if near:

@@ -63,7 +63,11 @@ class Validator:
                 IndicatorSpec(kind="ema", period=cfg.ema_period, timeframe=Timeframe.M15),
             ]
         if cfg.volume:
-            specs.append(IndicatorSpec(kind="sma", period=cfg.volume_sma_period, timeframe=Timeframe.M5, field="volume"))
+            specs.append(
+                IndicatorSpec(
+                    kind="sma", period=cfg.volume_sma_period, timeframe=Timeframe.M5, field="volume"
+                )
+            )
         if cfg.support_resistance:
             specs.append(IndicatorSpec.parse(self.atr_key))
         return specs

@@ -1,0 +1,211 @@
+"""Backtest results: pandas frames for notebooks, CSV/JSON files for the command line.
+
+Times are ISO-8601 with their New York offset (``2024-05-01T09:50:00-04:00``) in files, and
+tz-aware pandas timestamps in frames.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+import pandas as pd
+
+from vibe_backtest.loop import LoopResult
+from vibe_core.config import Config, config_to_dict
+from vibe_core.metrics import summary_metrics
+
+__all__ = ["BacktestResult", "TRADE_COLUMNS"]
+
+TZ = "America/New_York"
+TRADE_COLUMNS = [
+    "symbol",
+    "side",
+    "qty",
+    "entry_time",
+    "entry_price",
+    "exit_time",
+    "exit_price",
+    "pnl",
+    "exit_reason",
+]
+
+
+def _times(ns: Any) -> pd.DatetimeIndex:
+    return pd.to_datetime(np.asarray(ns, dtype="int64"), utc=True).tz_convert(TZ)
+
+
+def _iso(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            out[col] = [t.isoformat() for t in out[col]]
+    if isinstance(out.index, pd.DatetimeIndex):
+        out.index = [t.isoformat() for t in out.index]
+    return out
+
+
+@attrs.define
+class BacktestResult:
+    """What a backtest produced. ``trades``, ``equity``, ``signals``, ``orders``, ``fills`` are DataFrames."""
+
+    config: Config
+    summary: dict[str, Any]
+    trades: pd.DataFrame
+    equity: pd.DataFrame
+    signals: pd.DataFrame
+    orders: pd.DataFrame
+    fills: pd.DataFrame
+    bars: dict[str, pd.DataFrame] = attrs.Factory(dict)  #: per-symbol input bars, for the report
+
+    @classmethod
+    def from_loop(
+        cls,
+        loop: LoopResult,
+        config: Config,
+        *,
+        bars: dict[str, pd.DataFrame] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> BacktestResult:
+        rec = loop.recorder
+        trades = pd.DataFrame(
+            {
+                "symbol": [t.symbol for t in rec.trades],
+                "side": [t.side.value for t in rec.trades],
+                "qty": [t.qty for t in rec.trades],
+                "entry_time": _times([t.entry_time for t in rec.trades]),
+                "entry_price": [t.entry_price for t in rec.trades],
+                "exit_time": _times([t.exit_time for t in rec.trades]),
+                "exit_price": [t.exit_price for t in rec.trades],
+                "pnl": [t.pnl for t in rec.trades],
+                "exit_reason": [t.exit_reason.value for t in rec.trades],
+            },
+            columns=TRADE_COLUMNS,
+        )
+        equity = pd.DataFrame(
+            {"cash": loop.equity_cash, "equity": loop.equity_value, "exposed": loop.exposed},
+            index=pd.Index(_times(loop.equity_ts), name="time"),
+        )
+        signals = pd.DataFrame(
+            {
+                "time": _times([s.signal.ts for s in rec.signals]),
+                "symbol": [s.signal.symbol for s in rec.signals],
+                "side": [s.signal.side.value for s in rec.signals],
+                "price": [s.signal.price for s in rec.signals],
+                "stop": [s.signal.stop for s in rec.signals],
+                "target": [s.signal.target for s in rec.signals],
+                "range_high": [s.signal.range_high for s in rec.signals],
+                "range_low": [s.signal.range_low for s in rec.signals],
+                "accepted": [s.accepted for s in rec.signals],
+                "qty": [s.qty for s in rec.signals],
+                "reasons": ["; ".join(s.reasons) for s in rec.signals],
+                "vetoes": ["; ".join(s.vetoes) for s in rec.signals],
+            }
+        )
+        filled: dict[str, int] = {}
+        for f in rec.fills:
+            filled[f.order_id] = filled.get(f.order_id, 0) + f.qty
+        orders = pd.DataFrame(
+            {
+                "time": _times([o.ts for o in rec.orders]),
+                "id": [o.id for o in rec.orders],
+                "symbol": [o.symbol for o in rec.orders],
+                "side": [o.side.value for o in rec.orders],
+                "type": [o.type.value for o in rec.orders],
+                "qty": [o.qty for o in rec.orders],
+                "limit_price": [o.limit_price for o in rec.orders],
+                "stop_price": [o.stop_price for o in rec.orders],
+                "tif": [o.tif.value for o in rec.orders],
+                "tag": [o.tag for o in rec.orders],
+                "parent_id": [o.parent_id for o in rec.orders],
+                "filled_qty": [filled.get(o.id, 0) for o in rec.orders],
+                "status": [
+                    _status(rec.order_status.get(o.id, ""), filled.get(o.id, 0), o.qty) for o in rec.orders
+                ],
+            }
+        )
+        fills = pd.DataFrame(
+            {
+                "time": _times([f.ts for f in rec.fills]),
+                "order_id": [f.order_id for f in rec.fills],
+                "symbol": [f.symbol for f in rec.fills],
+                "side": [f.side.value for f in rec.fills],
+                "qty": [f.qty for f in rec.fills],
+                "price": [f.price for f in rec.fills],
+                "ref_price": [f.ref_price for f in rec.fills],
+                "fee": [f.fee for f in rec.fills],
+                "tag": [f.tag for f in rec.fills],
+            }
+        )
+        summary: dict[str, Any] = summary_metrics(
+            initial_capital=config.initial_capital,
+            equity=np.asarray(loop.equity_value, dtype=float),
+            daily_equity=np.asarray(loop.daily_equity, dtype=float),
+            exposed=np.asarray(loop.exposed, dtype=bool),
+            trades=rec.trades,
+        )
+        summary["bars_processed"] = loop.bars_processed
+        summary["wall_seconds"] = loop.wall_seconds
+        summary["signals"] = len(rec.signals)
+        summary["signals_accepted"] = sum(1 for s in rec.signals if s.accepted)
+        summary["order_rejections"] = len(rec.rejections)
+        summary["risk_halts"] = len(rec.halts)
+        summary["sessions"] = len(loop.daily_ts)
+        summary.update(extra or {})
+        return cls(
+            config=config,
+            summary=summary,
+            trades=trades,
+            equity=equity,
+            signals=signals,
+            orders=orders,
+            fills=fills,
+            bars=bars or {},
+        )
+
+    def write(self, out: Path | str, *, report: bool = True) -> Path:
+        """Write trades/orders/fills/equity/signals CSVs, summary.json, config.json and report.html."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        _iso(self.trades).to_csv(out / "trades.csv", index=False)
+        _iso(self.orders).to_csv(out / "orders.csv", index=False)
+        _iso(self.fills).to_csv(out / "fills.csv", index=False)
+        _iso(self.signals).to_csv(out / "signals.csv", index=False)
+        eq = _iso(self.equity[["cash", "equity"]].rename_axis("time"))
+        eq.index.name = "time"
+        eq.to_csv(out / "equity.csv")
+        (out / "summary.json").write_text(json.dumps(_json_safe(self.summary), indent=2) + "\n")
+        (out / "config.json").write_text(json.dumps(config_to_dict(self.config), indent=2) + "\n")
+        if report:
+            self.report(out / "report.html")
+        return out
+
+    def report(self, path: Path | str) -> Path:
+        """A self-contained interactive HTML report."""
+        from vibe_backtest.report import write_report
+
+        return write_report(self, Path(path))
+
+
+def _status(event: str, filled: int, qty: int) -> str:
+    if filled >= qty:
+        return "filled"
+    if event.startswith(("cancelled", "rejected")):
+        return event if not filled else f"partially filled, {event}"
+    return "partially filled" if filled else "working"
+
+
+def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        if isinstance(v, float) and not math.isfinite(v):
+            out[k] = None
+        elif isinstance(v, np.generic):
+            out[k] = v.item()
+        else:
+            out[k] = v
+    return out
