@@ -24,14 +24,14 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 def ns_to_datetime(ts: int, tz: dt.tzinfo = NEW_YORK) -> dt.datetime:
     """ns UTC -> aware datetime in ``tz`` (microsecond precision)."""
-    return dt.datetime.fromtimestamp(ts // 1000 / 1_000_000, tz=dt.timezone.utc).astimezone(tz)
+    return dt.datetime.fromtimestamp(ts // 1000 / 1_000_000, tz=dt.UTC).astimezone(tz)
 
 
 def datetime_to_ns(value: dt.datetime) -> int:
     """Aware datetime -> ns UTC; naive datetimes are refused (a silent timezone guess is a bug)."""
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value.isoformat()} has no timezone")
-    delta = value - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    delta = value - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1000
 
 
