@@ -48,9 +48,14 @@ def load_market(
     elif data is not None:
         market = load_dir(data, wanted, tz=tz, sessions=sessions, start=start, end=end)
     elif source in (None, "sample"):
-        from vibe_backtest.sample import sample_market
+        from vibe_backtest.sample import PROFILES, sample_market
         from vibe_core.config import MVP_SYMBOLS
 
+        unknown = [s for s in wanted or () if s not in PROFILES]
+        if unknown:
+            raise DataError(
+                f"unknown symbol(s) {', '.join(unknown)} in the sample market; it has: {', '.join(PROFILES)}"
+            )
         market = sample_market(wanted or MVP_SYMBOLS, sessions=sessions)
     elif source == "yahoo":
         from vibe_backtest.yahoo import fetch_yahoo

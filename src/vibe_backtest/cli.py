@@ -15,6 +15,14 @@ __all__ = ["main"]
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
 
 
+def _day(text: str) -> str:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+    return text
+
+
 def _add_data_options(p: argparse.ArgumentParser) -> None:
     group = p.add_mutually_exclusive_group()
     group.add_argument(
@@ -27,8 +35,8 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
         "--config", metavar="FILE", help="YAML config (environment VIBE__SECTION__KEY and --set win)"
     )
     p.add_argument("--symbols", metavar="A,B", help="comma-separated symbols (default: all in the data)")
-    p.add_argument("--start", metavar="YYYY-MM-DD", help="first New York date (inclusive)")
-    p.add_argument("--end", metavar="YYYY-MM-DD", help="last New York date (inclusive)")
+    p.add_argument("--start", type=_day, metavar="YYYY-MM-DD", help="first New York date (inclusive)")
+    p.add_argument("--end", type=_day, metavar="YYYY-MM-DD", help="last New York date (inclusive)")
     p.add_argument(
         "--set",
         dest="overrides",

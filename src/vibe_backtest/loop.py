@@ -98,6 +98,11 @@ def run_loop(
     n = 0
 
     def sample(ts: int) -> None:
+        if eq_ts and eq_ts[-1] == ts:  # a session's close falls on its last bar's end: keep one sample
+            eq_cash[-1] = portfolio.cash
+            eq_value[-1] = portfolio.equity()
+            exposed[-1] = bool(portfolio.positions)
+            return
         eq_ts.append(ts)
         eq_cash.append(portfolio.cash)
         eq_value.append(portfolio.equity())

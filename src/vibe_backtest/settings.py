@@ -1,7 +1,8 @@
 """Configuration layering for the shells: YAML file < environment ``VIBE__SECTION__KEY`` < ``--set``.
 
-Values from the environment and ``--set`` are parsed as YAML scalars (``1.5``, ``false``, ``AAPL,MSFT``
-stays a string). Unknown keys and bad values raise :class:`~vibe_core.config.ConfigError` naming the key.
+Values from the environment and ``--set`` are parsed as YAML scalars (``1.5``, ``false``; ``AAPL,MSFT``
+and ``14:30`` stay strings: base-60 numbers are not read, here or in the YAML file).
+Unknown keys and bad values raise :class:`~vibe_core.config.ConfigError` naming the key.
 """
 
 from __future__ import annotations
@@ -28,9 +29,26 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     return key.strip(), _scalar(raw.strip())
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML without base-60 numbers: ``14:30`` stays the string a time of day is (not 870)."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        if kind is yaml.ScalarNode and ":" in value and tag in _SEXAGESIMAL_TAGS:
+            return "tag:yaml.org,2002:str"
+        return tag
+
+
+_SEXAGESIMAL_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
+def _load(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+
+
 def _scalar(raw: str) -> Any:
     try:
-        value = yaml.safe_load(raw) if raw else ""
+        value = _load(raw) if raw else ""
     except yaml.YAMLError:
         return raw
     return raw if isinstance(value, (dict, list)) or value is None else value
@@ -38,7 +56,7 @@ def _scalar(raw: str) -> Any:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = _load(path.read_text()) or {}
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except yaml.YAMLError as exc:

@@ -41,6 +41,7 @@ from vibe_core.actions import (
 )
 from vibe_core.bars import BarAggregator
 from vibe_core.calendar import Session, SessionTable
+from vibe_core.codec import structure, unstructure
 from vibe_core.config import Config, config_from_dict, config_to_dict
 from vibe_core.events import (
     Bar,
@@ -99,6 +100,7 @@ class EngineState:
     now: int = 0  #: time of the latest event
     pending: dict[str, PendingEntry] = attrs.Factory(dict)  #: symbol -> working entry
     wake: int = 0  #: the next time at which session bookkeeping has work (flatten, close, open)
+    deferred: list[Bar] = attrs.Factory(list)  #: input bars matched but not closed yet (same open time)
 
     @property
     def session(self) -> Session | None:
@@ -165,8 +167,10 @@ def step(state: EngineState, event: Event) -> tuple[EngineState, list[Action]]:
         case Trade():
             _on_trade(state, event, out)
         case Clock():
+            if state.deferred:
+                _flush(state, event.ts, out)
             _advance(state, event.ts, out)
-            _on_closed_bars(state, state.bars.on_clock(event.ts), event.ts, out, None)
+            _on_closed_bars(state, state.bars.on_clock(event.ts), event.ts, out, ())
         case Filled():
             if state.venue is not None:
                 raise ValueError(
@@ -209,29 +213,51 @@ def step(state: EngineState, event: Event) -> tuple[EngineState, list[Action]]:
 
 
 def _on_bar(state: EngineState, bar: Bar, out: list[Action]) -> None:
+    """A complete bar: its points are matched now; it closes when time moves past its open.
+
+    Bars of several symbols share a timestamp; all of them are matched before any of them closes
+    and the strategy reacts (at the first event with a later time), exactly as prints are matched
+    before the bars they complete close in live mode.
+    """
+    deferred = state.deferred
+    if deferred and bar.ts > deferred[0].ts:
+        _flush(state, bar.ts, out)
     if bar.ts >= state.wake:
         _advance(state, bar.ts, out)
-    n_fills = state.portfolio.n_fills
+    portfolio = state.portfolio
+    n_fills = portfolio.n_fills
     venue = state.venue
     if venue is not None:
         records = venue.on_bar(bar)
         if records:
             _on_venue_records(state, records, out)
-    end = bar.ts + _TF_NS[bar.timeframe]
-    closed = state.bars.on_bar(bar)
+    if state.session_index >= 0 and not state.session_closed:
+        portfolio.marks[bar.symbol] = bar.close
+    deferred.append(bar)
+    if portfolio.positions or portfolio.n_fills != n_fills:
+        _check_halt(state, bar.ts + _TF_NS[bar.timeframe], out)
+
+
+def _flush(state: EngineState, now: int, out: list[Action]) -> None:
+    """Close the deferred input bars: they all end at or before ``now``."""
+    closed: list[Bar] = []
+    on_bar = state.bars.on_bar
+    for bar in state.deferred:
+        closed += on_bar(bar)
+    state.deferred.clear()
     if closed:
-        _on_closed_bars(state, closed, end, out, bar)
-    if state.portfolio.positions or state.portfolio.n_fills != n_fills:
-        _check_halt(state, end, out)
+        _on_closed_bars(state, closed, now, out, closed)
 
 
 def _on_trade(state: EngineState, trade: Trade, out: list[Action]) -> None:
+    if state.deferred:
+        _flush(state, trade.ts, out)
     if trade.ts >= state.wake:
         _advance(state, trade.ts, out)
     n_fills = state.portfolio.n_fills
     closed = state.bars.on_trade(trade)
     if closed:
-        _on_closed_bars(state, closed, trade.ts, out, None)
+        _on_closed_bars(state, closed, trade.ts, out, ())
     venue = state.venue
     if venue is not None:
         records = venue.on_trade(trade)
@@ -245,11 +271,11 @@ def _on_trade(state: EngineState, trade: Trade, out: list[Action]) -> None:
 
 
 def _on_closed_bars(
-    state: EngineState, closed: list[Bar], now: int, out: list[Action], source: Bar | None
+    state: EngineState, closed: list[Bar], now: int, out: list[Action], inputs: list[Bar] | tuple[()]
 ) -> None:
     """Closed bars feed indicators and the validator first, then the strategy reacts to primary bars.
 
-    ``source`` is the input bar in bar mode: the venue has already seen its range.
+    ``inputs`` are the bars given as events (bar mode): the venue has already seen their range.
     """
     if now > state.now:
         state.now = now
@@ -265,10 +291,11 @@ def _on_closed_bars(
     marks = portfolio.marks
     positions = portfolio.positions
     strategy_on_bar = state.strategy.on_bar
+    given = {id(i) for i in inputs}
     for b in closed:
         if b.timeframe is not PRIMARY:
             continue
-        if b is not source and state.venue is not None:
+        if state.venue is not None and id(b) not in given:
             state.venue.observe_bar(b)
         symbol = b.symbol
         marks[symbol] = b.close
@@ -543,6 +570,7 @@ def save_state(state: EngineState) -> dict[str, Any]:
         "now": state.now,
         "pending": {s: attrs.asdict(p) for s, p in state.pending.items()},
         "wake": state.wake,
+        "deferred": [unstructure(b) for b in state.deferred],
     }
 
 
@@ -569,4 +597,5 @@ def load_state(data: dict[str, Any], sessions: SessionTable) -> EngineState:
         now=data["now"],
         pending={s: PendingEntry(**p) for s, p in data["pending"].items()},
         wake=data["wake"],
+        deferred=[structure(b, Bar) for b in data["deferred"]],
     )

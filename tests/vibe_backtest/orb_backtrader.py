@@ -15,13 +15,13 @@ close + 2 x (close - stop), both rounded to cents; shares = floor(min(1% x equit
 share or with 5 positions open; flatten at the open of the bar starting at close - 5 min; a daily
 loss halt at 3% below the session's starting equity cancels working entries and flattens.
 
-Sizing needs the account exactly as vibe sees it, and vibe handles the bars of one timestamp one
-symbol at a time, in the feeds' order: that symbol's fills, then its close, then the strategy. A
-signal of symbol X thus sees this timestamp's fills and closes of the symbols before X, and only
-the previous closes of the symbols after X; cash reserved by working entries counts as spent
-(vibe's engine ``_exposure``). The strategy replays backtrader's own fills of the timestamp in that
-order in a small ledger (cash, positions, marks, reservations) and checks after every bar that the
-ledger equals backtrader's broker (cash and positions), so the sizes come from backtrader's books.
+Sizing needs the account exactly as vibe sees it. vibe matches every symbol's bar of one timestamp
+first (fills, marks, the daily-loss check, in the feeds' order), and only then closes those bars and
+lets the strategy react, symbol by symbol; a signal of symbol X thus sees every fill and close of
+the timestamp, plus the entries signalled just before it for the symbols before X (their cash is
+reserved: vibe's engine ``_exposure``). The strategy replays backtrader's own fills in that order in
+a small ledger (cash, positions, marks, reservations) and checks after every bar that the ledger
+equals backtrader's broker (cash and positions), so the sizes come from backtrader's books.
 
 ``start_equity`` (optional, session date -> equity) moves cash in or out at each session's first
 bar so backtrader starts the session with that equity; the parity test uses it to keep one known
@@ -291,8 +291,9 @@ class OrbStrategy(bt.Strategy):
             for status, order in events:
                 self._apply(symbol, status, order)
             self.book.marks[symbol] = float(d.close[0])
-            self._on_bar(d, symbol, end)
             self._check_halt(now)
+        for d, symbol in zip(self.datas, self.names, strict=True):
+            self._on_bar(d, symbol, end)
         self._check_book()
         if not self.flattened and end >= self.days[self.names[0]].flatten_at:
             self.flattened = True

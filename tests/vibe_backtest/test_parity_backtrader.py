@@ -165,9 +165,9 @@ def vibe_accounts(
 ) -> dict[tuple[str, pd.Timestamp], tuple[float, float, int]]:
     """(symbol, signal time) -> (equity, free cash, size by the rule) as vibe's engine saw them.
 
-    vibe handles a timestamp's bars one symbol at a time in the market's order: the bar's fills,
-    then its close marks the position, then the strategy; an accepted entry reserves qty x close
-    until it fills.
+    vibe matches every symbol's bar of a timestamp first (its fills, then its close marks the
+    position), and only then lets the strategy react to each closed bar in the market's order; an
+    accepted entry reserves qty x close until it fills.
     """
     fills: dict[tuple[str, pd.Timestamp], list[tuple[int, float, float, str]]] = defaultdict(list)
     times = _naive(r.fills["time"])
@@ -183,10 +183,8 @@ def vibe_accounts(
     out: dict[tuple[str, pd.Timestamp], tuple[float, float, int]] = {}
     p = Params()
     for t in stamps:
-        for symbol, b in bars.items():
-            i = rows[symbol].get(t)
-            if i is None:
-                continue
+        present = [(symbol, b, rows[symbol][t]) for symbol, b in bars.items() if t in rows[symbol]]
+        for symbol, b, i in present:
             for signed, price, fee, tag in fills.get((symbol, t), ()):
                 book.cash -= signed * price + fee
                 qty = book.positions.get(symbol, 0) + signed
@@ -198,6 +196,7 @@ def vibe_accounts(
                 if tag == "entry":
                     book.reserved.pop(symbol, None)
             book.marks[symbol] = b.close[i]
+        for symbol, _b, _i in present:
             sig = signals.get((symbol, t + pd.Timedelta(minutes=5)))
             if sig is None:
                 continue

@@ -100,6 +100,7 @@ def test_invariants_after_every_step(scenario):
     ordered: dict[str, int] = {}
     filled: dict[str, int] = defaultdict(int)
     entries_per_day: dict[tuple[str, object], int] = defaultdict(int)
+    last_bar: dict[str, Bar] = {}
     for event in events:
         state, actions = step(state, event)
         for a in actions:
@@ -114,19 +115,21 @@ def test_invariants_after_every_step(scenario):
                 f = a.fill
                 filled[f.order_id] += f.qty
                 assert f.qty > 0 and filled[f.order_id] <= ordered[f.order_id]
-                if isinstance(event, Bar):
-                    assert f.symbol == event.symbol
+                if isinstance(event, Bar) and f.symbol == event.symbol:
                     assert event.low - 1e-9 <= f.ref_price <= event.high + 1e-9
-                else:  # a close-of-session fill happens at the last known price
+                else:  # a new order met the last price, or a market order filled at the close
                     assert f.ref_price == mark[f.symbol]
                 cash -= f.side.sign * f.qty * f.price + f.fee
                 qty[f.symbol] += f.side.sign * f.qty
                 mark[f.symbol] = f.price
             if isinstance(a, SignalEvaluated):
-                assert isinstance(event, Bar) and a.signal.ts == event.ts + event.timeframe.ns
-                assert a.signal.symbol == event.symbol
+                # decided when time has reached the signal bar's end (no bar is used before it closed)
+                closed_bar = last_bar[a.signal.symbol]
+                assert a.signal.ts == closed_bar.ts + closed_bar.timeframe.ns <= event.ts
+                assert a.signal.price == closed_bar.close
         if isinstance(event, Bar):
             mark[event.symbol] = event.close
+            last_bar[event.symbol] = event
         equity = cash + sum(q * mark[s] for s, q in qty.items() if q)
         assert state.portfolio.cash == pytest.approx(cash, abs=1e-6)
         assert state.portfolio.equity() == pytest.approx(equity, abs=1e-6)
