@@ -36,24 +36,46 @@ class ConfigError(ValueError):
     """A bad configuration key or value; the message names the key."""
 
 
-def _hhmm(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
+_SECTIONS = {
+    "StrategyConfig": "strategy.",
+    "ValidationConfig": "validation.",
+    "RiskConfig": "risk.",
+    "ExchangeConfig": "exchange.",
+    "FillModel": "exchange.",
+}
+
+
+def _key(inst: object, attribute: attrs.Attribute[Any]) -> str:
+    """The dotted config key of ``attribute`` (``exchange.preset``)."""
+    return _SECTIONS.get(type(inst).__name__, "") + attribute.name
+
+
+def _hhmm(inst: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not _HHMM.match(value):
-        raise ConfigError(f"{attribute.name}: {value!r} is not a time of day HH:MM")
+        raise ConfigError(f"{_key(inst, attribute)}: {value!r} is not a time of day HH:MM")
 
 
-def _positive(_inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+def _positive(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and not value > 0:
-        raise ConfigError(f"{attribute.name}: must be > 0, got {value!r}")
+        raise ConfigError(f"{_key(inst, attribute)}: must be > 0, got {value!r}")
 
 
-def _non_negative(_inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+def _non_negative(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and value < 0:
-        raise ConfigError(f"{attribute.name}: must be >= 0, got {value!r}")
+        raise ConfigError(f"{_key(inst, attribute)}: must be >= 0, got {value!r}")
 
 
-def _fraction(_inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+def _fraction(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and not 0 <= value <= 1:
-        raise ConfigError(f"{attribute.name}: must be within 0..1, got {value!r}")
+        raise ConfigError(f"{_key(inst, attribute)}: must be within 0..1, got {value!r}")
+
+
+def _one_of(*choices: str) -> Any:
+    def check(inst: object, attribute: attrs.Attribute[str], value: str) -> None:
+        if value not in choices:
+            raise ConfigError(f"{_key(inst, attribute)}: {value!r} is not one of {', '.join(choices)}")
+
+    return check
 
 
 @attrs.frozen(kw_only=True)
@@ -67,7 +89,7 @@ class StrategyConfig:
     reward_risk: float = attrs.field(default=2.0, validator=_positive)
     max_trades_per_day: int = attrs.field(default=1, validator=_non_negative)
     allow_short: bool = False
-    stop_type: str = attrs.field(default="range", validator=attrs.validators.in_(("range", "atr", "percent")))
+    stop_type: str = attrs.field(default="range", validator=_one_of("range", "atr", "percent"))
     atr_period: int = attrs.field(default=14, validator=_positive)
     atr_multiplier: float = attrs.field(default=1.0, validator=_positive)
     stop_percent: float = attrs.field(default=0.01, validator=_positive)
@@ -145,7 +167,7 @@ PRESETS: dict[str, FillModel] = {
 class ExchangeConfig:
     """The simulated venue: a preset plus explicit overrides (``None`` = take the preset's)."""
 
-    preset: str = attrs.field(default="base", validator=attrs.validators.in_(tuple(PRESETS)))
+    preset: str = attrs.field(default="base", validator=_one_of(*PRESETS))
     slippage_base_pct: float | None = attrs.field(default=None, validator=_non_negative)
     slippage_volatility: float | None = attrs.field(default=None, validator=_non_negative)
     slippage_size: float | None = attrs.field(default=None, validator=_non_negative)

@@ -105,15 +105,8 @@ def test_unknown_environment_keys_are_errors_naming_the_key(env: dict[str, str],
         ("validation.enabled=maybe", "validation.enabled"),
         ("strategy.opening_range_minutes=-5", "opening_range_minutes"),
         ("strategy.last_entry_time=25:99", "last_entry_time"),
-        pytest.param(
-            "exchange.preset=reckless",
-            "preset",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="vibe_core.config: a value outside an attrs in_() choice reports only "
-                "'invalid value @ config.exchange', not the key",
-            ),
-        ),
+        ("exchange.preset=reckless", "exchange.preset"),
+        ("strategy.stop_type=trailing", "strategy.stop_type"),
     ],
 )
 def test_ill_typed_values_are_errors_naming_the_key(assignment: str, named: str) -> None:
