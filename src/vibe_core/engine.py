@@ -234,12 +234,14 @@ def _on_bar(state: EngineState, bar: Bar, out: list[Action]) -> None:
     if state.session_index >= 0 and not state.session_closed:
         portfolio.marks[bar.symbol] = bar.close
     deferred.append(bar)
-    if portfolio.positions or portfolio.n_fills != n_fills:
+    if portfolio.n_fills != n_fills:  # marks alone are checked once per timestamp, in _flush
         _check_halt(state, bar.ts + _TF_NS[bar.timeframe], out)
 
 
 def _flush(state: EngineState, now: int, out: list[Action]) -> None:
     """Close the deferred input bars: they all end at or before ``now``."""
+    if state.portfolio.positions:
+        _check_halt(state, now, out)
     closed: list[Bar] = []
     on_bar = state.bars.on_bar
     for bar in state.deferred:
