@@ -171,13 +171,14 @@ class BacktestResult:
         """Write trades/orders/fills/equity/signals CSVs, summary.json, config.json and report.html."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        _iso(self.trades).to_csv(out / "trades.csv", index=False)
-        _iso(self.orders).to_csv(out / "orders.csv", index=False)
-        _iso(self.fills).to_csv(out / "fills.csv", index=False)
-        _iso(self.signals).to_csv(out / "signals.csv", index=False)
+        fmt = "%.10g"  # no float noise (-4.518999999999949) in files; 10 significant digits
+        _iso(self.trades).to_csv(out / "trades.csv", index=False, float_format=fmt)
+        _iso(self.orders).to_csv(out / "orders.csv", index=False, float_format=fmt)
+        _iso(self.fills).to_csv(out / "fills.csv", index=False, float_format=fmt)
+        _iso(self.signals).to_csv(out / "signals.csv", index=False, float_format=fmt)
         eq = _iso(self.equity[["cash", "equity"]].rename_axis("time"))
         eq.index.name = "time"
-        eq.to_csv(out / "equity.csv")
+        eq.to_csv(out / "equity.csv", float_format=fmt)
         (out / "summary.json").write_text(json.dumps(_json_safe(self.summary), indent=2) + "\n")
         (out / "config.json").write_text(json.dumps(config_to_dict(self.config), indent=2) + "\n")
         if report:
