@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -25,7 +24,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from vibe_core.calendar import NEW_YORK, SessionTable
-from vibe_core.events import Bar
+from vibe_core.events import Bar, make_bar
 from vibe_core.types import NS_PER_SECOND, Timeframe
 
 __all__ = [
@@ -578,29 +577,6 @@ def save_file(series: BarSeries, path: str | Path) -> Path:
 # Streams and spans
 
 
-_BAR_FIELDS = ("symbol", "timeframe", "ts", "open", "high", "low", "close", "volume", "source", "ts_recv")
-
-
-def _bar_setters() -> list[Callable[[Bar, Any], None]] | None:
-    """Slot setters that build a ``Bar`` about twice as fast as its ``__init__`` (no per-call
-    ``object.__setattr__`` binding), or ``None`` when ``Bar`` grew validators, converters, hooks or
-    other fields, so the real ``__init__`` must run."""
-    fields = attrs.fields(Bar)
-    plain = all(f.validator is None and f.converter is None for f in fields)
-    hooks = any(hasattr(Bar, h) for h in ("__attrs_pre_init__", "__attrs_post_init__"))
-    descriptors = [Bar.__dict__.get(name) for name in _BAR_FIELDS]
-    if (
-        tuple(f.name for f in fields) != _BAR_FIELDS
-        or not plain
-        or hooks
-        or fields.ts_recv.default is not None
-    ):
-        return None
-    if not all(isinstance(d, types.MemberDescriptorType) for d in descriptors):
-        return None
-    return [d.__set__ for d in descriptors]  # type: ignore[union-attr]
-
-
 def iter_bars(series: Mapping[str, BarSeries], *, chunk: int = 65_536) -> Iterator[Bar]:
     """All bars of all symbols in time order (ties in the mapping's order), built lazily.
 
@@ -617,34 +593,12 @@ def iter_bars(series: Mapping[str, BarSeries], *, chunk: int = 65_536) -> Iterat
     symbols = [s.symbol for s in items]
     frames = [s.timeframe for s in items]
     sources = [s.source for s in items]
-    setters = _bar_setters()
-    new = object.__new__
     for lo in range(0, len(order), chunk):
         idx = order[lo : lo + chunk]
         t, k = ts[idx].tolist(), code[idx].tolist()
         o, h, low, c, v = (col[idx].tolist() for col in cols)
-        rows = zip(t, k, o, h, low, c, v, strict=True)
-        if setters is None:
-            for ti, ki, oi, hi, li, ci, vi in rows:
-                yield Bar(
-                    symbol=symbols[ki], timeframe=frames[ki], ts=ti, open=oi, high=hi, low=li, close=ci,
-                    volume=vi, source=sources[ki],
-                )  # fmt: skip
-            continue
-        s_sym, s_tf, s_ts, s_open, s_high, s_low, s_close, s_vol, s_src, s_recv = setters
-        for ti, ki, oi, hi, li, ci, vi in rows:
-            bar = new(Bar)
-            s_sym(bar, symbols[ki])
-            s_tf(bar, frames[ki])
-            s_ts(bar, ti)
-            s_open(bar, oi)
-            s_high(bar, hi)
-            s_low(bar, li)
-            s_close(bar, ci)
-            s_vol(bar, vi)
-            s_src(bar, sources[ki])
-            s_recv(bar, None)
-            yield bar
+        for ti, ki, oi, hi, li, ci, vi in zip(t, k, o, h, low, c, v, strict=True):
+            yield make_bar(symbols[ki], frames[ki], ti, oi, hi, li, ci, vi, sources[ki])
 
 
 def date_range(series: BarSeries | Mapping[str, BarSeries]) -> tuple[dt.date, dt.date]:

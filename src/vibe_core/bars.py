@@ -22,7 +22,7 @@ from typing import Any, Final, assert_never
 import attrs
 
 from vibe_core.calendar import SessionTable
-from vibe_core.events import Bar, Clock, Trade
+from vibe_core.events import Bar, Clock, Trade, make_bar
 from vibe_core.types import Timeframe
 
 __all__ = ["BarAggregator", "step", "DEFAULT_TIMEFRAMES"]
@@ -409,17 +409,7 @@ class BarAggregator:
 
     @staticmethod
     def _to_bar(symbol: str, timeframe: Timeframe, fb: _Forming) -> Bar:
-        return Bar(
-            symbol=symbol,
-            timeframe=timeframe,
-            ts=fb.start,
-            open=fb.open,
-            high=fb.high,
-            low=fb.low,
-            close=fb.close,
-            volume=fb.volume,
-            source=fb.source,
-        )
+        return make_bar(symbol, timeframe, fb.start, fb.open, fb.high, fb.low, fb.close, fb.volume, fb.source)
 
 
 def step(state: BarAggregator, event: Trade | Bar | Clock) -> tuple[BarAggregator, list[Bar]]:

@@ -599,8 +599,7 @@ def test_iter_bars_merges_by_time_with_ties_in_symbol_order(grids, chunk):
         assert type(b.close) is float
 
 
-def test_iter_bars_builds_the_same_bars_as_bar_init(monkeypatch):
-    from vibe_backtest import data as data_module
+def test_iter_bars_builds_the_same_bars_as_bar_init():
     from vibe_core.events import Bar
 
     market = {"AAPL": _series("AAPL", [0, FIVE, 3 * FIVE]), "MSFT": _series("MSFT", [FIVE], source="x")}
@@ -626,8 +625,6 @@ def test_iter_bars_builds_the_same_bars_as_bar_init(monkeypatch):
     ]
     assert fast == expected
     assert [hash(b) for b in fast] == [hash(b) for b in expected]
-    monkeypatch.setattr(data_module, "_bar_setters", lambda: None)  # the plain __init__ path
-    assert list(iter_bars(market)) == expected
 
 
 def test_iter_bars_is_lazy():
