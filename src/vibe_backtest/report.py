@@ -55,7 +55,11 @@ _NY = "America/New_York"
 _SESSION_OPEN = pd.Timedelta(hours=9, minutes=30)
 _FIVE_MINUTES = pd.Timedelta(minutes=5)
 _EXIT_COLOURS = {
-    "target": "#2ca02c", "stop": "#d62728", "eod": "#7f7f7f", "close_all": "#ff7f0e", "halt": "#9467bd",
+    "target": "#2ca02c",
+    "stop": "#d62728",
+    "eod": "#7f7f7f",
+    "close_all": "#ff7f0e",
+    "halt": "#9467bd",
 }
 _PERCENT_NAMES = frozenset({"total_return", "max_drawdown", "win_rate", "exposure", "return", "share"})
 _PERCENT_SUFFIXES = ("_return", "_rate", "_pct", "_percent", "drawdown", "exposure")
@@ -139,8 +143,9 @@ def _table(frame: pd.DataFrame, table_id: str, *, index: bool = True) -> str:
     rows = []
     for key, row in zip(frame.index, frame.itertuples(index=False, name=None), strict=True):
         cells = [f"<td>{_esc(key)}</td>"] if index else []
-        cells += [f"<td>{_esc(format_value(str(c), v))}</td>"
-                  for c, v in zip(frame.columns, row, strict=True)]
+        cells += [
+            f"<td>{_esc(format_value(str(c), v))}</td>" for c, v in zip(frame.columns, row, strict=True)
+        ]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in heads)
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
@@ -157,8 +162,13 @@ def _note(text: str) -> str:
 
 def _figure(fig: go.Figure, div_id: str, height: int) -> str:
     fig.update_layout(height=height, margin={"l": 60, "r": 20, "t": 50, "b": 40})
-    out: str = fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                           default_height=f"{height}px", config={"displaylogo": False, "responsive": True})
+    out: str = fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
+        default_height=f"{height}px",
+        config={"displaylogo": False, "responsive": True},
+    )
     return out
 
 
@@ -222,8 +232,9 @@ def symbol_table(trades: pd.DataFrame) -> pd.DataFrame:
             "avg_pnl": float(pnl.mean()),
             "profit_factor": profit_factor(pnl.tolist()),
         }
-    frame = pd.DataFrame.from_dict(rows, orient="index",
-                                   columns=["trades", "win_rate", "total_pnl", "avg_pnl", "profit_factor"])
+    frame = pd.DataFrame.from_dict(
+        rows, orient="index", columns=["trades", "win_rate", "total_pnl", "avg_pnl", "profit_factor"]
+    )
     frame.index.name = "symbol"
     return frame.astype({"trades": "int64"})
 
@@ -302,8 +313,9 @@ def veto_reasons(signals: pd.DataFrame, top: int = 10) -> pd.DataFrame:
 def _bars_local(frame: pd.DataFrame) -> pd.DataFrame:
     """OHLC of a ``BarSeries.to_frame`` (or a datetime-indexed frame) on naive New York times."""
     times = _local(frame["timestamp"] if "timestamp" in frame.columns else frame.index)
-    return pd.DataFrame({c: frame[c].to_numpy(dtype=np.float64) for c in ("open", "high", "low", "close")},
-                        index=times)
+    return pd.DataFrame(
+        {c: frame[c].to_numpy(dtype=np.float64) for c in ("open", "high", "low", "close")}, index=times
+    )
 
 
 def _to_five_minutes(bars: pd.DataFrame) -> pd.DataFrame:
@@ -334,9 +346,13 @@ def opening_ranges(bars: pd.DataFrame, signals: pd.DataFrame, minutes: int = 15)
         for day in highs.index:
             ranges[pd.Timestamp(day)] = (float(highs[day]), float(lows[day]))
     if len(signals) and {"range_high", "range_low"} <= set(signals.columns):
-        sig = pd.DataFrame({"high": signals["range_high"].to_numpy(dtype=np.float64),
-                            "low": signals["range_low"].to_numpy(dtype=np.float64)},
-                           index=_local(signals["time"]))
+        sig = pd.DataFrame(
+            {
+                "high": signals["range_high"].to_numpy(dtype=np.float64),
+                "low": signals["range_low"].to_numpy(dtype=np.float64),
+            },
+            index=_local(signals["time"]),
+        )
         sig = sig[np.isfinite(sig["high"]) & np.isfinite(sig["low"])].sort_index()
         for day, row in sig.groupby(pd.DatetimeIndex(sig.index).normalize()).first().iterrows():
             ranges[pd.Timestamp(day)] = (float(row["high"]), float(row["low"]))
@@ -359,27 +375,59 @@ def _days(times: pd.DatetimeIndex) -> npt.NDArray[np.datetime64]:
     return np.asarray(times.normalize().to_numpy(dtype="datetime64[ns]"))
 
 
+def _gap_breaks(times: pd.DatetimeIndex, step: pd.Timedelta | None = None) -> list[dict[str, Any]]:
+    """Rangebreaks hiding the time between the days of ``times`` (nights, weekends, holidays,
+    the rest of an early close, days not shown): one explicit ``bounds`` interval per gap.
+
+    Each gap runs from half a ``step`` (default: the smallest spacing of ``times``) after a day's
+    last time to half a step before the next day's first, so no point (and no half candle) falls
+    inside one, and the intervals never overlap or touch. Not plotly's ``pattern`` breaks plus ``values``:
+    plotly.js (4.x) folds a new break into *every* break it overlaps without merging those, so
+    a holiday value ([day, day + 24h)) overlapping two overnight pattern breaks is counted twice,
+    the axis loses that length and the curve runs backwards in time (the chart may even end up
+    empty). Times are floored to the minute, like the ``%Y-%m-%d %H:%M`` x labels.
+    """
+    t = pd.DatetimeIndex(times).floor("min").unique().sort_values()
+    if len(t) < 2:
+        return []
+    half = (pd.Series(t).diff().min() if step is None else step) / 2
+    day = t.normalize()
+    ends = np.flatnonzero(day[1:] != day[:-1])
+    lo, hi = t[ends] + half, t[ends + 1] - half
+    keep = hi > lo
+    return [
+        {"bounds": [a, b]}
+        for a, b in zip(
+            lo[keep].strftime("%Y-%m-%d %H:%M:%S"), hi[keep].strftime("%Y-%m-%d %H:%M:%S"), strict=True
+        )
+    ]
+
+
 def _new_figure(*traces: Any) -> go.Figure:
     return go.Figure(list(traces), layout={"template": _TEMPLATE})
 
 
 def _equity_figure(points: pd.DataFrame, daily: bool) -> go.Figure:
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.04,
-                        figure=_new_figure())
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.04, figure=_new_figure()
+    )
     times = pd.DatetimeIndex(points.index)
     x = np.asarray(times.strftime("%Y-%m-%d"), dtype=str) if daily else _times(times)
-    fig.add_trace(go.Scatter(x=x, y=points["equity"].to_numpy(), name="equity", line={"color": "#1f77b4"}),
-                  row=1, col=1)
-    fig.add_trace(go.Scatter(x=x, y=points["drawdown"].to_numpy() * 100, name="drawdown %", fill="tozeroy",
-                             line={"color": "#d62728"}), row=2, col=1)
-    breaks: list[dict[str, Any]] = [{"bounds": ["sat", "mon"]}]
-    if not daily:
-        breaks.append({"bounds": [16.05, 9.5], "pattern": "hour"})
-    if len(times):
-        holidays = pd.bdate_range(times[0].normalize(), times[-1].normalize()).difference(times.normalize())
-        if len(holidays):
-            breaks.append({"values": list(holidays.strftime("%Y-%m-%d"))})
-    fig.update_xaxes(rangebreaks=breaks)
+    fig.add_trace(
+        go.Scatter(x=x, y=points["equity"].to_numpy(), name="equity", line={"color": "#1f77b4"}), row=1, col=1
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=points["drawdown"].to_numpy() * 100,
+            name="drawdown %",
+            fill="tozeroy",
+            line={"color": "#d62728"},
+        ),
+        row=2,
+        col=1,
+    )
+    fig.update_xaxes(rangebreaks=_gap_breaks(times))
     fig.update_yaxes(title_text="equity", row=1, col=1)
     fig.update_yaxes(title_text="drawdown %", row=2, col=1)
     fig.update_layout(title="Equity and drawdown", showlegend=False, hovermode="x unified")
@@ -400,9 +448,16 @@ def _candles(symbol: str, result: BacktestResult, minutes: int) -> tuple[str, st
         return _note(f"{symbol}: no day with a trade or a signal."), ""
     shown = pd.DatetimeIndex(active[-MAX_CANDLE_DAYS:])
     view = _to_five_minutes(bars[np.isin(bar_days, active[-MAX_CANDLE_DAYS:])])
-    fig = _new_figure(go.Candlestick(x=_times(pd.DatetimeIndex(view.index)), open=view["open"].to_numpy(),
-                                   high=view["high"].to_numpy(), low=view["low"].to_numpy(),
-                                   close=view["close"].to_numpy(), name=symbol))
+    fig = _new_figure(
+        go.Candlestick(
+            x=_times(pd.DatetimeIndex(view.index)),
+            open=view["open"].to_numpy(),
+            high=view["high"].to_numpy(),
+            low=view["low"].to_numpy(),
+            close=view["close"].to_numpy(),
+            name=symbol,
+        )
+    )
     ranges = opening_ranges(view, signals, minutes)
     view_times = pd.DatetimeIndex(view.index)
     stamps = pd.Series(_times(view_times).tolist(), index=view_times.normalize())
@@ -415,31 +470,60 @@ def _candles(symbol: str, result: BacktestResult, minutes: int) -> tuple[str, st
             if day in first:
                 xs += [first[day], last[day], None]
                 ys += [float(level), float(level), None]
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"range {side}",
-                                 line={"color": colour, "dash": "dot", "width": 1}))
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                name=f"range {side}",
+                line={"color": colour, "dash": "dot", "width": 1},
+            )
+        )
+    marked = [view_times]
     if len(trades):
-        trades = trades[_local(trades["entry_time"]).normalize().isin(shown)]
+        trades = trades[_local(trades["entry_time"]).normalize().isin(shown)].sort_values("entry_time")
         entry_t, exit_t = _local(trades["entry_time"]), _local(trades["exit_time"])
         longs = (trades["side"].astype(str) == "buy").to_numpy()
-        fig.add_trace(go.Scatter(
-            x=_times(entry_t), y=trades["entry_price"].to_numpy(), mode="markers", name="entry",
-            marker={"symbol": np.where(longs, "triangle-up", "triangle-down").tolist(), "size": 11,
-                    "color": "#1f77b4", "line": {"width": 1, "color": "black"}},
-            text=[f"{s} {q}" for s, q in zip(trades["side"], trades["qty"], strict=True)],
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=_times(entry_t),
+                y=trades["entry_price"].to_numpy(),
+                mode="markers",
+                name="entry",
+                marker={
+                    "symbol": np.where(longs, "triangle-up", "triangle-down").tolist(),
+                    "size": 11,
+                    "color": "#1f77b4",
+                    "line": {"width": 1, "color": "black"},
+                },
+                text=[f"{s} {q}" for s, q in zip(trades["side"], trades["qty"], strict=True)],
+            )
+        )
+        marked += [entry_t, exit_t]
         reasons = trades["exit_reason"].astype(str).to_numpy()
         for reason in sorted(set(reasons)):
-            pick = reasons == reason
-            fig.add_trace(go.Scatter(
-                x=_times(exit_t[pick]), y=trades["exit_price"].to_numpy()[pick], mode="markers",
-                name=f"exit: {reason}", text=[f"pnl {p:,.2f}" for p in trades["pnl"].to_numpy()[pick]],
-                marker={"symbol": "x", "size": 10, "color": _EXIT_COLOURS.get(reason, "#17becf")},
-            ))
-    hidden = pd.date_range(shown[0], shown[-1], freq="D").difference(shown)
-    breaks: list[dict[str, Any]] = [{"bounds": [16.05, 9.5], "pattern": "hour"}]
-    if len(hidden):
-        breaks.append({"values": list(hidden.strftime("%Y-%m-%d"))})
-    fig.update_xaxes(rangebreaks=breaks, rangeslider_visible=False)
+            pick = np.flatnonzero(reasons == reason)
+            pick = pick[np.argsort(exit_t[pick].to_numpy(), kind="stable")]
+            fig.add_trace(
+                go.Scatter(
+                    x=_times(exit_t[pick]),
+                    y=trades["exit_price"].to_numpy()[pick],
+                    mode="markers",
+                    name=f"exit: {reason}",
+                    text=[f"pnl {p:,.2f}" for p in trades["pnl"].to_numpy()[pick]],
+                    marker={"symbol": "x", "size": 10, "color": _EXIT_COLOURS.get(reason, "#17becf")},
+                )
+            )
+    step = pd.Series(view_times).diff().min() if len(view_times) > 1 else _FIVE_MINUTES  # one candle
+    everything = pd.DatetimeIndex(np.concatenate(marked)).floor("min")
+    # An explicit range: plotly's autorange pads for the markers in time *including* the hidden
+    # gaps, which leaves a blank stretch of real days before the first candle.
+    edges = pd.DatetimeIndex([everything.min() - step / 2, everything.max() + step / 2])
+    fig.update_xaxes(
+        rangebreaks=_gap_breaks(everything, step),
+        range=list(edges.strftime("%Y-%m-%d %H:%M:%S")),
+        rangeslider_visible=False,
+    )
     fig.update_layout(title=f"{symbol}: 5m bars, opening range, entries and exits", hovermode="closest")
     more = f"the last {len(shown)} of {len(active)}" if len(active) > len(shown) else f"all {len(shown)}"
     note = _note(f"{symbol}: {more} days with a trade or a signal.")
@@ -454,8 +538,13 @@ def _pnl_figure(trades: pd.DataFrame) -> go.Figure:
     fig = _new_figure()
     fig.add_trace(go.Histogram(x=pnl[pnl > 0], name="wins", marker_color="#2ca02c", xbins=bins))
     fig.add_trace(go.Histogram(x=pnl[pnl <= 0], name="losses", marker_color="#d62728", xbins=bins))
-    fig.update_layout(title=f"P&L per trade ({len(pnl)} trades)", barmode="stack", bargap=0.05,
-                      xaxis_title="pnl", yaxis_title="trades")
+    fig.update_layout(
+        title=f"P&L per trade ({len(pnl)} trades)",
+        barmode="stack",
+        bargap=0.05,
+        xaxis_title="pnl",
+        yaxis_title="trades",
+    )
     return fig
 
 
@@ -474,10 +563,13 @@ def _period(result: BacktestResult) -> str:
 def _header(result: BacktestResult) -> list[str]:
     cfg = result.config
     symbols = result.summary.get("symbols") or list(cfg.symbols)
-    items = [("Period", _period(result)), ("Symbols", ", ".join(map(str, symbols))),
-             ("Initial capital", format_value("initial_capital", cfg.initial_capital)),
-             ("Exchange preset", cfg.exchange.preset),
-             ("Validation", "on" if cfg.validation.enabled else "off")]
+    items = [
+        ("Period", _period(result)),
+        ("Symbols", ", ".join(map(str, symbols))),
+        ("Initial capital", format_value("initial_capital", cfg.initial_capital)),
+        ("Exchange preset", cfg.exchange.preset),
+        ("Validation", "on" if cfg.validation.enabled else "off"),
+    ]
     overrides = {k: v for k, v in attrs.asdict(cfg.exchange).items() if k != "preset" and v is not None}
     if overrides:
         text = ", ".join(f"{k}={format_value(k, v)}" for k, v in overrides.items())
@@ -487,14 +579,16 @@ def _header(result: BacktestResult) -> list[str]:
         items.append(("Validation rules", ", ".join(rules) or "none"))
     items += [(f"strategy.{k}", format_value(k, v)) for k, v in attrs.asdict(cfg.strategy).items()]
     items += [("Seed", str(cfg.seed))]
-    rows = "".join(f"<tr><th>{_esc(_label(k))}</th><td>{_esc(format_value(k, v))}</td></tr>"
-                   for k, v in result.summary.items())
+    rows = "".join(
+        f"<tr><th>{_esc(_label(k))}</th><td>{_esc(format_value(k, v))}</td></tr>"
+        for k, v in result.summary.items()
+    )
     return [
         "<h1>vibe backtest report</h1>",
         f"<p>{_esc(_period(result))} · {_esc(', '.join(map(str, symbols)))}</p>",
         '<h2 id="summary">Summary</h2>',
         '<div class="grid">',
-        f'<div><h3>Configuration</h3>{_pairs(items, "config-table")}</div>',
+        f"<div><h3>Configuration</h3>{_pairs(items, 'config-table')}</div>",
         f'<div><h3>Results</h3><table id="summary-table"><tbody>{rows}</tbody></table></div>',
         "</div>",
     ]
@@ -508,8 +602,12 @@ def write_report(result: BacktestResult, path: Path) -> Path:
     if len(result.equity):
         points, daily = equity_points(result.equity, cfg.initial_capital)
         if daily:
-            body.append(_note(f"{len(result.equity):,} equity samples: one point per session "
-                              "(last equity, deepest drawdown of the day)."))
+            body.append(
+                _note(
+                    f"{len(result.equity):,} equity samples: one point per session "
+                    "(last equity, deepest drawdown of the day)."
+                )
+            )
         body.append(_figure(_equity_figure(points, daily), "equity-chart", 520))
     else:
         body.append(_note("No equity samples."))
@@ -561,16 +659,22 @@ def write_sweep_report(table: pd.DataFrame, keys: list[str], metric: str, path: 
         raise ValueError(f"unknown metric {metric!r}; available columns: {', '.join(columns)}")
     missing = [k for k in keys if k not in table.columns]
     if not keys or missing:
-        raise ValueError(f"sweep keys {missing or keys!r} not in the table; "
-                         f"available columns: {', '.join(columns)}")
+        raise ValueError(
+            f"sweep keys {missing or keys!r} not in the table; available columns: {', '.join(columns)}"
+        )
     values = pd.to_numeric(table[metric], errors="coerce")
     frame = table.assign(**{metric: values})
     lower = metric in LOWER_IS_BETTER
     scale = "RdYlGn_r" if lower else "RdYlGn"
     if len(keys) == 1:
         means = _mean_by(frame, keys, metric)
-        fig = _new_figure(go.Bar(x=_category(keys[0], list(means.index)), y=means.to_numpy(),
-                               marker={"color": means.to_numpy(), "colorscale": scale}))
+        fig = _new_figure(
+            go.Bar(
+                x=_category(keys[0], list(means.index)),
+                y=means.to_numpy(),
+                marker={"color": means.to_numpy(), "colorscale": scale},
+            )
+        )
         fig.update_layout(title=f"{metric} by {keys[0]}", xaxis_title=keys[0], yaxis_title=metric)
         fig.update_xaxes(type="category")
     else:
@@ -580,12 +684,18 @@ def write_sweep_report(table: pd.DataFrame, keys: list[str], metric: str, path: 
         if others:
             title += f" (mean over {', '.join(others)})"
         z = grid.to_numpy(dtype=np.float64)
-        fig = _new_figure(go.Heatmap(
-            z=z, x=_category(keys[0], list(grid.columns)), y=_category(keys[1], list(grid.index)),
-            colorscale=scale, colorbar={"title": {"text": metric}},
-            text=[[format_value(metric, v) for v in row] for row in z],
-            texttemplate="%{text}", hovertemplate="%{x}, %{y}: %{text}<extra></extra>",
-        ))
+        fig = _new_figure(
+            go.Heatmap(
+                z=z,
+                x=_category(keys[0], list(grid.columns)),
+                y=_category(keys[1], list(grid.index)),
+                colorscale=scale,
+                colorbar={"title": {"text": metric}},
+                text=[[format_value(metric, v) for v in row] for row in z],
+                texttemplate="%{text}",
+                hovertemplate="%{x}, %{y}: %{text}<extra></extra>",
+            )
+        )
         fig.update_layout(title=title, xaxis_title=keys[0], yaxis_title=keys[1])
         fig.update_xaxes(type="category")
         fig.update_yaxes(type="category")
