@@ -22,6 +22,9 @@ together fill at most what their parent filled; every draw comes from (seed, ord
 - A filled bracket parent places a stop and a target for the filled quantity, linked
   one-cancels-other, and matches them at once from the parent's fill price along the rest of the
   step, so an entry bar can also stop out or hit its target.
+- A DAY order lives until its session's close (a bracket leg: its parent's). At the close
+  (``on_clock``) a DAY market order active by then fills completely at the session's last price
+  (market-on-close); every other DAY order expires, including legs placed by a close fill.
 """
 
 from __future__ import annotations
@@ -253,35 +256,44 @@ class Venue:
         return (market.ts - session.open) // step != (ts - session.open) // step
 
     def on_clock(self, ts: int) -> list[VenueRecord]:
-        """Expire DAY orders at or after their session's close (``OrderCancelled`` reason "expired")."""
+        """At or after a DAY order's session close: a working market order fills at the session's
+        last price (market-on-close), every other DAY order expires (``OrderCancelled`` "expired").
+
+        The legs of a bracket parent filled at the close are DAY orders of that ended session: they
+        are placed, not matched, and expire in the same call.
+        """
         if self._next_expiry is None or ts < self._next_expiry:
             return []
         out: list[VenueRecord] = []
-        following: int | None = None
-        for w in tuple(self._orders.values()):
-            if w.expires is None:
-                continue
-            if w.expires <= ts:
-                if w.order.type is OrderType.MARKET and w.status is not _PENDING:
+        due = [w for w in self._orders.values() if w.expires is not None and w.expires <= ts]
+        while due:
+            for w in due:
+                if self._orders.get(w.order.id) is not w:
+                    continue  # finished earlier in this call (one-cancels-other)
+                assert w.expires is not None
+                if w.order.type is OrderType.MARKET and w.active_ts <= w.expires:
                     self._fill_at_close(w, w.expires, out)
                 if self._orders.get(w.order.id) is w:
                     self._finish(w, "expire", ts, "expired", out)
-            elif following is None or w.expires < following:
-                following = w.expires
-        self._next_expiry = following
+            due = [w for w in self._orders.values() if w.expires is not None and w.expires <= ts]
+        left = [w.expires for w in self._orders.values() if w.expires is not None]
+        self._next_expiry = min(left, default=None)
         return out
 
     def _fill_at_close(self, w: _Working, close: int, out: list[VenueRecord]) -> None:
-        """A DAY market order still working at the close fills at the session's last price.
+        """A DAY market order working at the close (active by then) fills at the session's last price.
 
         It is what a market-on-close fallback does, and it keeps "flat at every close" true when
         the bars after the flatten time are missing. Liquidity caps and partial draws do not apply.
+        An order whose fill delay passed with no point since is still ``PENDING``: it is active now.
         """
         market = self._markets.get(w.order.symbol)
-        if market is None or market.price is None or self.sessions.index_at(market.ts) != self.sessions.index_at(
-            close - 1
-        ):
+        if market is None or market.price is None:
             return
+        if self.sessions.index_at(market.ts) != self.sessions.index_at(close - 1):
+            return  # no price in this session
+        if w.status is _PENDING:
+            w.status = transition(w.status, "activate")
         at = _At(ts=close, price=market.price, liquidity=0.0, remaining=0.0, range_pct=market.range_pct)
         self._fill(w, market.price, False, at, out, whole=True)
 
@@ -431,7 +443,14 @@ class Venue:
         return round(ref, 4)  # limit fills are never worse than the limit: no slippage
 
     def _fill(
-        self, w: _Working, ref: float, continuous: bool, at: _At, out: list[VenueRecord], *, whole: bool = False
+        self,
+        w: _Working,
+        ref: float,
+        continuous: bool,
+        at: _At,
+        out: list[VenueRecord],
+        *,
+        whole: bool = False,
     ) -> None:
         qty = w.remaining if whole else self._fill_qty(w, at)
         if qty <= 0:
@@ -520,8 +539,8 @@ class Venue:
         children: list[_Working] = []
         for leg in legs:
             self._remember(leg.id, at.ts)
-            child = _Working(
-                order=leg, status=transition(_PENDING, "accept"), active_ts=at.ts, expires=self._expiry(leg)
+            child = _Working(  # a leg lives as long as its parent (a DAY leg of a close fill: not past it)
+                order=leg, status=transition(_PENDING, "accept"), active_ts=at.ts, expires=parent.expires
             )
             out.append(OrderAccepted(ts=at.ts, order_id=leg.id, order=leg))
             self._add(child)
@@ -529,8 +548,9 @@ class Venue:
         if len(children) == 2:
             children[0].sibling, children[1].sibling = legs[1].id, legs[0].id
         for child in children:
-            if child.status not in TERMINAL:
-                self._match_new(child, ref, continuous, at, out)
+            if child.status in TERMINAL or (child.expires is not None and at.ts >= child.expires):
+                continue  # done, or placed at its session's close (on_clock expires it)
+            self._match_new(child, ref, continuous, at, out)
 
     # -- bookkeeping -----------------------------------------------------------------------------
 

@@ -403,6 +403,40 @@ def test_day_orders_expire_at_the_close_and_gtc_orders_survive():
     ]
 
 
+def test_market_order_working_at_the_close_fills_at_the_last_price_and_its_legs_expire():
+    v = make()
+    warm(v, 100.0, "15:50")
+    v.submit(order("A-1", BUY, 10, "15:58", stop_loss=99.0, take_profit=101.0))
+    close = at("16:00")
+    assert brief(v.on_clock(close)) == [
+        ("fill", "A-1", 10, 100.0, close),
+        ("accepted", "A-1-sl"),
+        ("accepted", "A-1-tp"),
+        ("cancelled", "A-1-sl", "expired", close),  # DAY legs of an ended session: placed, not matched
+        ("cancelled", "A-1-tp", "expired", close),
+    ]
+    assert v.open_orders() == []
+    assert v.on_bar(bar("09:30", 98.0, 102.0, 97.0, 100.0, day=D2)) == []
+
+
+def test_delayed_market_order_active_by_the_close_fills_there_even_with_no_point_since():
+    v = make(fill_delay_ms_min=60_000, fill_delay_ms_max=60_000)
+    warm(v, 100.0, "15:50")
+    v.submit(order("A-1", BUY, 10, "15:55"))  # active 15:56, no point after it
+    v.submit(order("A-2", BUY, 10, "15:59"))  # active 16:00, the close itself
+    assert v.status("A-1") is OrderStatus.PENDING
+    close = at("16:00")
+    assert brief(v.on_clock(close)) == [("fill", "A-1", 10, 100.0, close), ("fill", "A-2", 10, 100.0, close)]
+
+
+def test_delayed_market_order_not_active_by_the_close_expires():
+    v = make(fill_delay_ms_min=120_000, fill_delay_ms_max=120_000)
+    warm(v, 100.0, "15:50")
+    v.submit(order("A-1", BUY, 10, "15:59"))  # active 16:01
+    close = at("16:00")
+    assert brief(v.on_clock(close)) == [("cancelled", "A-1", "expired", close)]
+
+
 @pytest.mark.parametrize("limit", [99.0, 90.0])  # within the next bar's range, or far below it
 def test_day_order_missed_by_the_clock_expires_at_the_next_point(limit):
     v = make()
