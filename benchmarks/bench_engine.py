@@ -59,9 +59,7 @@ def measure(label: str, overrides: dict, table, events, repeat: int = 3) -> floa
             state, _ = step(state, e)
         best = min(best, time.perf_counter() - t0)
     rate = n_bars / best
-    print(
-        f"{label:<40} {n_bars:>9,} bars  {best:7.3f} s  {rate:>10,.0f} bars/s"
-    )
+    print(f"{label:<40} {n_bars:>9,} bars  {best:7.3f} s  {rate:>10,.0f} bars/s")
     return rate
 
 

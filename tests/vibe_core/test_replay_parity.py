@@ -78,8 +78,16 @@ def scenarios(draw):
         for sym in SYMBOLS:
             rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
             per_symbol.append(
-                random_day(session, sym, rng, start=100.0, volatility=0.003, source="finnhub",
-                           drift=draw(st.sampled_from([0.0, 0.0008])), gap=0.0)
+                random_day(
+                    session,
+                    sym,
+                    rng,
+                    start=100.0,
+                    volatility=0.003,
+                    source="finnhub",
+                    drift=draw(st.sampled_from([0.0, 0.0008])),
+                    gap=0.0,
+                )
             )
         days.append((session, per_symbol))
     cfg = config_from_dict(
@@ -87,7 +95,10 @@ def scenarios(draw):
             "symbols": list(SYMBOLS),
             "seed": draw(st.integers(0, 99)),
             "validation": {"enabled": draw(st.booleans())},
-            "strategy": {"allow_short": draw(st.booleans()), "reward_risk": draw(st.sampled_from([1.0, 2.0]))},
+            "strategy": {
+                "allow_short": draw(st.booleans()),
+                "reward_risk": draw(st.sampled_from([1.0, 2.0])),
+            },
             "risk": {"daily_loss_halt_pct": 1.0},  # a halt checked per print vs per bar is a different rule
             # base preset without the volatility term (it reads the current bar in bar mode and the
             # last closed bar for prints): partial fills and liquidity consumption stay on
@@ -110,8 +121,16 @@ def test_prints_replayed_from_bars_match_the_bars(scenario):
 def test_the_replay_parity_test_sees_trades():
     """Guard: the generated markets do trade, so the equality above is not vacuous."""
     rng = np.random.default_rng(5)
-    days = [(s, [random_day(s, sym, rng, start=100.0, volatility=0.003, drift=0.0008, source="finnhub") for sym in SYMBOLS])
-            for s in DAYS[:5]]
+    days = [
+        (
+            s,
+            [
+                random_day(s, sym, rng, start=100.0, volatility=0.003, drift=0.0008, source="finnhub")
+                for sym in SYMBOLS
+            ],
+        )
+        for s in DAYS[:5]
+    ]
     cfg = config_from_dict({"symbols": list(SYMBOLS), "validation": {"enabled": False}})
     per_symbol, _ = records(cfg, events_for(days))
     kept = [r for rs in per_symbol.values() for r in rs]
