@@ -76,8 +76,15 @@ def vibe_cli() -> list[str]:
 
 
 def measure(label: str, cmd: list[str], bars: int, out: Path | None = None) -> Run:
-    """Run ``cmd`` to completion; wall time of the whole process and its peak RSS."""
-    env = {**os.environ, "TQDM_DISABLE": "1"}
+    """Run ``cmd`` to completion; wall time of the whole process and its peak RSS.
+
+    Every engine runs once untimed first, with Python's bytecode cache allowed (as on a user's
+    machine; some sandboxes set PYTHONDONTWRITEBYTECODE, which makes every import compile from
+    source), so the timed run measures imports from cache, not compilation.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["TQDM_DISABLE"] = "1"
+    subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False)  # warm-up
     timed = [str(TIME_V), "-v", *cmd] if TIME_V.exists() else cmd
     t0 = time.perf_counter()
     proc = subprocess.run(timed, capture_output=True, text=True, env=env, cwd=ROOT, check=False)

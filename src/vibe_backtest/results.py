@@ -39,13 +39,21 @@ def _times(ns: Any) -> pd.DatetimeIndex:
     return pd.to_datetime(np.asarray(ns, dtype="int64"), utc=True).tz_convert(TZ)
 
 
+def _iso_strings(times: pd.DatetimeIndex) -> pd.Index:
+    """ISO-8601 with a ``-04:00`` style offset, vectorised (``isoformat`` per row is slow)."""
+    if len(times) and bool(((times.microsecond != 0) | (times.nanosecond != 0)).any()):
+        return pd.Index([t.isoformat() for t in times])  # keep sub-second precision
+    text = pd.Index(times.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    return pd.Index(text.str[:-2] + ":" + text.str[-2:])
+
+
 def _iso(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):
-            out[col] = [t.isoformat() for t in out[col]]
+            out[col] = _iso_strings(pd.DatetimeIndex(out[col])).to_numpy()
     if isinstance(out.index, pd.DatetimeIndex):
-        out.index = [t.isoformat() for t in out.index]
+        out.index = _iso_strings(out.index)
     return out
 
 
