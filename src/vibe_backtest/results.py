@@ -43,8 +43,8 @@ def _iso_strings(times: pd.DatetimeIndex) -> pd.Index:
     """ISO-8601 with a ``-04:00`` style offset, vectorised (``isoformat`` per row is slow)."""
     if len(times) and bool(((times.microsecond != 0) | (times.nanosecond != 0)).any()):
         return pd.Index([t.isoformat() for t in times])  # keep sub-second precision
-    text = pd.Index(times.strftime("%Y-%m-%dT%H:%M:%S%z"))
-    return pd.Index(text.str[:-2] + ":" + text.str[-2:])
+    text = [t[:-2] + ":" + t[-2:] for t in times.strftime("%Y-%m-%dT%H:%M:%S%z")]
+    return pd.Index(text)
 
 
 def _iso(frame: pd.DataFrame) -> pd.DataFrame:
