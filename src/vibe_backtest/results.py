@@ -42,9 +42,10 @@ def _times(ns: Any) -> pd.DatetimeIndex:
 def _iso_strings(times: pd.DatetimeIndex) -> pd.Index:
     """ISO-8601 with a ``-04:00`` style offset, vectorised (``isoformat`` per row is slow)."""
     if len(times) and bool(((times.microsecond != 0) | (times.nanosecond != 0)).any()):
-        return pd.Index([t.isoformat() for t in times])  # keep sub-second precision
-    text = [t[:-2] + ":" + t[-2:] for t in times.strftime("%Y-%m-%dT%H:%M:%S%z")]
-    return pd.Index(text)
+        exact: pd.Index = pd.Index([t.isoformat() for t in times])  # keep sub-second precision
+        return exact
+    text: pd.Index = pd.Index([t[:-2] + ":" + t[-2:] for t in times.strftime("%Y-%m-%dT%H:%M:%S%z")])
+    return text
 
 
 def _iso(frame: pd.DataFrame) -> pd.DataFrame:
