@@ -1,8 +1,8 @@
 """The indicator bank: talipp indicators per symbol and spec, fed closed bars, bounded in memory.
 
 State: one talipp indicator per (symbol, spec), owned by exactly one engine state and never
-shared; per (symbol, timeframe) a precomputed route list, so ``on_bar`` is one dict lookup and a
-loop.
+shared; per (symbol, timeframe) a precomputed route list and up to one batch of bars not yet fed
+(fed on the next read, save or full batch: talipp's per-call overhead is most of its cost).
 Consumes: closed :class:`~vibe_core.events.Bar` s (``on_bar``) and session opens
 (``reset_session``, which restarts the session-anchored VWAP).
 Emits: nothing; readers ask ``value`` / ``value_at``.
@@ -29,6 +29,7 @@ from vibe_core.types import Timeframe
 __all__ = ["IndicatorBank", "DEFAULT_WINDOW", "purge_batch"]
 
 DEFAULT_WINDOW: Final = 1000
+_BATCH: Final = 64  #: bars buffered per (symbol, timeframe) before they are fed to talipp
 
 # What an indicator is fed from a bar.
 _CLOSE: Final = 0
@@ -91,6 +92,7 @@ class IndicatorBank:
     _indicators: dict[str, dict[str, Indicator]]  #: symbol -> key -> indicator
     _routes: dict[tuple[str, Timeframe], tuple[_Route, ...]]
     _session: dict[str, tuple[Indicator, ...]]  #: symbol -> session-anchored indicators
+    _pending: dict[tuple[str, Timeframe], list[Bar]]  #: bars not fed to talipp yet (at most a batch)
 
     def __init__(
         self, specs: Iterable[IndicatorSpec], *, window: int = DEFAULT_WINDOW, symbols: Iterable[str] = ()
@@ -106,6 +108,7 @@ class IndicatorBank:
         self._indicators = {}
         self._routes = {}
         self._session = {}
+        self._pending = {}
         for symbol in symbols:
             self._add_symbol(symbol)
 
@@ -137,27 +140,56 @@ class IndicatorBank:
     # -----------------------------------------------------------------------------------------
 
     def on_bar(self, bar: Bar) -> None:
-        """Feed a closed bar to every indicator of its symbol and timeframe."""
-        routes = self._routes.get((bar.symbol, bar.timeframe))
-        if routes is None:
-            self._add_symbol(bar.symbol)
-            routes = self._routes[(bar.symbol, bar.timeframe)]
-        ohlcv = None
-        for indicator, add, source, keep, cap in routes:
+        """Take a closed bar for every indicator of its symbol and timeframe.
+
+        Bars are fed to talipp in batches (one ``add(list)`` per indicator), at the latest when a
+        value of the symbol is read or the bank is saved: talipp's per-call overhead is a large
+        part of its cost, and a batch gives exactly the values of adding one bar at a time.
+        """
+        key = (bar.symbol, bar.timeframe)
+        pending = self._pending.get(key)
+        if pending is None:
+            if key not in self._routes:
+                self._add_symbol(bar.symbol)
+            if not self._routes[key]:
+                return
+            pending = self._pending[key] = []
+        pending.append(bar)
+        if len(pending) >= _BATCH:
+            self._feed(key)
+
+    def _feed(self, key: tuple[str, Timeframe]) -> None:
+        """Feed the pending bars of ``key`` to its indicators, then purge what is past ``cap``."""
+        bars = self._pending.get(key)
+        if not bars:
+            return
+        ohlcv: list[OHLCV] | None = None
+        for indicator, add, source, keep, cap in self._routes[key]:
             if source == _CLOSE:
-                add(bar.close)
+                add([b.close for b in bars])
             elif source == _VOLUME:
-                add(bar.volume)
+                add([b.volume for b in bars])
             else:
                 if ohlcv is None:  # one OHLCV per bar, shared by ATR and VWAP (they only read it)
-                    ohlcv = OHLCV(bar.open, bar.high, bar.low, bar.close, bar.volume)
+                    ohlcv = [OHLCV(b.open, b.high, b.low, b.close, b.volume) for b in bars]
                 add(ohlcv)
             n = len(indicator.input_values)
             if n > cap:
                 indicator.purge_oldest(n - keep)
+        bars.clear()
+
+    def _feed_symbol(self, symbol: str) -> None:
+        for key, bars in self._pending.items():
+            if bars and key[0] == symbol:
+                self._feed(key)
+
+    def _feed_all(self) -> None:
+        for key in self._pending:
+            self._feed(key)
 
     def reset_session(self, symbol: str) -> None:
         """Restart session-anchored indicators (VWAP) of ``symbol``; called at each session open."""
+        self._feed_symbol(symbol)
         for indicator in self._session.get(symbol, ()):
             indicator.remove_all()
 
@@ -177,6 +209,7 @@ class IndicatorBank:
         """
         if back < 0:
             raise ValueError(f"back must be >= 0, got {back}")
+        self._feed_symbol(symbol)
         per_symbol = self._indicators.get(symbol)
         if per_symbol is None:
             if key not in self._by_key:
@@ -193,6 +226,7 @@ class IndicatorBank:
 
     def history_len(self, symbol: str, key: str) -> int:
         """How many inputs the indicator currently keeps (for tests and memory checks)."""
+        self._feed_symbol(symbol)
         return len(self._indicators[symbol][key].input_values)
 
     # -----------------------------------------------------------------------------------------
@@ -201,6 +235,7 @@ class IndicatorBank:
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-safe copy of everything, talipp internals included; see :meth:`restore`."""
+        self._feed_all()
         return {
             "window": self.window,
             "specs": [_spec_to_dict(spec) for spec in self.specs],
