@@ -161,7 +161,7 @@ class BarAggregator:
         """
         tf = bar.timeframe
         base = self._base_tf
-        if tf > base:
+        if tf is not base and tf > base:
             raise ValueError(
                 f"{bar.symbol}: {tf.label} input bars are above the first timeframe ({base.label})"
             )
@@ -174,18 +174,20 @@ class BarAggregator:
         if not self._in_session:
             self.outside_session += 1
             return out
-        sym = self._symbol(bar.symbol)
+        sym = self._symbols.get(bar.symbol) or self._symbol(bar.symbol)
         if t < sym.seen_end:
             raise ValueError(
                 f"{bar.symbol}: {tf.label} bar at {t} is older than bars already emitted or fed "
                 f"(up to {sym.seen_end}); feed bars in time order"
             )
         s_open, s_close = self._s_open, self._s_close
-        end_in = min(t + _TF_NS[tf], s_close)
+        end_in = t + _TF_NS[tf]
+        if end_in > s_close:
+            end_in = s_close
         base_ns = self._tf_ns[0]
         start = s_open + (t - s_open) // base_ns * base_ns
         fb = sym.forming[0]
-        if tf == base:
+        if tf is base:
             if t != start:
                 raise ValueError(f"{bar.symbol}: {tf.label} bar at {t} is not aligned to the session open")
             if fb is not None:
@@ -388,13 +390,27 @@ class BarAggregator:
     def _fold_up(self, sym: _SymbolState, start: int, src: Bar | _Forming, s_open: int, s_close: int) -> None:
         """Fold a complete first-timeframe bar (``src``, opening at ``start``) into every higher one."""
         tf_ns = self._tf_ns
+        forming = sym.forming
         for j in range(1, len(tf_ns)):
             tf = tf_ns[j]
             h_start = s_open + (start - s_open) // tf * tf
-            hb = sym.forming[j]
+            hb = forming[j]
             if hb is None:
-                end = min(h_start + tf, s_close)
-                sym.forming[j] = _Forming.of(src, h_start, end, (s_open, s_close))
+                end = h_start + tf
+                if end > s_close:
+                    end = s_close
+                forming[j] = _Forming(
+                    h_start,
+                    end,
+                    src.open,
+                    src.high,
+                    src.low,
+                    src.close,
+                    src.volume,
+                    src.source,
+                    s_open,
+                    s_close,
+                )
                 if end < self._next_due:
                     self._next_due = end
             elif hb.start != h_start:
