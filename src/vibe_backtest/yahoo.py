@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,14 @@ def _yfinance_downloader(cache_dir: Path) -> Downloader:
     own = cache_dir / "yfinance"
     own.mkdir(parents=True, exist_ok=True)
     yf.set_tz_cache_location(str(own))  # keep yfinance's cookie/tz caches under our cache_dir
-    download: Downloader = yf.download
+    logging.getLogger("yfinance").setLevel(logging.CRITICAL)  # we report failures ourselves
+
+    def download(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        with warnings.catch_warnings():  # yfinance's pandas deprecation noise is not the user's
+            warnings.simplefilter("ignore")
+            frame: pd.DataFrame = yf.download(*args, **kwargs)
+            return frame
+
     return download
 
 
