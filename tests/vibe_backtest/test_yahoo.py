@@ -273,7 +273,19 @@ def test_default_downloader_redirects_yfinance_caches(tmp_path, monkeypatch):
     from vibe_backtest import yahoo
 
     seen = []
+    calls = []
     monkeypatch.setattr(yfinance, "set_tz_cache_location", seen.append)
-    assert yahoo._yfinance_downloader(tmp_path) is yfinance.download
+
+    def fake_download(*args, **kwargs):
+        import warnings
+
+        warnings.warn("yfinance noise", FutureWarning, stacklevel=1)
+        calls.append((args, kwargs))
+        return pd.DataFrame()
+
+    monkeypatch.setattr(yfinance, "download", fake_download)
+    download = yahoo._yfinance_downloader(tmp_path)
+    assert download("AAPL", interval="5m").empty  # the wrapper calls yf.download, warnings silenced
+    assert calls == [(("AAPL",), {"interval": "5m"})]
     assert seen == [str(tmp_path / "yfinance")]
     assert (tmp_path / "yfinance").is_dir()
