@@ -112,6 +112,7 @@ class BarAggregator:
     _base: dict[str, _Forming] = attrs.field(factory=dict, init=False)  #: mirrors ``forming[0]``
     _tf_ns: tuple[int, ...] = attrs.field(init=False, eq=False)
     _base_tf: Timeframe = attrs.field(init=False, eq=False)
+    _higher: tuple[tuple[int, int], ...] = attrs.field(init=False, eq=False)  #: (slot, ns) above the base
     # Session cache: [_lo, _hi) is the session (or the gap between sessions) around the last lookup.
     _lo: int = attrs.field(default=_FAR, init=False, eq=False)
     _hi: int = attrs.field(default=_NEVER, init=False, eq=False)
@@ -124,6 +125,7 @@ class BarAggregator:
         _check_timeframes(self.timeframes)
         self._tf_ns = tuple(tf.ns for tf in self.timeframes)
         self._base_tf = self.timeframes[0]
+        self._higher = tuple(enumerate(self._tf_ns))[1:]
 
     @property
     def now(self) -> int | None:
@@ -389,13 +391,11 @@ class BarAggregator:
 
     def _fold_up(self, sym: _SymbolState, start: int, src: Bar | _Forming, s_open: int, s_close: int) -> None:
         """Fold a complete first-timeframe bar (``src``, opening at ``start``) into every higher one."""
-        tf_ns = self._tf_ns
         forming = sym.forming
-        for j in range(1, len(tf_ns)):
-            tf = tf_ns[j]
-            h_start = s_open + (start - s_open) // tf * tf
+        for j, tf in self._higher:
             hb = forming[j]
             if hb is None:
+                h_start = s_open + (start - s_open) // tf * tf
                 end = h_start + tf
                 if end > s_close:
                     end = s_close
@@ -413,7 +413,7 @@ class BarAggregator:
                 )
                 if end < self._next_due:
                     self._next_due = end
-            elif hb.start != h_start:
+            elif not hb.start <= start < hb.end:
                 raise RuntimeError(f"{sym.name}: bar at {start} outside the forming {hb.start}..{hb.end}")
             else:
                 if src.high > hb.high:
