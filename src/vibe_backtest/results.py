@@ -40,11 +40,20 @@ def _times(ns: Any) -> pd.DatetimeIndex:
 
 
 def _iso_strings(times: pd.DatetimeIndex) -> pd.Index:
-    """ISO-8601 with a ``-04:00`` style offset, vectorised (``isoformat`` per row is slow)."""
+    """ISO-8601 with a ``-04:00`` style offset, vectorised (pandas' tz-aware strftime is slow)."""
     if len(times) and bool(((times.microsecond != 0) | (times.nanosecond != 0)).any()):
         exact: pd.Index = pd.Index([t.isoformat() for t in times])  # keep sub-second precision
         return exact
-    text: pd.Index = pd.Index([t[:-2] + ":" + t[-2:] for t in times.strftime("%Y-%m-%dT%H:%M:%S%z")])
+    local = times.tz_localize(None).to_numpy(dtype="datetime64[s]")  # wall-clock time in the zone
+    utc = times.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[s]")
+    stamps = np.datetime_as_string(local, unit="s")
+    offsets = (local.astype(np.int64) - utc.astype(np.int64)) // 60  # minutes east of UTC
+    labels = {
+        m: f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}:{abs(m) % 60:02d}" for m in set(offsets.tolist())
+    }
+    text: pd.Index = pd.Index(
+        [f"{s}{labels[m]}" for s, m in zip(stamps.tolist(), offsets.tolist(), strict=True)]
+    )
     return text
 
 
