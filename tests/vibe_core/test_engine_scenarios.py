@@ -242,12 +242,16 @@ def test_halt_resets_at_next_session(sessions):
     assert [sig.accepted for sig in signals] == [True, True]
 
 
-def test_validation_veto_names_its_reason(sessions):
-    # Day 1 gives 78 bars of volume 1,000 from one source; on day 2 the breakout bar has 500: 0.5x < 1.5x.
+@pytest.mark.parametrize(
+    ("volume", "accepted", "reason"),
+    [(500.0, False, "volume 0.5x < 1.5x"), (2000.0, True, "volume 2.0x >= 1.5x")],
+)
+def test_volume_validation_vetoes_or_passes_with_its_reason(sessions, volume, accepted, reason):
+    # Day 1 gives 78 bars of volume 1,000 from one source; day 2's breakout bar has ``volume``.
     s1, s2 = session(sessions, "2024-05-01"), session(sessions, "2024-05-02")
     day1 = day_bars(s1, "AAPL", flat(100.0, n_slots(s1)))
-    low_volume = (100.6, 101.4, 100.5, 101.3, 500.0)
-    day2 = day_bars(s2, "AAPL", [*RANGE, low_volume, *flat(101.3, n_slots(s2) - 4)])
+    breakout = (100.6, 101.4, 100.5, 101.3, volume)
+    day2 = day_bars(s2, "AAPL", [*RANGE, breakout, *flat(101.3, n_slots(s2) - 4)])
     cfg = config(
         **{
             "validation.enabled": True,
@@ -257,27 +261,14 @@ def test_validation_veto_names_its_reason(sessions):
     )
     _, actions = run(events_for([(s1, [day1]), (s2, [day2])]), cfg, sessions)
     (verdict,) = of(actions, SignalEvaluated)
-    assert not verdict.accepted
-    assert verdict.reasons == verdict.vetoes == ("volume 0.5x < 1.5x",)
-    assert fills(actions) == []
-
-
-def test_validation_passes_with_volume(sessions):
-    s1, s2 = session(sessions, "2024-05-01"), session(sessions, "2024-05-02")
-    day1 = day_bars(s1, "AAPL", flat(100.0, n_slots(s1)))
-    strong = (100.6, 101.4, 100.5, 101.3, 2000.0)
-    day2 = day_bars(s2, "AAPL", [*RANGE, strong, *flat(101.3, n_slots(s2) - 4)])
-    cfg = config(
-        **{
-            "validation.enabled": True,
-            "validation.trend": False,
-            "validation.support_resistance": False,
-        }
-    )
-    _, actions = run(events_for([(s1, [day1]), (s2, [day2])]), cfg, sessions)
-    (verdict,) = of(actions, SignalEvaluated)
-    assert verdict.accepted
-    assert verdict.reasons[0] == "volume 2.0x >= 1.5x"
+    assert verdict.accepted is accepted
+    assert verdict.reasons[0] == reason
+    if accepted:
+        assert verdict.vetoes == ()
+        assert [f.tag for f in fills(actions)][:1] == ["entry"]
+    else:
+        assert verdict.reasons == verdict.vetoes == (reason,)
+        assert fills(actions) == []
 
 
 def test_close_all_flattens_at_next_open(sessions):
