@@ -396,8 +396,9 @@ def _on_signal(state: EngineState, signal: Signal, now: int, out: list[Action]) 
     if not vetoes and signal.symbol in state.pending:
         vetoes = ("risk: an entry is already working",)
         reasons = (*reasons, *vetoes)
+    exposure = _exposure(state)
     if not vetoes:
-        qty, why = size_entry(signal, state.risk, _exposure(state), state.config.risk)
+        qty, why = size_entry(signal, state.risk, exposure, state.config.risk)
         reasons = (*reasons, why)
         if qty <= 0:
             vetoes = (why,)
@@ -405,7 +406,6 @@ def _on_signal(state: EngineState, signal: Signal, now: int, out: list[Action]) 
     out.append(SignalEvaluated(signal=signal, accepted=accepted, qty=qty, reasons=reasons, vetoes=vetoes))
     if not accepted:
         return
-    exposure = _exposure(state)
     order = Order(
         id=_next_order_id(state, signal.symbol),
         symbol=signal.symbol,

@@ -62,10 +62,6 @@ class Portfolio:
         pos = self.positions.get(symbol)
         return 0 if pos is None else pos.qty
 
-    def market_value(self) -> float:
-        marks = self.marks
-        return sum(p.qty * marks.get(s, p.avg_price) for s, p in self.positions.items())
-
     def equity(self) -> float:
         equity = self.cash
         marks = self.marks

@@ -505,37 +505,26 @@ class Venue:
         p = parent.order
         suffix = "" if parent.pairs == 1 else f"-{parent.pairs}"
         side = p.side.opposite
-        legs: list[Order] = []
-        if p.stop_loss is not None:
-            legs.append(
-                Order(
-                    id=f"{p.id}-sl{suffix}",
-                    symbol=p.symbol,
-                    side=side,
-                    qty=qty,
-                    type=OrderType.STOP,
-                    ts=at.ts,
-                    stop_price=p.stop_loss,
-                    tif=p.tif,
-                    parent_id=p.id,
-                    tag="stop",
-                )
+        legs = [
+            Order(
+                id=f"{p.id}-{kind}{suffix}",
+                symbol=p.symbol,
+                side=side,
+                qty=qty,
+                type=order_type,
+                ts=at.ts,
+                stop_price=price if order_type is OrderType.STOP else None,
+                limit_price=price if order_type is OrderType.LIMIT else None,
+                tif=p.tif,
+                parent_id=p.id,
+                tag=tag,
             )
-        if p.take_profit is not None:
-            legs.append(
-                Order(
-                    id=f"{p.id}-tp{suffix}",
-                    symbol=p.symbol,
-                    side=side,
-                    qty=qty,
-                    type=OrderType.LIMIT,
-                    ts=at.ts,
-                    limit_price=p.take_profit,
-                    tif=p.tif,
-                    parent_id=p.id,
-                    tag="target",
-                )
+            for kind, price, order_type, tag in (
+                ("sl", p.stop_loss, OrderType.STOP, "stop"),
+                ("tp", p.take_profit, OrderType.LIMIT, "target"),
             )
+            if price is not None
+        ]
         children: list[_Working] = []
         for leg in legs:
             self._remember(leg.id, at.ts)
