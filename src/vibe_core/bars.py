@@ -17,6 +17,7 @@ exactly like the original.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from typing import Any, Final, assert_never
 
 import attrs
@@ -161,54 +162,70 @@ class BarAggregator:
         than what was already emitted or fed for its symbol, a first-timeframe bar off the session
         grid, or a timeframe above the first tracked one: shells must feed bars in time order.
         """
-        tf = bar.timeframe
+        return self.on_bars((bar,))
+
+    def on_bars(self, bars: Iterable[Bar]) -> list[Bar]:
+        """:meth:`on_bar` of each bar in turn, in one call (a bar-mode step hands every symbol's bar).
+
+        The bars it completes come out in the order the inputs complete them.
+        """
+        out: list[Bar] = []
         base = self._base_tf
-        if tf is not base and tf > base:
-            raise ValueError(
-                f"{bar.symbol}: {tf.label} input bars are above the first timeframe ({base.label})"
-            )
-        t = bar.ts
-        out = self._close_due(t) if t >= self._next_due else []
-        if t > self._now:
-            self._now = t
-        if not self._lo <= t < self._hi:
-            self._locate(t)
-        if not self._in_session:
-            self.outside_session += 1
-            return out
-        sym = self._symbols.get(bar.symbol) or self._symbol(bar.symbol)
-        if t < sym.seen_end:
-            raise ValueError(
-                f"{bar.symbol}: {tf.label} bar at {t} is older than bars already emitted or fed "
-                f"(up to {sym.seen_end}); feed bars in time order"
-            )
-        s_open, s_close = self._s_open, self._s_close
-        end_in = t + _TF_NS[tf]
-        if end_in > s_close:
-            end_in = s_close
         base_ns = self._tf_ns[0]
-        start = s_open + (t - s_open) // base_ns * base_ns
-        fb = sym.forming[0]
-        if tf is base:
-            if t != start:
+        symbols = self._symbols
+        for bar in bars:
+            tf = bar.timeframe
+            if tf is not base and tf > base:
+                raise ValueError(
+                    f"{bar.symbol}: {tf.label} input bars are above the first timeframe ({base.label})"
+                )
+            t = bar.ts
+            if t >= self._next_due:
+                out += self._close_due(t)
+            if t > self._now:
+                self._now = t
+            if not self._lo <= t < self._hi:
+                self._locate(t)
+            if not self._in_session:
+                self.outside_session += 1
+                continue
+            sym = symbols.get(bar.symbol) or self._symbol(bar.symbol)
+            if t < sym.seen_end:
+                raise ValueError(
+                    f"{bar.symbol}: {tf.label} bar at {t} is older than bars already emitted or fed "
+                    f"(up to {sym.seen_end}); feed bars in time order"
+                )
+            if tf is not base:
+                self._fold_small(sym, bar, out)
+                continue
+            s_open, s_close = self._s_open, self._s_close
+            if (t - s_open) % base_ns:
                 raise ValueError(f"{bar.symbol}: {tf.label} bar at {t} is not aligned to the session open")
-            if fb is not None:
+            forming = sym.forming
+            if forming[0] is not None:
                 raise ValueError(
                     f"{bar.symbol}: {tf.label} bar at {t} overlaps a bar built from smaller ones"
                 )
-            # A complete first-timeframe bar: emitted as itself, folded up, then the higher bars it
-            # completes (they all contain it, so they end exactly where it ends).
+            # A complete first-timeframe bar: emitted as itself, then folded into each higher bar,
+            # which goes out too if this bar completes it (it then ends exactly where this one does).
+            end_in = t + base_ns
+            if end_in > s_close:
+                end_in = s_close
             sym.seen_end = end_in
             out.append(bar)
-            self._fold_up(sym, start, bar, s_open, s_close)
-            forming = sym.forming
-            for k in range(1, len(forming)):
-                hb = forming[k]
-                if hb is not None and hb.end <= end_in:
-                    self._emit(sym, k, hb, out)
+            self._fold_up(sym, t, bar, s_open, s_close, end_in, out)
             # ``_next_due`` stays a lower bound (emitting only removes bars); a stale one costs a
             # single pass of ``_close_due`` later instead of a scan of every symbol per bar.
-            return out
+        return out
+
+    def _fold_small(self, sym: _SymbolState, bar: Bar, out: list[Bar]) -> None:
+        """An input bar below the first timeframe (1m into 5m): fold it into its forming bar."""
+        s_open, s_close = self._s_open, self._s_close
+        t = bar.ts
+        end_in = min(t + _TF_NS[bar.timeframe], s_close)
+        base_ns = self._tf_ns[0]
+        start = s_open + (t - s_open) // base_ns * base_ns
+        fb = sym.forming[0]
         if fb is None:
             self._install(sym, _Forming.of(bar, start, min(start + base_ns, s_close), (s_open, s_close)))
         else:
@@ -218,7 +235,6 @@ class BarAggregator:
             fb.volume += bar.volume
         sym.seen_end = end_in
         self._close_symbol(sym, end_in, out)
-        return out
 
     def on_clock(self, ts: int) -> list[Bar]:
         """Time advanced to ``ts``: close every bar ending at or before it."""
@@ -387,10 +403,17 @@ class BarAggregator:
             sym.seen_end = fb.end
         if k == 0:
             del self._base[sym.name]
-            self._fold_up(sym, fb.start, fb, fb.session_open, fb.session_close)
+            # higher bars wait for _close_due, which emits them after every symbol's base bar
+            self._fold_up(sym, fb.start, fb, fb.session_open, fb.session_close, _NEVER, out)
 
-    def _fold_up(self, sym: _SymbolState, start: int, src: Bar | _Forming, s_open: int, s_close: int) -> None:
-        """Fold a complete first-timeframe bar (``src``, opening at ``start``) into every higher one."""
+    def _fold_up(
+        self, sym: _SymbolState, start: int, src: Bar | _Forming, s_open: int, s_close: int, until: int,
+        out: list[Bar],
+    ) -> None:  # fmt: skip
+        """Fold a complete first-timeframe bar (``src``, opening at ``start``) into every higher one.
+
+        A higher bar ending at or before ``until`` is complete with it and goes to ``out``.
+        """
         forming = sym.forming
         for j, tf in self._higher:
             hb = forming[j]
@@ -399,18 +422,10 @@ class BarAggregator:
                 end = h_start + tf
                 if end > s_close:
                     end = s_close
-                forming[j] = _Forming(
-                    h_start,
-                    end,
-                    src.open,
-                    src.high,
-                    src.low,
-                    src.close,
-                    src.volume,
-                    src.source,
-                    s_open,
-                    s_close,
-                )
+                hb = forming[j] = _Forming(
+                    h_start, end, src.open, src.high, src.low, src.close, src.volume, src.source,
+                    s_open, s_close,
+                )  # fmt: skip
                 if end < self._next_due:
                     self._next_due = end
             elif not hb.start <= start < hb.end:
@@ -422,6 +437,9 @@ class BarAggregator:
                     hb.low = src.low
                 hb.close = src.close
                 hb.volume += src.volume
+            if hb.end <= until:
+                out.append(self._to_bar(sym.name, self.timeframes[j], hb))
+                forming[j] = None
 
     @staticmethod
     def _to_bar(symbol: str, timeframe: Timeframe, fb: _Forming) -> Bar:

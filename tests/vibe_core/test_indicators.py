@@ -299,14 +299,22 @@ def test_symbols_and_timeframes_are_independent(seed: int) -> None:
 
 
 def internals(bank: IndicatorBank) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every attribute of every talipp object (lists of floats and OHLCV compare by value)."""
+    """Every attribute of every talipp object, by value; a bar input (a ``Bar`` fed by the bank, an
+    ``OHLCV`` after a restore) compares as its five numbers, which is all the indicators read."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        if isinstance(value, Bar | OHLCV):
+            return ("ohlcv", value.open, value.high, value.low, value.close, value.volume)
+        return value
 
     def attrs_of(ind: Indicator) -> dict[str, Any]:
         out = {}
         for name, value in vars(ind).items():
             if name in ("managed_sequences", "sub_indicators"):
-                value = [attrs_of(v) if isinstance(v, Indicator) else list(v) for v in value]
-            out[name] = value
+                value = [attrs_of(v) if isinstance(v, Indicator) else plain(list(v)) for v in value]
+            out[name] = plain(value)
         return out
 
     return {(sym, key): attrs_of(ind) for sym, per in bank._indicators.items() for key, ind in per.items()}

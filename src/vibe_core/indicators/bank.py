@@ -19,7 +19,6 @@ from typing import Any, Final
 import attrs
 from talipp.indicators import ATR, EMA, RSI, SMA, VWAP
 from talipp.indicators.Indicator import Indicator
-from talipp.ohlcv import OHLCV
 
 from vibe_core.events import Bar
 from vibe_core.indicators.snapshot import dump_indicator, load_indicator
@@ -163,16 +162,15 @@ class IndicatorBank:
         bars = self._pending.get(key)
         if not bars:
             return
-        ohlcv: list[OHLCV] | None = None
         for indicator, add, source, keep, cap in self._routes[key]:
             if source == _CLOSE:
                 add([b.close for b in bars])
             elif source == _VOLUME:
                 add([b.volume for b in bars])
             else:
-                if ohlcv is None:  # one OHLCV per bar, shared by ATR and VWAP (they only read it)
-                    ohlcv = [OHLCV(b.open, b.high, b.low, b.close, b.volume) for b in bars]
-                add(ohlcv)
+                # The bars themselves: ATR and VWAP only read ``.open/.high/.low/.close/.volume``,
+                # which a Bar has, and building a talipp ``OHLCV`` per bar cost more than the ATR.
+                add(bars.copy())
             n = len(indicator.input_values)
             if n > cap:
                 indicator.purge_oldest(n - keep)

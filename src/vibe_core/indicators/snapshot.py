@@ -7,7 +7,8 @@ bit for bit. Re-feeding a window to a fresh indicator would not: it seeds again 
 inputs it sees and drifts from the original.
 
 Invariants: ``load_indicator(fresh, dump_indicator(ind))`` leaves ``fresh`` with the same lists
-as ``ind`` (floats survive ``json.dumps``/``loads`` unchanged; ``OHLCV`` becomes a 5-list).
+as ``ind`` (floats survive ``json.dumps``/``loads`` unchanged; an ``OHLCV`` or ``Bar`` input becomes a
+5-list and comes back as an ``OHLCV``, which the indicators read the same way).
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ from typing import Any
 from talipp.indicators.Indicator import Indicator
 from talipp.ohlcv import OHLCV
 
+from vibe_core.events import Bar
+
 __all__ = ["dump_indicator", "load_indicator"]
 
 
 def _encode(value: Any) -> Any:
+    if isinstance(value, Bar):  # the bank feeds ATR and VWAP closed bars as they are
+        return [value.open, value.high, value.low, value.close, value.volume]
     if isinstance(value, OHLCV):
         if value.time is not None:
             raise ValueError("OHLCV inputs carry no time in the bank")
