@@ -107,6 +107,9 @@ class ValidationConfig:
     volume_multiplier: float = attrs.field(default=1.5, validator=_non_negative)
     volume_sma_period: int = attrs.field(default=20, validator=_positive)
     sr_atr_multiple: float = attrs.field(default=0.5, validator=_non_negative)
+    #: the ATR that measures "near" a swing point: of the 1h bars the swing points come from
+    sr_atr_period: int = attrs.field(default=14, validator=_positive)
+    sr_atr_timeframe: str = attrs.field(default="1h", validator=_one_of("5m", "15m", "1h"))
     swing_strength: int = attrs.field(default=2, validator=_positive)
     swing_lookback_bars: int = attrs.field(default=35, validator=_positive)
 

@@ -107,10 +107,6 @@ class EngineState:
         return self.sessions.sessions[self.session_index] if self.session_index >= 0 else None
 
 
-def _atr_key(config: Config) -> str:
-    return IndicatorSpec(kind="atr", period=config.strategy.atr_period, timeframe=PRIMARY).key
-
-
 def _indicator_specs(strategy: Strategy, validator: Validator) -> list[IndicatorSpec]:
     specs: dict[str, IndicatorSpec] = {}
     for spec in [*strategy.required_indicators(), *validator.required_indicators()]:
@@ -129,7 +125,7 @@ def _timeframes(specs: list[IndicatorSpec], validator: Validator) -> tuple[Timef
 def new_state(config: Config, sessions: SessionTable, *, external_broker: bool = False) -> EngineState:
     """A fresh engine for ``config`` over ``sessions`` (built once by the shell)."""
     strategy = create(config)
-    validator = Validator.from_config(config.validation, _atr_key(config))
+    validator = Validator.from_config(config.validation)
     symbols = tuple(config.symbols)
     venue = None
     if not external_broker:
@@ -242,10 +238,7 @@ def _flush(state: EngineState, now: int, out: list[Action]) -> None:
     """Close the deferred input bars: they all end at or before ``now``."""
     if state.portfolio.positions:
         _check_halt(state, now, out)
-    closed: list[Bar] = []
-    on_bar = state.bars.on_bar
-    for bar in state.deferred:
-        closed += on_bar(bar)
+    closed = state.bars.on_bars(state.deferred)
     state.deferred.clear()
     if closed:
         _on_closed_bars(state, closed, now, out, closed)
@@ -590,7 +583,7 @@ def load_state(data: dict[str, Any], sessions: SessionTable) -> EngineState:
         portfolio=Portfolio.restore(data["portfolio"]),
         risk=RiskState.restore(data["risk"]),
         strategy=restore_strategy(config, data["strategy"]),
-        validator=Validator.restore(config.validation, _atr_key(config), data["validator"]),
+        validator=Validator.restore(config.validation, data["validator"]),
         session_index=data["session_index"],
         session_closed=data["session_closed"],
         flattened=data["flattened"],

@@ -507,6 +507,8 @@ def validation_configs() -> st.SearchStrategy[ValidationConfig]:
         volume_multiplier=st.floats(0.0, 10.0, allow_nan=False),
         volume_sma_period=st.integers(1, 200),
         sr_atr_multiple=st.floats(0.0, 10.0, allow_nan=False),
+        sr_atr_period=st.integers(1, 50),
+        sr_atr_timeframe=st.sampled_from(["5m", "15m", "1h"]),
         swing_strength=st.integers(1, 10),
         swing_lookback_bars=st.integers(1, 500),
     )

@@ -27,13 +27,23 @@ from vibe_core.validation.rules import (
     VolumeConfirmation,
 )
 
-__all__ = ["Validator"]
+__all__ = ["Validator", "sr_atr_spec"]
+
+
+def sr_atr_spec(config: ValidationConfig) -> IndicatorSpec:
+    """The ATR the support/resistance rule measures distances in (1h by default, like the swings).
+
+    Swing points are 1h structure, so "near" is judged in 1h volatility; a 5m ATR would make the
+    zone a few cents wide and the rule almost never fire.
+    """
+    return IndicatorSpec(
+        kind="atr", period=config.sr_atr_period, timeframe=Timeframe.parse(config.sr_atr_timeframe)
+    )
 
 
 @attrs.define
 class Validator:
     config: ValidationConfig
-    atr_key: str
     rules: list[Rule] = attrs.Factory(list)
     swings: dict[str, Swings] = attrs.Factory(dict)
     volume_source: dict[str, list[Any]] = attrs.Factory(dict)  #: symbol -> [source, bars seen from it]
@@ -41,15 +51,15 @@ class Validator:
     close_1h: dict[str, float] = attrs.Factory(dict)
 
     @classmethod
-    def from_config(cls, config: ValidationConfig, atr_key: str) -> Validator:
+    def from_config(cls, config: ValidationConfig) -> Validator:
         rules: list[Rule] = []
         if config.trend:
             rules.append(TrendAlignment(config))
         if config.volume:
             rules.append(VolumeConfirmation(config))
         if config.support_resistance:
-            rules.append(SupportResistance(config, atr_key))
-        return cls(config=config, atr_key=atr_key, rules=rules)
+            rules.append(SupportResistance(config, sr_atr_spec(config).key))
+        return cls(config=config, rules=rules)
 
     def required_indicators(self) -> list[IndicatorSpec]:
         """The specs the enabled rules read (none when validation is off)."""
@@ -69,7 +79,7 @@ class Validator:
                 )
             )
         if cfg.support_resistance:
-            specs.append(IndicatorSpec.parse(self.atr_key))
+            specs.append(sr_atr_spec(cfg))
         return specs
 
     def on_bar(self, bar: Bar) -> None:
@@ -125,8 +135,8 @@ class Validator:
         }
 
     @classmethod
-    def restore(cls, config: ValidationConfig, atr_key: str, data: dict[str, Any]) -> Validator:
-        v = cls.from_config(config, atr_key)
+    def restore(cls, config: ValidationConfig, data: dict[str, Any]) -> Validator:
+        v = cls.from_config(config)
         for sym, (highs, lows) in data["swings"].items():
             sw = Swings.empty(config.swing_lookback_bars)
             sw.highs.extend(highs)
