@@ -1,8 +1,9 @@
 """The backtest loop: turns bars into events, drives ``vibe_core.engine.step``, keeps the records.
 
 Parity by construction: this module makes no trading decision. It merges the symbols' bars by
-time, adds a ``Clock`` at every session close (so end-of-day work happens exactly as in the live
-shell), and hands every action to the :class:`Recorder`. Equity is sampled once per timestamp.
+time into one ``BarSlice`` per open time, adds a ``Clock`` at every session close (so end-of-day
+work happens exactly as in the live shell), and hands every action to the :class:`Recorder`.
+Equity is sampled once per timestamp.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from vibe_core.actions import Action, RiskHalted, SignalEvaluated, TradeClosed
 from vibe_core.calendar import SessionTable
 from vibe_core.config import Config
 from vibe_core.engine import EngineState, new_state, step
-from vibe_core.events import Bar, Clock, Filled, OrderAccepted, OrderCancelled, OrderRejected
+from vibe_core.events import Bar, BarSlice, Clock, Filled, OrderAccepted, OrderCancelled, OrderRejected
 from vibe_core.models import Fill, Order, TradeRecord
 
 __all__ = ["Recorder", "LoopResult", "run_loop"]
@@ -94,7 +95,6 @@ def run_loop(
     daily_eq: list[float] = []
     close_at = -1  # close of the session the last bar belonged to
     last_ts = -1
-    last_end = 0
     n = 0
 
     def sample(ts: int) -> None:
@@ -116,26 +116,33 @@ def run_loop(
         daily_ts.append(ts)
         daily_eq.append(portfolio.equity())
 
+    group: list[Bar] = []  # the bars opening at last_ts: one BarSlice event
+
+    def step_group() -> None:
+        _, actions = step(state, BarSlice(ts=last_ts, bars=group))
+        if actions:
+            record(actions)
+
     for bar in bars:
         ts = bar.ts
         if ts != last_ts:
-            if last_ts >= 0:
-                sample(last_end)
+            if group:
+                step_group()
+                sample(last_ts + group[-1].timeframe.ns)
+                group = []
             if ts >= close_at:
                 if close_at >= 0:
                     close_session(close_at)
                 session = sessions.session_at(ts)
                 close_at = session.close if session is not None else -1
             last_ts = ts
-        _, actions = step(state, bar)
-        if actions:
-            record(actions)
-        last_end = ts + bar.timeframe.ns
+        group.append(bar)
         n += 1
         if on_progress is not None and n % progress_every == 0:
             on_progress(progress_every)
-    if last_ts >= 0:
-        sample(last_end)
+    if group:
+        step_group()
+        sample(last_ts + group[-1].timeframe.ns)
         if close_at >= 0:
             close_session(close_at)
     if on_progress is not None:

@@ -35,10 +35,11 @@ __all__ = ["BarAggregator", "step", "DEFAULT_TIMEFRAMES"]
 # ``_next_due``, so an event that closes nothing costs one comparison.
 #
 # Only the first timeframe (the "base", 5m) is built from prints or from input bars below it
-# (1m). Each completed base bar is folded into the forming bar of every higher timeframe, so a
-# print touches exactly one forming bar. Because higher bars contain whole base bars and end at or
-# after them, closing in (end, timeframe) order folds every base bar in before the higher bar that
-# contains it is emitted.
+# (1m). A completed bar is folded into the forming bar of the next timeframe only (5m into 15m,
+# 15m into 1h: the timeframes divide each other and share the session-open grid, so a 1h bar is
+# the fold of its 15m bars), so a print touches exactly one forming bar and a 5m bar one more.
+# Because a higher bar contains whole lower bars and ends at or after them, closing in
+# (end, timeframe) order folds every lower bar in before the bar that contains it is emitted.
 #
 # Bar mode: an input bar is complete, so after closing what is due at its open, the bars of its own
 # symbol that end by the input's end go out at once (a 5m input is itself one of them). Bars of
@@ -59,6 +60,7 @@ DEFAULT_TIMEFRAMES: Final = (Timeframe.M5, Timeframe.M15, Timeframe.H1)
 _NEVER: Final = -(1 << 62)  #: earlier than any timestamp
 _FAR: Final = 1 << 62  #: later than any timestamp
 _TF_NS: Final = {tf: tf.ns for tf in Timeframe}
+SNAPSHOT_FORMAT: Final = 2  #: 2: each level folds into the next only (1 folded base bars into all)
 
 
 @attrs.define
@@ -113,7 +115,6 @@ class BarAggregator:
     _base: dict[str, _Forming] = attrs.field(factory=dict, init=False)  #: mirrors ``forming[0]``
     _tf_ns: tuple[int, ...] = attrs.field(init=False, eq=False)
     _base_tf: Timeframe = attrs.field(init=False, eq=False)
-    _higher: tuple[tuple[int, int], ...] = attrs.field(init=False, eq=False)  #: (slot, ns) above the base
     # Session cache: [_lo, _hi) is the session (or the gap between sessions) around the last lookup.
     _lo: int = attrs.field(default=_FAR, init=False, eq=False)
     _hi: int = attrs.field(default=_NEVER, init=False, eq=False)
@@ -126,7 +127,6 @@ class BarAggregator:
         _check_timeframes(self.timeframes)
         self._tf_ns = tuple(tf.ns for tf in self.timeframes)
         self._base_tf = self.timeframes[0]
-        self._higher = tuple(enumerate(self._tf_ns))[1:]
 
     @property
     def now(self) -> int | None:
@@ -213,7 +213,8 @@ class BarAggregator:
                 end_in = s_close
             sym.seen_end = end_in
             out.append(bar)
-            self._fold_up(sym, t, bar, s_open, s_close, end_in, out)
+            if len(forming) > 1:
+                self._fold_into(sym, 1, t, bar, s_open, s_close, end_in, out)
             # ``_next_due`` stays a lower bound (emitting only removes bars); a stale one costs a
             # single pass of ``_close_due`` later instead of a scan of every symbol per bar.
         return out
@@ -251,22 +252,24 @@ class BarAggregator:
         if sym is None or timeframe not in self.timeframes:
             return None
         k = self.timeframes.index(timeframe)
-        fb = sym.forming[k]
-        base = sym.forming[0]
-        if k > 0 and base is not None:  # a higher bar as it stands includes the forming base bar
-            tf = self._tf_ns[k]
-            start = base.session_open + (base.start - base.session_open) // tf * tf
-            if fb is None:
-                fb = _Forming.of(base, start, min(start + tf, base.session_close), (0, 0))
-            elif fb.start == start:
-                fb = attrs.evolve(
-                    fb,
-                    high=max(fb.high, base.high),
-                    low=min(fb.low, base.low),
-                    close=base.close,
-                    volume=fb.volume + base.volume,
+        tf = self._tf_ns[k]
+        view = sym.forming[k]
+        for part in reversed(sym.forming[:k]):  # lower levels as they stand, older first
+            if part is None:
+                continue
+            start = part.session_open + (part.start - part.session_open) // tf * tf
+            if view is None:
+                end = min(start + tf, part.session_close)
+                view = _Forming.of(part, start, end, (part.session_open, part.session_close))
+            elif view.start == start:
+                view = attrs.evolve(
+                    view,
+                    high=max(view.high, part.high),
+                    low=min(view.low, part.low),
+                    close=part.close,
+                    volume=view.volume + part.volume,
                 )
-        return None if fb is None else self._to_bar(symbol, timeframe, fb)
+        return None if view is None else self._to_bar(symbol, timeframe, view)
 
     # -- persistence -------------------------------------------------------------------------------
 
@@ -282,6 +285,7 @@ class BarAggregator:
                     forming.append(attrs.asdict(fb, recurse=False))
             symbols.append({"symbol": sym.name, "seen_end": sym.seen_end, "forming": forming})
         return {
+            "format": SNAPSHOT_FORMAT,
             "timeframes": [tf.label for tf in self.timeframes],
             "trade_source": self.trade_source,
             "late_prints": self.late_prints,
@@ -292,6 +296,11 @@ class BarAggregator:
 
     @classmethod
     def restore(cls, data: dict[str, Any], sessions: SessionTable) -> BarAggregator:
+        if data.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError(
+                f"bar aggregator snapshot format {data.get('format')!r}, this version reads {SNAPSHOT_FORMAT}"
+                " (a forming higher bar holds only the completed bars of the level below it)"
+            )
         agg = cls(
             sessions=sessions,
             timeframes=tuple(Timeframe.parse(label) for label in data["timeframes"]),
@@ -403,43 +412,47 @@ class BarAggregator:
             sym.seen_end = fb.end
         if k == 0:
             del self._base[sym.name]
-            # higher bars wait for _close_due, which emits them after every symbol's base bar
-            self._fold_up(sym, fb.start, fb, fb.session_open, fb.session_close, _NEVER, out)
+        if k + 1 < len(sym.forming):
+            # the next level waits for its own turn in _close_due / _close_symbol (time order)
+            self._fold_into(sym, k + 1, fb.start, fb, fb.session_open, fb.session_close, _NEVER, out)
 
-    def _fold_up(
-        self, sym: _SymbolState, start: int, src: Bar | _Forming, s_open: int, s_close: int, until: int,
-        out: list[Bar],
+    def _fold_into(
+        self, sym: _SymbolState, k: int, start: int, src: Bar | _Forming, s_open: int, s_close: int,
+        until: int, out: list[Bar],
     ) -> None:  # fmt: skip
-        """Fold a complete first-timeframe bar (``src``, opening at ``start``) into every higher one.
+        """Fold a complete bar of level ``k - 1`` (``src``, opening at ``start``) into level ``k``.
 
-        A higher bar ending at or before ``until`` is complete with it and goes to ``out``.
+        If the level-``k`` bar then ends at or before ``until`` it is complete: it goes to ``out``
+        and is folded into the next level in turn.
         """
         forming = sym.forming
-        for j, tf in self._higher:
-            hb = forming[j]
-            if hb is None:
-                h_start = s_open + (start - s_open) // tf * tf
-                end = h_start + tf
-                if end > s_close:
-                    end = s_close
-                hb = forming[j] = _Forming(
-                    h_start, end, src.open, src.high, src.low, src.close, src.volume, src.source,
-                    s_open, s_close,
-                )  # fmt: skip
-                if end < self._next_due:
-                    self._next_due = end
-            elif not hb.start <= start < hb.end:
-                raise RuntimeError(f"{sym.name}: bar at {start} outside the forming {hb.start}..{hb.end}")
-            else:
-                if src.high > hb.high:
-                    hb.high = src.high
-                if src.low < hb.low:
-                    hb.low = src.low
-                hb.close = src.close
-                hb.volume += src.volume
-            if hb.end <= until:
-                out.append(self._to_bar(sym.name, self.timeframes[j], hb))
-                forming[j] = None
+        hb = forming[k]
+        if hb is None:
+            tf = self._tf_ns[k]
+            h_start = s_open + (start - s_open) // tf * tf
+            end = h_start + tf
+            if end > s_close:
+                end = s_close
+            hb = forming[k] = _Forming(
+                h_start, end, src.open, src.high, src.low, src.close, src.volume, src.source,
+                s_open, s_close,
+            )  # fmt: skip
+            if end < self._next_due:
+                self._next_due = end
+        elif not hb.start <= start < hb.end:
+            raise RuntimeError(f"{sym.name}: bar at {start} outside the forming {hb.start}..{hb.end}")
+        else:
+            if src.high > hb.high:
+                hb.high = src.high
+            if src.low < hb.low:
+                hb.low = src.low
+            hb.close = src.close
+            hb.volume += src.volume
+        if hb.end <= until:
+            out.append(self._to_bar(sym.name, self.timeframes[k], hb))
+            forming[k] = None
+            if k + 1 < len(forming):
+                self._fold_into(sym, k + 1, hb.start, hb, s_open, s_close, until, out)
 
     @staticmethod
     def _to_bar(symbol: str, timeframe: Timeframe, fb: _Forming) -> Bar:

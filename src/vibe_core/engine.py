@@ -45,6 +45,7 @@ from vibe_core.codec import structure, unstructure
 from vibe_core.config import Config, config_from_dict, config_to_dict
 from vibe_core.events import (
     Bar,
+    BarSlice,
     Clock,
     CloseAll,
     Event,
@@ -158,8 +159,11 @@ def step(state: EngineState, event: Event) -> tuple[EngineState, list[Action]]:
     """Apply one event; returns the (same, updated) state and the actions it caused."""
     out: list[Action] = []
     match event:
+        case BarSlice():
+            if event.bars:
+                _on_bars(state, event.bars, event.ts, out)
         case Bar():
-            _on_bar(state, event, out)
+            _on_bars(state, (event,), event.ts, out)
         case Trade():
             _on_trade(state, event, out)
         case Clock():
@@ -208,30 +212,33 @@ def step(state: EngineState, event: Event) -> tuple[EngineState, list[Action]]:
     return state, out
 
 
-def _on_bar(state: EngineState, bar: Bar, out: list[Action]) -> None:
-    """A complete bar: its points are matched now; it closes when time moves past its open.
+def _on_bars(state: EngineState, bars: tuple[Bar, ...], ts: int, out: list[Action]) -> None:
+    """Complete bars opening at ``ts``: their points are matched now; they close when time moves on.
 
-    Bars of several symbols share a timestamp; all of them are matched before any of them closes
-    and the strategy reacts (at the first event with a later time), exactly as prints are matched
-    before the bars they complete close in live mode.
+    Bars of several symbols share a timestamp (in one ``BarSlice`` or as consecutive ``Bar``
+    events); all of them are matched before any of them closes and the strategy reacts (at the
+    first event with a later time), exactly as prints are matched before the bars they complete
+    close in live mode.
     """
     deferred = state.deferred
-    if deferred and bar.ts > deferred[0].ts:
-        _flush(state, bar.ts, out)
-    if bar.ts >= state.wake:
-        _advance(state, bar.ts, out)
+    if deferred and ts > deferred[0].ts:
+        _flush(state, ts, out)
+    if ts >= state.wake:
+        _advance(state, ts, out)
     portfolio = state.portfolio
-    n_fills = portfolio.n_fills
+    marks = portfolio.marks
     venue = state.venue
-    if venue is not None:
-        records = venue.on_bar(bar)
-        if records:
-            _on_venue_records(state, records, out)
-    if state.session_index >= 0 and not state.session_closed:
-        portfolio.marks[bar.symbol] = bar.close
-    deferred.append(bar)
-    if portfolio.n_fills != n_fills:  # marks alone are checked once per timestamp, in _flush
-        _check_halt(state, bar.ts + _TF_NS[bar.timeframe], out)
+    for bar in bars:
+        n_fills = portfolio.n_fills
+        if venue is not None:
+            records = venue.on_bar(bar)
+            if records:
+                _on_venue_records(state, records, out)
+        if state.session_index >= 0 and not state.session_closed:
+            marks[bar.symbol] = bar.close
+        deferred.append(bar)
+        if portfolio.n_fills != n_fills:  # marks alone are checked once per timestamp, in _flush
+            _check_halt(state, bar.ts + _TF_NS[bar.timeframe], out)
 
 
 def _flush(state: EngineState, now: int, out: list[Action]) -> None:

@@ -1,13 +1,13 @@
 """Events: everything that can happen to the core. A closed union dispatched with ``match``.
 
-Market data (``Trade`` prints, ``Bar``s), time (``Clock``), order events from an external broker
-and operator commands. Every event carries ``ts`` (exchange time, ns UTC); events from the live
-shell also carry ``ts_recv``.
+Market data (``Trade`` prints, ``Bar``s, or a ``BarSlice`` of several symbols' bars), time
+(``Clock``), order events from an external broker and operator commands. Every event carries
+``ts`` (exchange time, ns UTC); events from the live shell also carry ``ts_recv``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeAlias
 
 import attrs
@@ -18,6 +18,7 @@ from vibe_core.types import Timeframe
 __all__ = [
     "Trade",
     "Bar",
+    "BarSlice",
     "make_bar",
     "Clock",
     "OrderAccepted",
@@ -67,6 +68,30 @@ class Bar:
     def end(self) -> int:
         """Nominal end (exclusive) of the bar's interval."""
         return self.ts + self.timeframe.ns
+
+
+def _as_tuple(bars: Iterable[Bar]) -> tuple[Bar, ...]:
+    return tuple(bars)
+
+
+def _same_open(inst: BarSlice, _attribute: attrs.Attribute[tuple[Bar, ...]], bars: tuple[Bar, ...]) -> None:
+    for bar in bars:
+        if bar.ts != inst.ts:
+            raise ValueError(
+                f"bar slice at {inst.ts}: {bar.symbol} {bar.timeframe.label} bar opens at {bar.ts}"
+            )
+
+
+@attrs.frozen(kw_only=True)
+class BarSlice:
+    """Bar mode's time step: the complete bars of several symbols that open at ``ts``.
+
+    Exactly the same as its bars given one by one as ``Bar`` events, in order; a backtest sends
+    one event per interval instead of one per symbol.
+    """
+
+    ts: int
+    bars: tuple[Bar, ...] = attrs.field(converter=_as_tuple, validator=_same_open)
 
 
 @attrs.frozen(kw_only=True)
@@ -168,13 +193,24 @@ def _bar_maker() -> Callable[[str, Timeframe, int, float, float, float, float, f
 _BAR_FIELDS = ("symbol", "timeframe", "ts", "open", "high", "low", "close", "volume", "source", "ts_recv")
 make_bar = _bar_maker()
 
-MarketEvent: TypeAlias = Trade | Bar
+MarketEvent: TypeAlias = Trade | Bar | BarSlice
 Event: TypeAlias = (
-    Trade | Bar | Clock | OrderAccepted | OrderRejected | Filled | OrderCancelled | Pause | Resume | CloseAll
+    Trade
+    | Bar
+    | BarSlice
+    | Clock
+    | OrderAccepted
+    | OrderRejected
+    | Filled
+    | OrderCancelled
+    | Pause
+    | Resume
+    | CloseAll
 )
 EVENT_TYPES: tuple[type, ...] = (
     Trade,
     Bar,
+    BarSlice,
     Clock,
     OrderAccepted,
     OrderRejected,

@@ -516,3 +516,13 @@ def test_deterministic(sessions, spec):
     assert run(a, events) == run(b, events)
     assert a == b
     assert a.snapshot() == b.snapshot()
+
+
+def test_snapshot_of_another_format_is_refused(sessions):
+    agg = BarAggregator(sessions=sessions)
+    data = agg.snapshot()
+    assert BarAggregator.restore(data, sessions) == agg
+    for fmt in (None, 1):
+        old = {**data, "format": fmt}
+        with pytest.raises(ValueError, match="snapshot format"):
+            BarAggregator.restore(old, sessions)

@@ -25,6 +25,7 @@ from vibe_core.config import Config, ConfigError, config_from_dict, config_to_di
 from vibe_core.events import (
     EVENT_TYPES,
     Bar,
+    BarSlice,
     Clock,
     CloseAll,
     Event,
@@ -84,6 +85,7 @@ def test_config_round_trips(config: Config) -> None:
 PER_CLASS = [
     (Trade, vs.trades),
     (Bar, vs.bars),
+    (BarSlice, vs.bar_slices),
     (Clock, vs.clocks),
     (OrderAccepted, vs.order_accepted),
     (OrderRejected, vs.order_rejected),

@@ -14,8 +14,8 @@ from vibe_core.actions import SignalEvaluated, TradeClosed
 from vibe_core.calendar import ns_to_datetime, nyse_sessions
 from vibe_core.config import config_from_dict
 from vibe_core.engine import load_state, new_state, save_state, step
-from vibe_core.events import Bar, Clock, Filled, OrderAccepted
-from vibe_core.testing.market import events_for, random_day
+from vibe_core.events import Bar, BarSlice, Clock, Filled, OrderAccepted
+from vibe_core.testing.market import as_slices, events_for, random_day
 
 SESSIONS = nyse_sessions("2024-10-01", "2024-12-31")
 DAYS = [s for s in SESSIONS.sessions if s.date.month == 11]  # includes 2024-11-29 (13:00 close) and DST
@@ -148,6 +148,30 @@ def test_deterministic(scenario):
     s2, a2 = run_all(cfg, events)
     assert a1 == a2
     assert save_state(s1) == save_state(s2)
+
+
+@SETTINGS
+@given(scenarios(), st.randoms(use_true_random=False))
+def test_bar_slices_act_exactly_like_their_bars_one_by_one(scenario, rnd):
+    """A step's bars as one BarSlice, as single Bar events, or split across slices: same run."""
+    cfg, events = scenario
+    state, expected = run_all(cfg, events)
+    mixed = []
+    for e in as_slices(events):
+        if not isinstance(e, BarSlice):
+            mixed.append(e)
+            continue
+        how = rnd.choice(["slice", "bars", "split"])
+        if how == "slice":
+            mixed.append(e)
+        elif how == "bars":
+            mixed.extend(e.bars)
+        else:
+            k = rnd.randint(0, len(e.bars))
+            mixed += [BarSlice(ts=e.ts, bars=e.bars[:k]), BarSlice(ts=e.ts, bars=e.bars[k:])]
+    got_state, got = run_all(cfg, mixed)
+    assert [a for acts in got for a in acts] == [a for acts in expected for a in acts]
+    assert save_state(got_state) == save_state(state)
 
 
 @SETTINGS

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from vibe_core.calendar import Session
-from vibe_core.events import Bar, Clock, Event
+from vibe_core.events import Bar, BarSlice, Clock, Event
 from vibe_core.types import Timeframe
 
 __all__ = ["day_bars", "random_day", "events_for", "OHLCV"]
@@ -100,3 +100,20 @@ def events_for(days: Sequence[tuple[Session, Sequence[Sequence[Bar]]]]) -> list[
         events.extend(merged)
         events.append(Clock(ts=session.close))
     return events
+
+
+def as_slices(events: Iterable[Event]) -> list[Event]:
+    """``events`` with each run of ``Bar`` s sharing an open time made one ``BarSlice`` (bar mode)."""
+    out: list[Event] = []
+    run: list[Bar] = []
+    for event in events:
+        if run and not (isinstance(event, Bar) and event.ts == run[0].ts):
+            out.append(BarSlice(ts=run[0].ts, bars=tuple(run)))
+            run = []
+        if isinstance(event, Bar):
+            run.append(event)
+        else:
+            out.append(event)
+    if run:
+        out.append(BarSlice(ts=run[0].ts, bars=tuple(run)))
+    return out

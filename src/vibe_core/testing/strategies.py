@@ -10,6 +10,7 @@ from __future__ import annotations
 import string
 from typing import Any
 
+import attrs
 from hypothesis import strategies as st
 
 from vibe_core.actions import (
@@ -31,6 +32,7 @@ from vibe_core.config import (
 )
 from vibe_core.events import (
     Bar,
+    BarSlice,
     Clock,
     CloseAll,
     Event,
@@ -324,6 +326,14 @@ def bars(
     )
 
 
+@st.composite
+def bar_slices(draw: st.DrawFn) -> BarSlice:
+    """A few bars (any symbols) moved to one open time."""
+    parts = draw(st.lists(bars(timeframe=Timeframe.M5), max_size=5))
+    ts = draw(timestamps()) // Timeframe.M5.ns * Timeframe.M5.ns
+    return BarSlice(ts=ts, bars=tuple(attrs.evolve(b, ts=ts) for b in parts))
+
+
 def clocks() -> st.SearchStrategy[Clock]:
     return st.builds(Clock, ts=timestamps())
 
@@ -374,6 +384,7 @@ def events() -> st.SearchStrategy[Event]:
     return st.one_of(
         trades(),
         bars(),
+        bar_slices(),
         clocks(),
         order_accepted(),
         order_rejected(),
