@@ -170,7 +170,7 @@ def step(state: EngineState, event: Event) -> tuple[EngineState, list[Action]]:
             if state.deferred:
                 _flush(state, event.ts, out)
             _advance(state, event.ts, out)
-            _on_closed_bars(state, state.bars.on_clock(event.ts), event.ts, out, ())
+            _on_closed_bars(state, state.bars.on_clock(event.ts), event.ts, out, seen=False)
         case Filled():
             if state.venue is not None:
                 raise ValueError(
@@ -248,7 +248,7 @@ def _flush(state: EngineState, now: int, out: list[Action]) -> None:
     closed = state.bars.on_bars(state.deferred)
     state.deferred.clear()
     if closed:
-        _on_closed_bars(state, closed, now, out, closed)
+        _on_closed_bars(state, closed, now, out, seen=True)
 
 
 def _on_trade(state: EngineState, trade: Trade, out: list[Action]) -> None:
@@ -259,7 +259,7 @@ def _on_trade(state: EngineState, trade: Trade, out: list[Action]) -> None:
     n_fills = state.portfolio.n_fills
     closed = state.bars.on_trade(trade)
     if closed:
-        _on_closed_bars(state, closed, trade.ts, out, ())
+        _on_closed_bars(state, closed, trade.ts, out, seen=False)
     venue = state.venue
     if venue is not None:
         records = venue.on_trade(trade)
@@ -273,32 +273,30 @@ def _on_trade(state: EngineState, trade: Trade, out: list[Action]) -> None:
 
 
 def _on_closed_bars(
-    state: EngineState, closed: list[Bar], now: int, out: list[Action], inputs: list[Bar] | tuple[()]
+    state: EngineState, closed: list[Bar], now: int, out: list[Action], *, seen: bool
 ) -> None:
     """Closed bars feed indicators and the validator first, then the strategy reacts to primary bars.
 
-    ``inputs`` are the bars given as events (bar mode): the venue has already seen their range.
+    ``seen``: the venue has already matched these bars' ranges (bar mode: they are the input bars
+    or folds of them); otherwise (built from prints) it is shown each primary bar's range.
     """
     if now > state.now:
         state.now = now
     bank = state.indicators
-    validator = state.validator
     if bank.specs:
-        for b in closed:
-            bank.on_bar(b)
+        bank.on_bars(closed)
+    validator = state.validator
     if validator.config.enabled:
-        for b in closed:
-            validator.on_bar(b)
-    portfolio = state.portfolio
-    marks = portfolio.marks
-    positions = portfolio.positions
+        validator.on_bars(closed)
+    positions = state.portfolio.positions
+    marks = state.portfolio.marks
     strategy_on_bar = state.strategy.on_bar
-    given = {id(i) for i in inputs}
+    observe = None if seen or state.venue is None else state.venue.observe_bar
     for b in closed:
         if b.timeframe is not PRIMARY:
             continue
-        if state.venue is not None and id(b) not in given:
-            state.venue.observe_bar(b)
+        if observe is not None:
+            observe(b)
         symbol = b.symbol
         marks[symbol] = b.close
         position = positions.get(symbol)

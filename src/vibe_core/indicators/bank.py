@@ -29,6 +29,7 @@ __all__ = ["IndicatorBank", "DEFAULT_WINDOW", "purge_batch"]
 
 DEFAULT_WINDOW: Final = 1000
 _BATCH: Final = 64  #: bars buffered per (symbol, timeframe) before they are fed to talipp
+_UNUSED: Final[list[Bar]] = []  #: the pending list of a (symbol, timeframe) no indicator reads; stays empty
 
 # What an indicator is fed from a bar.
 _CLOSE: Final = 0
@@ -145,17 +146,23 @@ class IndicatorBank:
         value of the symbol is read or the bank is saved: talipp's per-call overhead is a large
         part of its cost, and a batch gives exactly the values of adding one bar at a time.
         """
-        key = (bar.symbol, bar.timeframe)
-        pending = self._pending.get(key)
-        if pending is None:
-            if key not in self._routes:
-                self._add_symbol(bar.symbol)
-            if not self._routes[key]:
-                return
-            pending = self._pending[key] = []
-        pending.append(bar)
-        if len(pending) >= _BATCH:
-            self._feed(key)
+        self.on_bars((bar,))
+
+    def on_bars(self, bars: Iterable[Bar]) -> None:
+        """:meth:`on_bar` of each bar in turn."""
+        pending_by_key = self._pending
+        for bar in bars:
+            key = (bar.symbol, bar.timeframe)
+            pending = pending_by_key.get(key)
+            if pending is None:
+                if key not in self._routes:
+                    self._add_symbol(bar.symbol)
+                pending = pending_by_key[key] = [] if self._routes[key] else _UNUSED
+            if pending is _UNUSED:
+                continue
+            pending.append(bar)
+            if len(pending) >= _BATCH:
+                self._feed(key)
 
     def _feed(self, key: tuple[str, Timeframe]) -> None:
         """Feed the pending bars of ``key`` to its indicators, then purge what is past ``cap``."""

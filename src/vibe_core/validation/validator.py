@@ -9,6 +9,7 @@ Invariants: reads only closed bars; with ``validation.enabled = false`` every si
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -83,21 +84,26 @@ class Validator:
         return specs
 
     def on_bar(self, bar: Bar) -> None:
-        tf = bar.timeframe
-        if tf is Timeframe.M5:
-            self.last_volume[bar.symbol] = bar.volume
-            seen = self.volume_source.get(bar.symbol)
-            if seen is None or seen[0] != bar.source:
-                self.volume_source[bar.symbol] = [bar.source, 1]
-            else:
-                seen[1] += 1
-        elif tf is Timeframe.H1:
-            sw = self.swings.get(bar.symbol)
-            if sw is None:
-                sw = self.swings[bar.symbol] = Swings.empty(self.config.swing_lookback_bars)
-            sw.highs.append(bar.high)
-            sw.lows.append(bar.low)
-            self.close_1h[bar.symbol] = bar.close
+        self.on_bars((bar,))
+
+    def on_bars(self, bars: Iterable[Bar]) -> None:
+        """Closed bars: 5m ones give the breakout volume and its source, 1h ones the swing points."""
+        for bar in bars:
+            tf = bar.timeframe
+            if tf is Timeframe.M5:
+                self.last_volume[bar.symbol] = bar.volume
+                seen = self.volume_source.get(bar.symbol)
+                if seen is None or seen[0] != bar.source:
+                    self.volume_source[bar.symbol] = [bar.source, 1]
+                else:
+                    seen[1] += 1
+            elif tf is Timeframe.H1:
+                sw = self.swings.get(bar.symbol)
+                if sw is None:
+                    sw = self.swings[bar.symbol] = Swings.empty(self.config.swing_lookback_bars)
+                sw.highs.append(bar.high)
+                sw.lows.append(bar.low)
+                self.close_1h[bar.symbol] = bar.close
 
     def evaluate(self, signal: Signal, indicators: IndicatorBank) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """``(reasons, vetoes)``: every rule's verdict, and those of the rules that failed."""
