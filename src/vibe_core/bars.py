@@ -213,8 +213,24 @@ class BarAggregator:
                 end_in = s_close
             sym.seen_end = end_in
             out.append(bar)
-            if len(forming) > 1:
+            if len(forming) == 1:
+                continue
+            hb = forming[1]
+            if hb is None or not hb.start <= t < hb.end:  # a new higher bar (or a broken one)
                 self._fold_into(sym, 1, t, bar, s_open, s_close, end_in, out)
+                continue
+            # _fold_into's update, inlined: this runs for most input bars (a call costs as much)
+            if bar.high > hb.high:
+                hb.high = bar.high
+            if bar.low < hb.low:
+                hb.low = bar.low
+            hb.close = bar.close
+            hb.volume += bar.volume
+            if hb.end <= end_in:
+                out.append(self._to_bar(sym.name, self.timeframes[1], hb))
+                forming[1] = None
+                if len(forming) > 2:
+                    self._fold_into(sym, 2, hb.start, hb, s_open, s_close, end_in, out)
             # ``_next_due`` stays a lower bound (emitting only removes bars); a stale one costs a
             # single pass of ``_close_due`` later instead of a scan of every symbol per bar.
         return out

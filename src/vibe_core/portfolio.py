@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from vibe_core.models import AccountView, Fill, PositionView, TradeRecord
-from vibe_core.types import ExitReason, Side
+from vibe_core.types import BUY, SELL, ExitReason
 
 __all__ = ["Position", "Portfolio", "EXIT_REASONS"]
 
@@ -145,7 +145,7 @@ class Portfolio:
         del self.positions[fill.symbol]
         record = TradeRecord(
             symbol=fill.symbol,
-            side=Side.BUY if direction > 0 else Side.SELL,
+            side=BUY if direction > 0 else SELL,
             qty=pos.exit_qty,
             entry_time=pos.entry_time,
             entry_price=round(pos.entry_cost / pos.entry_qty, 6),  # exact for cent/4-decimal fills

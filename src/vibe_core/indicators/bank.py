@@ -194,9 +194,11 @@ class IndicatorBank:
 
     def reset_session(self, symbol: str) -> None:
         """Restart session-anchored indicators (VWAP) of ``symbol``; called at each session open."""
-        self._feed_symbol(symbol)
-        for indicator in self._session.get(symbol, ()):
-            indicator.remove_all()
+        anchored = self._session.get(symbol, ())
+        if anchored:
+            self._feed_symbol(symbol)
+            for indicator in anchored:
+                indicator.remove_all()
 
     # -----------------------------------------------------------------------------------------
     # reads

@@ -21,19 +21,19 @@ two points: only ``price`` is seen). Then:
 from __future__ import annotations
 
 from vibe_core.models import Order
-from vibe_core.types import OrderType, Side
+from vibe_core.types import BUY, LIMIT, MARKET, STOP, Side
 
 __all__ = ["match_price", "reachable", "stop_hit", "limit_ok"]
 
 
 def stop_hit(side: Side, stop: float, price: float) -> bool:
     """A buy stop triggers at or above its level, a sell stop at or below."""
-    return price >= stop if side is Side.BUY else price <= stop
+    return price >= stop if side is BUY else price <= stop
 
 
 def limit_ok(side: Side, limit: float, price: float) -> bool:
     """A buy limit is marketable at or below its level, a sell limit at or above."""
-    return price <= limit if side is Side.BUY else price >= limit
+    return price <= limit if side is BUY else price >= limit
 
 
 def match_price(
@@ -42,10 +42,10 @@ def match_price(
     """The matched (pre-slippage) price of ``order`` on the step ``start -> price``, or None,
     and whether its stop has triggered by the end of the step."""
     kind = order.type
-    if kind is OrderType.MARKET:
+    if kind is MARKET:
         return price, triggered
     side = order.side
-    if kind is not OrderType.LIMIT and not triggered:
+    if kind is not LIMIT and not triggered:
         stop = order.stop_price
         assert stop is not None
         if not stop_hit(side, stop, price):
@@ -54,7 +54,7 @@ def match_price(
             level = stop
         else:  # a jump, or already through at the start of the step: only the end is seen
             level, continuous = price, False
-        if kind is OrderType.STOP:
+        if kind is STOP:
             return level, True
         limit = order.limit_price
         assert limit is not None
@@ -63,7 +63,7 @@ def match_price(
         if continuous and limit_ok(side, limit, price):
             return limit, True
         return None, True
-    if kind is OrderType.STOP:
+    if kind is STOP:
         return price, True
     limit = order.limit_price
     assert limit is not None
@@ -81,14 +81,14 @@ def reachable(order: Order, *, triggered: bool, low: float, high: float) -> bool
     of the bar (its open is a jump and every later step stays within the range).
     """
     kind = order.type
-    if kind is OrderType.MARKET:
+    if kind is MARKET:
         return True
-    buy = order.side is Side.BUY
-    if kind is not OrderType.LIMIT and not triggered:
+    buy = order.side is BUY
+    if kind is not LIMIT and not triggered:
         stop = order.stop_price
         assert stop is not None
         return high >= stop if buy else low <= stop
-    if kind is OrderType.STOP:
+    if kind is STOP:
         return True
     limit = order.limit_price
     assert limit is not None

@@ -45,7 +45,18 @@ from vibe_core.sim.fees import fee
 from vibe_core.sim.matching import match_price, reachable
 from vibe_core.sim.points import POINT_OFFSETS, Point, bar_points, trade_point
 from vibe_core.sim.slippage import bar_range_pct, slippage_fraction, slipped_price
-from vibe_core.types import NS_PER_MS, OrderStatus, OrderType, Side, Timeframe, TimeInForce
+from vibe_core.types import (
+    BUY,
+    LIMIT,
+    M5,
+    MARKET,
+    NS_PER_MS,
+    STOP,
+    STOP_LIMIT,
+    OrderStatus,
+    Timeframe,
+    TimeInForce,
+)
 
 __all__ = ["Venue", "VenueRecord", "fill_delay_ns"]
 
@@ -114,9 +125,9 @@ def _valid_price(p: float | None) -> bool:
 
 def _price_error(order: Order) -> bool:
     kind = order.type
-    if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) and not _valid_price(order.limit_price):
+    if kind in (LIMIT, STOP_LIMIT) and not _valid_price(order.limit_price):
         return True
-    if kind in (OrderType.STOP, OrderType.STOP_LIMIT) and not _valid_price(order.stop_price):
+    if kind in (STOP, STOP_LIMIT) and not _valid_price(order.stop_price):
         return True
     return any(p is not None and not _valid_price(p) for p in (order.stop_loss, order.take_profit))
 
@@ -166,7 +177,7 @@ class Venue:
         self._add(w)
         if delay == 0:
             w.status = transition(w.status, "accept")
-            if order.type is not OrderType.MARKET:
+            if order.type is not MARKET:
                 self._check_at_last(w, out)
         return out
 
@@ -252,7 +263,7 @@ class Venue:
         session = self.sessions.session_at(ts)
         if session is None or market.ts < session.open:
             return True
-        step = Timeframe.M5.ns
+        step = M5.ns
         return (market.ts - session.open) // step != (ts - session.open) // step
 
     def on_clock(self, ts: int) -> list[VenueRecord]:
@@ -271,7 +282,7 @@ class Venue:
                 if self._orders.get(w.order.id) is not w:
                     continue  # finished earlier in this call (one-cancels-other)
                 assert w.expires is not None
-                if w.order.type is OrderType.MARKET and w.active_ts <= w.expires:
+                if w.order.type is MARKET and w.active_ts <= w.expires:
                     self._fill_at_close(w, w.expires, out)
                 if self._orders.get(w.order.id) is w:
                     self._finish(w, "expire", ts, "expired", out)
@@ -339,9 +350,9 @@ class Venue:
         after = position + order.side.sign * order.qty
         if paused and abs(after) > abs(position):
             return "trading paused"
-        if cash is not None and not allow_margin and order.side is Side.BUY:
+        if cash is not None and not allow_margin and order.side is BUY:
             opening = max(after, 0) - max(position, 0)  # shares added to a long position
-            ref = order.limit_price if order.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None
+            ref = order.limit_price if order.type in (LIMIT, STOP_LIMIT) else None
             if ref is None:
                 ref = self.last_price(order.symbol) or order.stop_price
             if opening > 0 and ref is not None and opening * ref > cash + 1e-9:
@@ -437,7 +448,7 @@ class Venue:
         return qty
 
     def _fill_price(self, order: Order, ref: float, qty: int, at: _At) -> float:
-        if order.type is OrderType.MARKET or order.type is OrderType.STOP:
+        if order.type is MARKET or order.type is STOP:
             f = slippage_fraction(self.model, range_pct=at.range_pct, qty=qty, liquidity=at.liquidity)
             return slipped_price(ref, order.side, f)
         return round(ref, 4)  # limit fills are never worse than the limit: no slippage
@@ -458,7 +469,7 @@ class Venue:
         order = w.order
         price = self._fill_price(order, ref, qty, at)
         capped = False
-        if order.side is Side.BUY and order.max_notional is not None:
+        if order.side is BUY and order.max_notional is not None:
             budget = order.max_notional - w.spent
             if qty * price > budget:
                 capped = True
@@ -513,15 +524,15 @@ class Venue:
                 qty=qty,
                 type=order_type,
                 ts=at.ts,
-                stop_price=price if order_type is OrderType.STOP else None,
-                limit_price=price if order_type is OrderType.LIMIT else None,
+                stop_price=price if order_type is STOP else None,
+                limit_price=price if order_type is LIMIT else None,
                 tif=p.tif,
                 parent_id=p.id,
                 tag=tag,
             )
             for kind, price, order_type, tag in (
-                ("sl", p.stop_loss, OrderType.STOP, "stop"),
-                ("tp", p.take_profit, OrderType.LIMIT, "target"),
+                ("sl", p.stop_loss, STOP, "stop"),
+                ("tp", p.take_profit, LIMIT, "target"),
             )
             if price is not None
         ]

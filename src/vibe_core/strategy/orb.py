@@ -23,7 +23,7 @@ from vibe_core.events import Bar
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
 from vibe_core.strategy.base import register
-from vibe_core.types import NS_PER_MINUTE, Side, Timeframe
+from vibe_core.types import BUY, M5, NS_PER_MINUTE, SELL, Side, Timeframe
 
 __all__ = ["OpeningRangeBreakout", "DayState"]
 
@@ -44,7 +44,7 @@ class DayState:
 @attrs.define
 class OpeningRangeBreakout:
     config: StrategyConfig
-    primary: Timeframe = Timeframe.M5
+    primary: Timeframe = M5
     days: dict[str, DayState] = attrs.Factory(dict)
     name: str = "orb"
     _primary_ns: int = attrs.field(init=False, default=0)
@@ -101,9 +101,9 @@ class OpeningRangeBreakout:
         if position != 0:
             return None
         if day.above and not was_above:
-            return self._signal(bar, Side.BUY, day, indicators)
+            return self._signal(bar, BUY, day, indicators)
         if cfg.allow_short and day.below and not was_below:
-            return self._signal(bar, Side.SELL, day, indicators)
+            return self._signal(bar, SELL, day, indicators)
         return None
 
     def _signal(self, bar: Bar, side: Side, day: DayState, indicators: IndicatorBank) -> Signal | None:
@@ -111,7 +111,7 @@ class OpeningRangeBreakout:
         close = bar.close
         sign = side.sign
         if cfg.stop_type == "range":
-            stop = day.low if side is Side.BUY else day.high
+            stop = day.low if side is BUY else day.high
         elif cfg.stop_type == "atr":
             atr = indicators.value(bar.symbol, self._atr_key())
             if atr is None:

@@ -7,6 +7,7 @@ can log and show it. Rules never see a bar that had not closed when the signal w
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 import attrs
@@ -14,7 +15,7 @@ import attrs
 from vibe_core.config import ValidationConfig
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
-from vibe_core.types import Side, Timeframe
+from vibe_core.types import BUY, H1, M5, M15
 
 __all__ = ["Rule", "RuleContext", "TrendAlignment", "VolumeConfirmation", "SupportResistance", "Swings"]
 
@@ -32,20 +33,21 @@ class Swings:
 
     def swing_highs(self, strength: int) -> list[float]:
         """Highs strictly above ``strength`` bars on each side (confirmed: the right side has closed)."""
-        h = list(self.highs)
-        return [
-            h[i]
-            for i in range(strength, len(h) - strength)
-            if h[i] > max(h[i - strength : i]) and h[i] > max(h[i + 1 : i + 1 + strength])
-        ]
+        return _extremes(list(self.highs), strength, max)
 
     def swing_lows(self, strength: int) -> list[float]:
-        lo = list(self.lows)
-        return [
-            lo[i]
-            for i in range(strength, len(lo) - strength)
-            if lo[i] < min(lo[i - strength : i]) and lo[i] < min(lo[i + 1 : i + 1 + strength])
-        ]
+        return _extremes(list(self.lows), strength, min)
+
+
+def _extremes(values: list[float], strength: int, pick: Callable[[list[float]], float]) -> list[float]:
+    """Values that are the strict ``pick`` (max or min) of the ``strength`` values on each side."""
+    out = []
+    for i in range(strength, len(values) - strength):
+        v = values[i]
+        window = values[i - strength : i + strength + 1]
+        if v == pick(window) and window.count(v) == 1:
+            out.append(v)
+    return out
 
 
 @attrs.frozen
@@ -74,16 +76,18 @@ class TrendAlignment:
 
     config: ValidationConfig
     name: str = "trend"
+    _keys: tuple[str, str] = attrs.field(init=False, repr=False, eq=False)
 
-    def keys(self) -> tuple[str, str]:
+    @_keys.default
+    def _make_keys(self) -> tuple[str, str]:
         p = self.config.ema_period
         return (
-            IndicatorSpec(kind="ema", period=p, timeframe=Timeframe.H1).key,
-            IndicatorSpec(kind="ema", period=p, timeframe=Timeframe.M15).key,
+            IndicatorSpec(kind="ema", period=p, timeframe=H1).key,
+            IndicatorSpec(kind="ema", period=p, timeframe=M15).key,
         )
 
     def check(self, signal: Signal, ctx: RuleContext) -> tuple[bool, str]:
-        key_1h, key_15m = self.keys()
+        key_1h, key_15m = self._keys
         bank = ctx.indicators
         ema_1h = bank.value(signal.symbol, key_1h)
         close_1h = ctx.close_1h
@@ -91,7 +95,7 @@ class TrendAlignment:
         prev_15m = bank.value_at(signal.symbol, key_15m, 1)
         if ema_1h is None or close_1h is None or ema_15m is None or prev_15m is None:
             return False, f"trend: warming up ({key_1h}, {key_15m} not ready)"
-        if signal.side is Side.BUY:
+        if signal.side is BUY:
             ok = close_1h > ema_1h and ema_15m > prev_15m
             rel, slope = (
                 (">" if close_1h > ema_1h else "<="),
@@ -112,18 +116,20 @@ class VolumeConfirmation:
 
     config: ValidationConfig
     name: str = "volume"
+    _key: str = attrs.field(init=False, repr=False, eq=False)
 
-    def key(self) -> str:
+    @_key.default
+    def _make_key(self) -> str:
         return IndicatorSpec(
-            kind="sma", period=self.config.volume_sma_period, timeframe=Timeframe.M5, field="volume"
+            kind="sma", period=self.config.volume_sma_period, timeframe=M5, field="volume"
         ).key
 
     def check(self, signal: Signal, ctx: RuleContext) -> tuple[bool, str]:
         if ctx.volume_source_ok is not None:
             return False, f"volume: {ctx.volume_source_ok}"
-        avg = ctx.indicators.value_at(signal.symbol, self.key(), 1)
+        avg = ctx.indicators.value_at(signal.symbol, self._key, 1)
         if avg is None:
-            return False, f"volume: warming up ({self.key()} not ready)"
+            return False, f"volume: warming up ({self._key} not ready)"
         need = self.config.volume_multiplier
         if avg <= 0:
             return ctx.breakout_volume > 0, f"volume: average is 0, bar {ctx.breakout_volume:.0f}"
@@ -148,7 +154,7 @@ class SupportResistance:
             return True, "resistance: no 1h history"
         room = self.config.sr_atr_multiple * atr
         price = signal.price
-        if signal.side is Side.BUY:
+        if signal.side is BUY:
             near = [
                 h for h in ctx.swings.swing_highs(self.config.swing_strength) if price < h <= price + room
             ]

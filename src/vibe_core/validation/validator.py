@@ -18,7 +18,7 @@ from vibe_core.config import ValidationConfig
 from vibe_core.events import Bar
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
-from vibe_core.types import Timeframe
+from vibe_core.types import H1, M5, M15, Timeframe
 from vibe_core.validation.rules import (
     Rule,
     RuleContext,
@@ -70,14 +70,12 @@ class Validator:
         specs = []
         if cfg.trend:
             specs += [
-                IndicatorSpec(kind="ema", period=cfg.ema_period, timeframe=Timeframe.H1),
-                IndicatorSpec(kind="ema", period=cfg.ema_period, timeframe=Timeframe.M15),
+                IndicatorSpec(kind="ema", period=cfg.ema_period, timeframe=H1),
+                IndicatorSpec(kind="ema", period=cfg.ema_period, timeframe=M15),
             ]
         if cfg.volume:
             specs.append(
-                IndicatorSpec(
-                    kind="sma", period=cfg.volume_sma_period, timeframe=Timeframe.M5, field="volume"
-                )
+                IndicatorSpec(kind="sma", period=cfg.volume_sma_period, timeframe=M5, field="volume")
             )
         if cfg.support_resistance:
             specs.append(sr_atr_spec(cfg))
@@ -90,14 +88,14 @@ class Validator:
         """Closed bars: 5m ones give the breakout volume and its source, 1h ones the swing points."""
         for bar in bars:
             tf = bar.timeframe
-            if tf is Timeframe.M5:
+            if tf is M5:
                 self.last_volume[bar.symbol] = bar.volume
                 seen = self.volume_source.get(bar.symbol)
                 if seen is None or seen[0] != bar.source:
                     self.volume_source[bar.symbol] = [bar.source, 1]
                 else:
                     seen[1] += 1
-            elif tf is Timeframe.H1:
+            elif tf is H1:
                 sw = self.swings.get(bar.symbol)
                 if sw is None:
                     sw = self.swings[bar.symbol] = Swings.empty(self.config.swing_lookback_bars)
