@@ -173,6 +173,7 @@ class BarAggregator:
         base = self._base_tf
         base_ns = self._tf_ns[0]
         symbols = self._symbols
+        last_t = None  # bars of one step share their open time: its checks run once
         for bar in bars:
             tf = bar.timeframe
             if tf is not base and tf > base:
@@ -180,12 +181,14 @@ class BarAggregator:
                     f"{bar.symbol}: {tf.label} input bars are above the first timeframe ({base.label})"
                 )
             t = bar.ts
-            if t >= self._next_due:
-                out += self._close_due(t)
-            if t > self._now:
-                self._now = t
-            if not self._lo <= t < self._hi:
-                self._locate(t)
+            if t != last_t:  # (folding a bar only adds forming bars ending after t)
+                if t >= self._next_due:
+                    out += self._close_due(t)
+                if t > self._now:
+                    self._now = t
+                if not self._lo <= t < self._hi:
+                    self._locate(t)
+                last_t = t
             if not self._in_session:
                 self.outside_session += 1
                 continue

@@ -227,18 +227,20 @@ def _on_bars(state: EngineState, bars: tuple[Bar, ...], ts: int, out: list[Actio
         _advance(state, ts, out)
     portfolio = state.portfolio
     marks = portfolio.marks
-    venue = state.venue
+    match = None if state.venue is None else state.venue.on_bar
+    in_session = state.session_index >= 0 and not state.session_closed  # (fills don't change it)
     for bar in bars:
-        n_fills = portfolio.n_fills
-        if venue is not None:
-            records = venue.on_bar(bar)
-            if records:
-                _on_venue_records(state, records, out)
-        if state.session_index >= 0 and not state.session_closed:
+        records = None if match is None else match(bar)
+        if records:
+            n_fills = portfolio.n_fills
+            _on_venue_records(state, records, out)
+            if in_session:
+                marks[bar.symbol] = bar.close
+            if portfolio.n_fills != n_fills:  # marks alone are checked once per timestamp, in _flush
+                _check_halt(state, bar.ts + _TF_NS[bar.timeframe], out)
+        elif in_session:
             marks[bar.symbol] = bar.close
-        deferred.append(bar)
-        if portfolio.n_fills != n_fills:  # marks alone are checked once per timestamp, in _flush
-            _check_halt(state, bar.ts + _TF_NS[bar.timeframe], out)
+    deferred.extend(bars)
 
 
 def _flush(state: EngineState, now: int, out: list[Action]) -> None:
@@ -295,10 +297,11 @@ def _on_closed_bars(
     for b in closed:
         if b.timeframe is not PRIMARY:
             continue
-        if observe is not None:
-            observe(b)
         symbol = b.symbol
-        marks[symbol] = b.close
+        if not seen:  # (bar mode marked the bar when it was matched)
+            if observe is not None:
+                observe(b)
+            marks[symbol] = b.close
         position = positions.get(symbol)
         signal = strategy_on_bar(b, bank, 0 if position is None else position.qty)
         if signal is not None:

@@ -12,18 +12,12 @@ levels = st.lists(st.sampled_from([1.0, 2.0, 3.0, 4.0, 5.0]), max_size=40)
 
 
 def naive_highs(h: list[float], s: int) -> list[float]:
-    return [
-        h[i]
-        for i in range(s, len(h) - s)
-        if all(h[i] > h[j] for j in range(i - s, i + s + 1) if j != i)
-    ]
+    return [h[i] for i in range(s, len(h) - s) if all(h[i] > h[j] for j in range(i - s, i + s + 1) if j != i)]
 
 
 def naive_lows(lo: list[float], s: int) -> list[float]:
     return [
-        lo[i]
-        for i in range(s, len(lo) - s)
-        if all(lo[i] < lo[j] for j in range(i - s, i + s + 1) if j != i)
+        lo[i] for i in range(s, len(lo) - s) if all(lo[i] < lo[j] for j in range(i - s, i + s + 1) if j != i)
     ]
 
 

@@ -146,6 +146,10 @@ class Venue:
     _recent: dict[str, int] = attrs.field(factory=dict, init=False, repr=False)
     _recent_session: int = attrs.field(default=-1, init=False, repr=False)
     _next_expiry: int | None = attrs.field(default=None, init=False, repr=False)
+    #: symbol -> (low, high, end) below/above/at which some working order may act; see _quiet_band
+    _quiet: dict[str, tuple[float, float, float]] = attrs.field(
+        factory=dict, init=False, repr=False, eq=False
+    )
 
     # -- commands --------------------------------------------------------------------------------
 
@@ -201,6 +205,10 @@ class Venue:
             if not 0.0 < low <= high < _INF:
                 raise ValueError(f"invalid bar of {symbol} at {bar.ts}: low {low!r}, high {high!r}")
             end = bar.ts + _CLOSE_OFFSET[bar.timeframe]
+            band = self._quiet.get(symbol) or self._quiet_band(symbol, book)
+            if low > band[0] and high < band[1] and end < band[2]:
+                book = None  # a bar inside the quiet band: no working order can act in it
+        if book is not None:
             for w in book:
                 expires = w.expires
                 if (
@@ -223,6 +231,32 @@ class Venue:
         market.ts = bar.ts + _CLOSE_OFFSET[bar.timeframe]
         market.liquidity = market.remaining = volume * 0.25
         return []
+
+    def _quiet_band(self, symbol: str, book: list[_Working]) -> tuple[float, float, float]:
+        """``(low, high, end)``: a bar with a low above ``low``, a high below ``high`` and an end
+        before ``end`` can neither trigger, fill nor expire any working order of ``symbol``.
+
+        The same conditions as the per-order check in :meth:`on_bar` (pending, expiring,
+        :func:`reachable`), folded over the book once; kept until the book may have changed.
+        """
+        low, high, end = -_INF, _INF, _INF
+        for w in book:
+            order = w.order
+            if w.expires is not None and w.expires < end:
+                end = w.expires
+            kind = order.type
+            if w.status is _PENDING or kind is MARKET or (kind is STOP and w.triggered):
+                low, high = _INF, -_INF  # may act in any bar
+                continue
+            level = order.stop_price if kind is not LIMIT and not w.triggered else order.limit_price
+            assert level is not None
+            stop_like = kind is not LIMIT and not w.triggered
+            if (order.side is BUY) is stop_like:  # buy stop / sell limit: reached from below
+                high = min(high, level)
+            else:  # sell stop / buy limit: reached from above
+                low = max(low, level)
+        band = self._quiet[symbol] = (low, high, end)
+        return band
 
     def _match_bar(self, bar: Bar, cold: frozenset[str]) -> list[VenueRecord]:
         market = self._market(bar.symbol)
@@ -367,6 +401,7 @@ class Venue:
 
     def _check_at_last(self, w: _Working, out: list[VenueRecord]) -> None:
         """A new stop or limit meets the last price of the current session at once."""
+        self._quiet.pop(w.order.symbol, None)  # matching may trigger or fill: the band is redone
         market = self._markets.get(w.order.symbol)
         if market is None or market.price is None:
             return
@@ -393,6 +428,7 @@ class Venue:
         cold: frozenset[str],
         out: list[VenueRecord],
     ) -> None:
+        self._quiet.pop(symbol, None)  # matching may trigger, fill or expire: the band is redone
         ts, price = point.ts, point.price
         prev, prev_ts = market.price, market.ts
         at = _At(
@@ -566,12 +602,14 @@ class Venue:
         return market
 
     def _add(self, w: _Working) -> None:
+        self._quiet.pop(w.order.symbol, None)
         self._orders[w.order.id] = w
         self._books.setdefault(w.order.symbol, []).append(w)
         if w.expires is not None and (self._next_expiry is None or w.expires < self._next_expiry):
             self._next_expiry = w.expires
 
     def _drop(self, w: _Working) -> None:
+        self._quiet.pop(w.order.symbol, None)
         del self._orders[w.order.id]
         book = self._books[w.order.symbol]
         book.remove(w)
