@@ -173,7 +173,10 @@ class BarAggregator:
         base = self._base_tf
         base_ns = self._tf_ns[0]
         symbols = self._symbols
+        levels = len(self.timeframes)
         last_t = None  # bars of one step share their open time: its checks run once
+        in_session = aligned = False
+        s_open = s_close = end_in = 0
         for bar in bars:
             tf = bar.timeframe
             if tf is not base and tf > base:
@@ -189,7 +192,11 @@ class BarAggregator:
                 if not self._lo <= t < self._hi:
                     self._locate(t)
                 last_t = t
-            if not self._in_session:
+                in_session = self._in_session
+                s_open, s_close = self._s_open, self._s_close
+                aligned = not (t - s_open) % base_ns
+                end_in = min(t + base_ns, s_close)
+            if not in_session:
                 self.outside_session += 1
                 continue
             sym = symbols.get(bar.symbol) or self._symbol(bar.symbol)
@@ -201,8 +208,7 @@ class BarAggregator:
             if tf is not base:
                 self._fold_small(sym, bar, out)
                 continue
-            s_open, s_close = self._s_open, self._s_close
-            if (t - s_open) % base_ns:
+            if not aligned:
                 raise ValueError(f"{bar.symbol}: {tf.label} bar at {t} is not aligned to the session open")
             forming = sym.forming
             if forming[0] is not None:
@@ -211,12 +217,9 @@ class BarAggregator:
                 )
             # A complete first-timeframe bar: emitted as itself, then folded into each higher bar,
             # which goes out too if this bar completes it (it then ends exactly where this one does).
-            end_in = t + base_ns
-            if end_in > s_close:
-                end_in = s_close
             sym.seen_end = end_in
             out.append(bar)
-            if len(forming) == 1:
+            if levels == 1:
                 continue
             hb = forming[1]
             if hb is None or not hb.start <= t < hb.end:  # a new higher bar (or a broken one)
@@ -232,7 +235,7 @@ class BarAggregator:
             if hb.end <= end_in:
                 out.append(self._to_bar(sym.name, self.timeframes[1], hb))
                 forming[1] = None
-                if len(forming) > 2:
+                if levels > 2:
                     self._fold_into(sym, 2, hb.start, hb, s_open, s_close, end_in, out)
             # ``_next_due`` stays a lower bound (emitting only removes bars); a stale one costs a
             # single pass of ``_close_due`` later instead of a scan of every symbol per bar.

@@ -10,8 +10,7 @@ point, so a level crossed on the way fills at that level. A print is a jump offe
 from __future__ import annotations
 
 import math
-
-import attrs
+from typing import NamedTuple
 
 from vibe_core.events import Bar, Trade
 
@@ -20,9 +19,12 @@ __all__ = ["Point", "bar_points", "trade_point", "POINT_OFFSETS"]
 POINT_OFFSETS = (0, 100, 200, 299)  #: offsets of the four bar points, in 1/300 of the bar
 
 
-@attrs.frozen(kw_only=True)
-class Point:
-    """One point of the price path: ``jump`` is False when it is reached continuously."""
+class Point(NamedTuple):
+    """One point of the price path: ``jump`` is False when it is reached continuously.
+
+    A named tuple, not an attrs class: four are made for every bar that meets a working order,
+    and a tuple is built several times faster than a frozen attrs instance.
+    """
 
     ts: int
     price: float
@@ -47,10 +49,10 @@ def bar_points(bar: Bar) -> tuple[Point, Point, Point, Point]:
     ts = [bar.ts + span * k // 300 for k in POINT_OFFSETS]
     liq = bar.volume / 4
     return (
-        Point(ts=ts[0], price=o, liquidity=liq, jump=True),
-        Point(ts=ts[1], price=first, liquidity=liq, jump=False),
-        Point(ts=ts[2], price=second, liquidity=liq, jump=False),
-        Point(ts=ts[3], price=c, liquidity=liq, jump=False),
+        Point(ts[0], o, liq, True),
+        Point(ts[1], first, liq, False),
+        Point(ts[2], second, liq, False),
+        Point(ts[3], c, liq, False),
     )
 
 

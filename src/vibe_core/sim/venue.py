@@ -281,7 +281,7 @@ class Venue:
         out: list[VenueRecord] = []
         point = trade_point(trade)
         if not self._new_interval(market, trade.ts):
-            point = attrs.evolve(point, jump=False)
+            point = point._replace(jump=False)
         in_session = self.sessions.is_open(trade.ts)
         self._match_point(symbol, market, point, market.range_pct, in_session, frozenset(), out)
         return out
