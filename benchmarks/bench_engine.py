@@ -51,7 +51,7 @@ def make_events(n_sessions: int):
     return table, events_for(days)
 
 
-def measure(label: str, overrides: dict, table, events, repeat: int = 3) -> float:
+def measure(label: str, overrides: dict, table, events, repeat: int = 5) -> float:
     cfg = config_from_dict({"symbols": list(SYMBOLS), **overrides})
     n_bars = sum(len(e.bars) if isinstance(e, BarSlice) else isinstance(e, Bar) for e in events)
     best = float("inf")
@@ -74,7 +74,7 @@ def main() -> None:
     table, events = make_events(args.sessions)
     slices = as_slices(events)
     gc.freeze()
-    print(f"engine step, 5 symbols x {args.sessions} sessions of 5m bars (best of 3)")
+    print(f"engine step, 5 symbols x {args.sessions} sessions of 5m bars (best of 5)")
     measure("default config", {}, table, slices)
     measure(
         "validation off, optimistic preset",

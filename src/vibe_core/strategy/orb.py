@@ -91,13 +91,13 @@ class OpeningRangeBreakout:
             return None
         if day.range_bars == 0:  # no bar inside the range window (data gap): no range, no trade
             return None
+        cfg = self.config
+        if end > day.last_entry or end >= day.flatten_at or day.trades >= cfg.max_trades_per_day:
+            return None  # and for the rest of the day (all three only grow): the side no longer matters
         close = bar.close
         was_above, was_below = day.above, day.below
         day.above = close > day.high
         day.below = close < day.low
-        cfg = self.config
-        if end > day.last_entry or end >= day.flatten_at or day.trades >= cfg.max_trades_per_day:
-            return None
         if position != 0:
             return None
         if day.above and not was_above:
