@@ -245,7 +245,7 @@ def _on_bars(state: EngineState, bars: tuple[Bar, ...], ts: int, out: list[Actio
 
 def _flush(state: EngineState, now: int, out: list[Action]) -> None:
     """Close the deferred input bars: they all end at or before ``now``."""
-    if state.portfolio.positions:
+    if state.portfolio.positions and not state.risk.halted:  # (a halt holds until the next session)
         _check_halt(state, now, out)
     closed = state.bars.on_bars(state.deferred)
     state.deferred.clear()
