@@ -11,7 +11,7 @@ from typing import Any, Literal
 from vibe_backtest.data import BarSeries, DataError, date_range, iter_bars, load_dir
 from vibe_backtest.loop import run_loop
 from vibe_backtest.results import BacktestResult
-from vibe_backtest.sessions import nyse_calendar
+from vibe_backtest.sessions import cache_root, nyse_calendar
 from vibe_core.calendar import SessionTable
 from vibe_core.config import Config, config_from_dict
 
@@ -61,7 +61,7 @@ def load_market(
     elif source == "yahoo":
         from vibe_backtest.yahoo import fetch_yahoo
 
-        cache = Path(cache_dir) if cache_dir is not None else Path.home() / ".cache" / "vibe" / "yahoo"
+        cache = Path(cache_dir) if cache_dir is not None else cache_root() / "yahoo"
         from vibe_core.config import MVP_SYMBOLS
 
         market = fetch_yahoo(wanted or list(MVP_SYMBOLS), cache_dir=cache, sessions=sessions)

@@ -46,7 +46,11 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
         help="override a config key, e.g. --set exchange.preset=optimistic (repeatable)",
     )
     p.add_argument("--tz", default="America/New_York", help="timezone of naive timestamps in files")
-    p.add_argument("--cache-dir", metavar="DIR", help="Yahoo Parquet cache (default ~/.cache/vibe/yahoo)")
+    p.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="Yahoo Parquet cache (default: $VIBE_CACHE_DIR, $XDG_CACHE_HOME/vibe or ~/.cache/vibe, /yahoo)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -3,8 +3,8 @@
 Building it costs about 0.7 s a run (importing exchange-calendars and computing twenty years of
 sessions), a sixth of a two-year backtest; the kept copy reads in a few milliseconds. The file is
 keyed by the exchange-calendars version and today's date (its calendar runs to a year after
-today), lives in ``<cache>/sessions/`` (``$VIBE_CACHE_DIR``, else ``~/.cache/vibe``) and is
-written atomically; a missing, unreadable or damaged file just means the table is built again.
+today), lives in ``<cache>/sessions/`` (see :func:`cache_root`) and is written atomically; a
+missing, unreadable or damaged file just means the table is built again.
 """
 
 from __future__ import annotations
@@ -23,9 +23,13 @@ __all__ = ["cache_root", "nyse_calendar", "build_nyse_calendar"]
 
 
 def cache_root() -> Path:
-    """``$VIBE_CACHE_DIR`` or ``~/.cache/vibe``: where vibe keeps what it can rebuild."""
+    """Where vibe keeps what it can rebuild: ``$VIBE_CACHE_DIR``, else ``$XDG_CACHE_HOME/vibe``,
+    else ``~/.cache/vibe``."""
     env = os.environ.get("VIBE_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "vibe"
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "vibe"
 
 
 def build_nyse_calendar() -> SessionTable:

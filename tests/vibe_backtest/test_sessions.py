@@ -59,7 +59,10 @@ def test_an_unwritable_cache_still_gives_the_table(tmp_path, built):
 
 
 def test_cache_root_follows_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("VIBE_CACHE_DIR", str(tmp_path))
-    assert mod.cache_root() == tmp_path
+    monkeypatch.setenv("VIBE_CACHE_DIR", str(tmp_path / "own"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert mod.cache_root() == tmp_path / "own"
     monkeypatch.delenv("VIBE_CACHE_DIR")
+    assert mod.cache_root() == tmp_path / "xdg" / "vibe"
+    monkeypatch.delenv("XDG_CACHE_HOME")
     assert mod.cache_root().parts[-2:] == (".cache", "vibe")
