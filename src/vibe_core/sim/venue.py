@@ -199,36 +199,36 @@ class Venue:
     def on_bar(self, bar: Bar) -> list[VenueRecord]:
         """Match the bar's four points against the symbol's working orders."""
         symbol = bar.symbol
+        end = bar.ts + _CLOSE_OFFSET[bar.timeframe]  # the bar's close point
         book = self._books.get(symbol)
         if book is not None:
             low, high = bar.low, bar.high
             if not 0.0 < low <= high < _INF:
                 raise ValueError(f"invalid bar of {symbol} at {bar.ts}: low {low!r}, high {high!r}")
-            end = bar.ts + _CLOSE_OFFSET[bar.timeframe]
             band = self._quiet.get(symbol) or self._quiet_band(symbol, book)
-            if low > band[0] and high < band[1] and end < band[2]:
-                book = None  # a bar inside the quiet band: no working order can act in it
-        if book is not None:
-            for w in book:
-                expires = w.expires
-                if (
-                    w.status is _PENDING
-                    or (expires is not None and expires <= end)
-                    or reachable(w.order, triggered=w.triggered, low=low, high=high)
-                ):
-                    cold = frozenset(
-                        x.order.id
-                        for x in book
-                        if not reachable(x.order, triggered=x.triggered, low=low, high=high)
-                    )
-                    return self._match_bar(bar, cold)
+            if not (low > band[0] and high < band[1] and end < band[2]):  # else: no order can act
+                for w in book:
+                    expires = w.expires
+                    if (
+                        w.status is _PENDING
+                        or (expires is not None and expires <= end)
+                        or reachable(w.order, triggered=w.triggered, low=low, high=high)
+                    ):
+                        cold = frozenset(
+                            x.order.id
+                            for x in book
+                            if not reachable(x.order, triggered=x.triggered, low=low, high=high)
+                        )
+                        return self._match_bar(bar, cold)
         # no order can match in this bar: the cost is a lookup and the last price
-        market = self._markets.get(symbol) or self._market(symbol)
+        market = self._markets.get(symbol)
+        if market is None:
+            market = self._market(symbol)
         close, volume = bar.close, bar.volume
         if not (0.0 < close < _INF and 0.0 <= volume < _INF):
             raise ValueError(f"invalid bar of {symbol} at {bar.ts}: close {close!r}, volume {volume!r}")
         market.price = close
-        market.ts = bar.ts + _CLOSE_OFFSET[bar.timeframe]
+        market.ts = end
         market.liquidity = market.remaining = volume * 0.25
         return []
 
