@@ -63,7 +63,7 @@ from vibe_core.portfolio import Portfolio
 from vibe_core.risk import Exposure, RiskState, size_entry
 from vibe_core.sim.venue import Venue
 from vibe_core.strategy import Strategy, create, restore_strategy
-from vibe_core.types import NS_PER_MINUTE, OrderType, Severity, Side, Timeframe
+from vibe_core.types import BUY, MARKET, NS_PER_MINUTE, SELL, Severity, Timeframe
 from vibe_core.validation import Validator
 
 __all__ = ["EngineState", "new_state", "step", "save_state", "load_state", "PRIMARY"]
@@ -393,32 +393,31 @@ def _exposure(state: EngineState) -> Exposure:
 
 def _on_signal(state: EngineState, signal: Signal, now: int, out: list[Action]) -> None:
     reasons, vetoes = state.validator.evaluate(signal, state.indicators)
-    qty = 0
     if not vetoes and signal.symbol in state.pending:
         vetoes = ("risk: an entry is already working",)
         reasons = (*reasons, *vetoes)
-    exposure = _exposure(state)
-    if not vetoes:
-        qty, why = size_entry(signal, state.risk, exposure, state.config.risk)
-        reasons = (*reasons, why)
-        if qty <= 0:
-            vetoes = (why,)
-    accepted = not vetoes
-    out.append(SignalEvaluated(signal=signal, accepted=accepted, qty=qty, reasons=reasons, vetoes=vetoes))
-    if not accepted:
+    if vetoes:
+        out.append(SignalEvaluated(signal=signal, accepted=False, qty=0, reasons=reasons, vetoes=vetoes))
         return
+    exposure = _exposure(state)
+    qty, why = size_entry(signal, state.risk, exposure, state.config.risk)
+    reasons = (*reasons, why)
+    if qty <= 0:
+        out.append(SignalEvaluated(signal=signal, accepted=False, qty=qty, reasons=reasons, vetoes=(why,)))
+        return
+    out.append(SignalEvaluated(signal=signal, accepted=True, qty=qty, reasons=reasons, vetoes=()))
     order = Order(
         id=_next_order_id(state, signal.symbol),
         symbol=signal.symbol,
         side=signal.side,
         qty=qty,
-        type=OrderType.MARKET,
+        type=MARKET,
         ts=now,
         stop_loss=signal.stop,
         take_profit=signal.target,
         tag="entry",
         max_notional=None
-        if state.config.risk.allow_margin or signal.side is Side.SELL
+        if state.config.risk.allow_margin or signal.side is SELL
         else max(exposure.cash, 0.0),
     )
     state.pending[signal.symbol] = PendingEntry(
@@ -466,9 +465,9 @@ def _flatten_all(state: EngineState, ts: int, reason: str, out: list[Action]) ->
         order = Order(
             id=_next_order_id(state, symbol),
             symbol=symbol,
-            side=Side.SELL if position.qty > 0 else Side.BUY,
+            side=SELL if position.qty > 0 else BUY,
             qty=abs(position.qty),
-            type=OrderType.MARKET,
+            type=MARKET,
             ts=ts,
             tag=reason,
         )
