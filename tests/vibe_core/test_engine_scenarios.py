@@ -244,7 +244,11 @@ def test_halt_resets_at_next_session(sessions):
 
 @pytest.mark.parametrize(
     ("volume", "accepted", "reason"),
-    [(500.0, False, "volume 0.5x < 1.5x"), (2000.0, True, "volume 2.0x >= 1.5x")],
+    [
+        (500.0, False, "volume 0.50x < 1.50x"),
+        (1490.0, False, "volume 1.49x < 1.50x"),
+        (2000.0, True, "volume 2.00x >= 1.50x"),
+    ],
 )
 def test_volume_validation_vetoes_or_passes_with_its_reason(sessions, volume, accepted, reason):
     # Day 1 gives 78 bars of volume 1,000 from one source; day 2's breakout bar has ``volume``.

@@ -1,6 +1,6 @@
 """Validation rules: each looks at a signal and the multi-timeframe state and says yes or no, and why.
 
-A rule returns ``(ok, reason)``; the reason is short and numeric ("volume 0.8x < 1.5x") so shells
+A rule returns ``(ok, reason)``; the reason is short and numeric ("volume 0.80x < 1.50x") so shells
 can log and show it. Rules never see a bar that had not closed when the signal was made.
 """
 
@@ -135,7 +135,7 @@ class VolumeConfirmation:
             return ctx.breakout_volume > 0, f"volume: average is 0, bar {ctx.breakout_volume:.0f}"
         ratio = ctx.breakout_volume / avg
         ok = ratio >= need
-        return ok, f"volume {ratio:.1f}x {'>=' if ok else '<'} {need:.1f}x"
+        return ok, f"volume {ratio:.2f}x {'>=' if ok else '<'} {need:.2f}x"  # .1f showed "1.5x < 1.5x"
 
 
 @attrs.frozen
