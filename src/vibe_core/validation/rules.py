@@ -15,9 +15,17 @@ import attrs
 from vibe_core.config import ValidationConfig
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
-from vibe_core.types import BUY, H1, M5, M15
+from vibe_core.types import BUY, H1, M5, M15, Timeframe
 
-__all__ = ["Rule", "RuleContext", "TrendAlignment", "VolumeConfirmation", "SupportResistance", "Swings"]
+__all__ = [
+    "Rule",
+    "RuleContext",
+    "TrendAlignment",
+    "VolumeConfirmation",
+    "SupportResistance",
+    "Swings",
+    "sr_atr_spec",
+]
 
 
 @attrs.define
@@ -63,7 +71,23 @@ class Rule(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def specs(self) -> tuple[IndicatorSpec, ...]:
+        """The indicators the rule reads (the validator asks the bank for them)."""
+        ...
+
     def check(self, signal: Signal, ctx: RuleContext) -> tuple[bool, str]: ...
+
+
+def sr_atr_spec(config: ValidationConfig) -> IndicatorSpec:
+    """The ATR the support/resistance rule measures distances in (1h by default, like the swings).
+
+    Swing points are 1h structure, so "near" is judged in 1h volatility; a 5m ATR would make the
+    zone a few cents wide and the rule almost never fire.
+    """
+    return IndicatorSpec(
+        kind="atr", period=config.sr_atr_period, timeframe=Timeframe.parse(config.sr_atr_timeframe)
+    )
 
 
 def _fmt(x: float) -> str:
@@ -76,18 +100,18 @@ class TrendAlignment:
 
     config: ValidationConfig
     name: str = "trend"
-    _keys: tuple[str, str] = attrs.field(init=False, repr=False, eq=False)
+    specs: tuple[IndicatorSpec, ...] = attrs.field(init=False, repr=False, eq=False)
 
-    @_keys.default
-    def _make_keys(self) -> tuple[str, str]:
+    @specs.default
+    def _specs(self) -> tuple[IndicatorSpec, ...]:
         p = self.config.ema_period
         return (
-            IndicatorSpec(kind="ema", period=p, timeframe=H1).key,
-            IndicatorSpec(kind="ema", period=p, timeframe=M15).key,
+            IndicatorSpec(kind="ema", period=p, timeframe=H1),
+            IndicatorSpec(kind="ema", period=p, timeframe=M15),
         )
 
     def check(self, signal: Signal, ctx: RuleContext) -> tuple[bool, str]:
-        key_1h, key_15m = self._keys
+        key_1h, key_15m = self.specs[0].key, self.specs[1].key
         bank = ctx.indicators
         ema_1h = bank.value(signal.symbol, key_1h)
         close_1h = ctx.close_1h
@@ -116,20 +140,21 @@ class VolumeConfirmation:
 
     config: ValidationConfig
     name: str = "volume"
-    _key: str = attrs.field(init=False, repr=False, eq=False)
+    specs: tuple[IndicatorSpec, ...] = attrs.field(init=False, repr=False, eq=False)
 
-    @_key.default
-    def _make_key(self) -> str:
-        return IndicatorSpec(
-            kind="sma", period=self.config.volume_sma_period, timeframe=M5, field="volume"
-        ).key
+    @specs.default
+    def _specs(self) -> tuple[IndicatorSpec, ...]:
+        return (
+            IndicatorSpec(kind="sma", period=self.config.volume_sma_period, timeframe=M5, field="volume"),
+        )
 
     def check(self, signal: Signal, ctx: RuleContext) -> tuple[bool, str]:
         if ctx.volume_source_ok is not None:
             return False, f"volume: {ctx.volume_source_ok}"
-        avg = ctx.indicators.value_at(signal.symbol, self._key, 1)
+        key = self.specs[0].key
+        avg = ctx.indicators.value_at(signal.symbol, key, 1)
         if avg is None:
-            return False, f"volume: warming up ({self._key} not ready)"
+            return False, f"volume: warming up ({key} not ready)"
         need = self.config.volume_multiplier
         if avg <= 0:
             return ctx.breakout_volume > 0, f"volume: average is 0, bar {ctx.breakout_volume:.0f}"
@@ -143,13 +168,18 @@ class SupportResistance:
     """Longs: no confirmed 1h swing high within k x ATR above the entry (mirrored for shorts)."""
 
     config: ValidationConfig
-    atr_key: str
     name: str = "support_resistance"
+    specs: tuple[IndicatorSpec, ...] = attrs.field(init=False, repr=False, eq=False)
+
+    @specs.default
+    def _specs(self) -> tuple[IndicatorSpec, ...]:
+        return (sr_atr_spec(self.config),)
 
     def check(self, signal: Signal, ctx: RuleContext) -> tuple[bool, str]:
-        atr = ctx.indicators.value(signal.symbol, self.atr_key)
+        atr_key = self.specs[0].key
+        atr = ctx.indicators.value(signal.symbol, atr_key)
         if atr is None:
-            return False, f"resistance: warming up ({self.atr_key} not ready)"
+            return False, f"resistance: warming up ({atr_key} not ready)"
         if ctx.swings is None:
             return True, "resistance: no 1h history"
         room = self.config.sr_atr_multiple * atr

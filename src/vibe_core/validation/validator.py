@@ -18,7 +18,7 @@ from vibe_core.config import ValidationConfig
 from vibe_core.events import Bar
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
-from vibe_core.types import H1, M5, M15, Timeframe
+from vibe_core.types import H1, M5
 from vibe_core.validation.rules import (
     Rule,
     RuleContext,
@@ -28,18 +28,7 @@ from vibe_core.validation.rules import (
     VolumeConfirmation,
 )
 
-__all__ = ["Validator", "sr_atr_spec"]
-
-
-def sr_atr_spec(config: ValidationConfig) -> IndicatorSpec:
-    """The ATR the support/resistance rule measures distances in (1h by default, like the swings).
-
-    Swing points are 1h structure, so "near" is judged in 1h volatility; a 5m ATR would make the
-    zone a few cents wide and the rule almost never fire.
-    """
-    return IndicatorSpec(
-        kind="atr", period=config.sr_atr_period, timeframe=Timeframe.parse(config.sr_atr_timeframe)
-    )
+__all__ = ["Validator"]
 
 
 @attrs.define
@@ -59,27 +48,14 @@ class Validator:
         if config.volume:
             rules.append(VolumeConfirmation(config))
         if config.support_resistance:
-            rules.append(SupportResistance(config, sr_atr_spec(config).key))
+            rules.append(SupportResistance(config))
         return cls(config=config, rules=rules)
 
     def required_indicators(self) -> list[IndicatorSpec]:
         """The specs the enabled rules read (none when validation is off)."""
-        cfg = self.config
-        if not cfg.enabled:
+        if not self.config.enabled:
             return []
-        specs = []
-        if cfg.trend:
-            specs += [
-                IndicatorSpec(kind="ema", period=cfg.ema_period, timeframe=H1),
-                IndicatorSpec(kind="ema", period=cfg.ema_period, timeframe=M15),
-            ]
-        if cfg.volume:
-            specs.append(
-                IndicatorSpec(kind="sma", period=cfg.volume_sma_period, timeframe=M5, field="volume")
-            )
-        if cfg.support_resistance:
-            specs.append(sr_atr_spec(cfg))
-        return specs
+        return [spec for rule in self.rules for spec in rule.specs]
 
     def on_bar(self, bar: Bar) -> None:
         self.on_bars((bar,))
