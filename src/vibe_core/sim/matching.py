@@ -23,7 +23,7 @@ from __future__ import annotations
 from vibe_core.models import Order
 from vibe_core.types import BUY, LIMIT, MARKET, STOP, Side
 
-__all__ = ["match_price", "reachable", "stop_hit", "limit_ok"]
+__all__ = ["match_price", "reach", "reachable", "stop_hit", "limit_ok"]
 
 
 def stop_hit(side: Side, stop: float, price: float) -> bool:
@@ -74,22 +74,27 @@ def match_price(
     return None, triggered
 
 
+def reach(order: Order, *, triggered: bool) -> tuple[float, bool] | None:
+    """Where ``order`` can act: ``(level, up)``, at prices ``>= level`` when ``up`` (a buy stop, a
+    sell limit) or ``<= level`` otherwise (a sell stop, a buy limit); ``None`` at any price (a
+    market order, a triggered stop)."""
+    kind = order.type
+    if kind is MARKET or (kind is STOP and triggered):
+        return None
+    stop_like = kind is not LIMIT and not triggered  # an untriggered stop or stop-limit
+    level = order.stop_price if stop_like else order.limit_price
+    assert level is not None
+    return level, (order.side is BUY) is stop_like
+
+
 def reachable(order: Order, *, triggered: bool, low: float, high: float) -> bool:
     """Whether some price in ``low..high`` can trigger or fill ``order``.
 
     A cheap filter before walking a bar's path: an unreachable order cannot match at any point
     of the bar (its open is a jump and every later step stays within the range).
     """
-    kind = order.type
-    if kind is MARKET:
+    where = reach(order, triggered=triggered)
+    if where is None:
         return True
-    buy = order.side is BUY
-    if kind is not LIMIT and not triggered:
-        stop = order.stop_price
-        assert stop is not None
-        return high >= stop if buy else low <= stop
-    if kind is STOP:
-        return True
-    limit = order.limit_price
-    assert limit is not None
-    return low <= limit if buy else high >= limit
+    level, up = where
+    return high >= level if up else low <= level

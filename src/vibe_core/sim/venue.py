@@ -42,7 +42,7 @@ from vibe_core.models import Fill, Order
 from vibe_core.orders import TERMINAL, transition
 from vibe_core.sim.draws import integer, uniform
 from vibe_core.sim.fees import fee
-from vibe_core.sim.matching import match_price, reachable
+from vibe_core.sim.matching import match_price, reach, reachable
 from vibe_core.sim.points import POINT_OFFSETS, Point, bar_points, trade_point
 from vibe_core.sim.slippage import bar_range_pct, slippage_fraction, slipped_price
 from vibe_core.types import (
@@ -241,19 +241,16 @@ class Venue:
         """
         low, high, end = -_INF, _INF, _INF
         for w in book:
-            order = w.order
             if w.expires is not None and w.expires < end:
                 end = w.expires
-            kind = order.type
-            if w.status is _PENDING or kind is MARKET or (kind is STOP and w.triggered):
+            where = None if w.status is _PENDING else reach(w.order, triggered=w.triggered)
+            if where is None:
                 low, high = _INF, -_INF  # may act in any bar
                 continue
-            level = order.stop_price if kind is not LIMIT and not w.triggered else order.limit_price
-            assert level is not None
-            stop_like = kind is not LIMIT and not w.triggered
-            if (order.side is BUY) is stop_like:  # buy stop / sell limit: reached from below
+            level, up = where
+            if up:
                 high = min(high, level)
-            else:  # sell stop / buy limit: reached from above
+            else:
                 low = max(low, level)
         band = self._quiet[symbol] = (low, high, end)
         return band
