@@ -119,16 +119,17 @@ def run_loop(
     group: list[Bar] = []  # the bars opening at last_ts: one BarSlice event
 
     def step_group() -> None:
+        """Send the group as one step, then sample equity at its end."""
         _, actions = step(state, BarSlice(ts=last_ts, bars=group))
         if actions:
             record(actions)
+        sample(last_ts + group[-1].timeframe.ns)
 
     for bar in bars:
         ts = bar.ts
         if ts != last_ts:
             if group:
                 step_group()
-                sample(last_ts + group[-1].timeframe.ns)
                 group = []
             if ts >= close_at:
                 if close_at >= 0:
@@ -142,7 +143,6 @@ def run_loop(
             on_progress(progress_every)
     if group:
         step_group()
-        sample(last_ts + group[-1].timeframe.ns)
         if close_at >= 0:
             close_session(close_at)
     if on_progress is not None:
