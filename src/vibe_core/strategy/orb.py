@@ -48,21 +48,20 @@ class OpeningRangeBreakout:
     days: dict[str, DayState] = attrs.Factory(dict)
     name: str = "orb"
     _primary_ns: int = attrs.field(init=False, default=0)
+    _atr: IndicatorSpec = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         self._primary_ns = self.primary.ns
+        self._atr = IndicatorSpec(kind="atr", period=self.config.atr_period, timeframe=self.primary)
 
     @classmethod
     def from_config(cls, config: Config) -> OpeningRangeBreakout:
         return cls(config=config.strategy)
 
-    def _atr_key(self) -> str:
-        return IndicatorSpec(kind="atr", period=self.config.atr_period, timeframe=self.primary).key
-
     def required_indicators(self) -> list[IndicatorSpec]:
         if self.config.stop_type != "atr":
             return []
-        return [IndicatorSpec(kind="atr", period=self.config.atr_period, timeframe=self.primary)]
+        return [self._atr]
 
     def on_session_open(self, symbol: str, session: Session) -> None:
         cfg = self.config
@@ -113,7 +112,7 @@ class OpeningRangeBreakout:
         if cfg.stop_type == "range":
             stop = day.low if side is BUY else day.high
         elif cfg.stop_type == "atr":
-            atr = indicators.value(bar.symbol, self._atr_key())
+            atr = indicators.value(bar.symbol, self._atr.key)
             if atr is None:
                 return None
             stop = close - sign * cfg.atr_multiplier * atr
