@@ -260,9 +260,25 @@ class Venue:
         range_pct = bar_range_pct(bar.high, bar.low, bar.open)
         in_session = self.sessions.is_open(bar.ts)
         out: list[VenueRecord] = []
-        for point in bar_points(bar):
-            self._match_point(bar.symbol, market, point, range_pct, in_session, cold, out)
+        symbol = bar.symbol
+        points = bar_points(bar)
+        end = points[3].ts
+        for point in points:
+            self._match_point(symbol, market, point, range_pct, in_session, cold, out)
+            book = self._books.get(symbol)
+            if point is not points[3] and (book is None or self._quiet_in(symbol, book, bar, end)):
+                # no order left can act anywhere in this bar: the later points would only move the
+                # last price, which is the close (its liquidity untouched)
+                last = points[3]
+                market.price, market.ts = last.price, last.ts
+                market.liquidity = market.remaining = last.liquidity
+                break
         return out
+
+    def _quiet_in(self, symbol: str, book: list[_Working], bar: Bar, end: int) -> bool:
+        """Can no working order of ``symbol`` trigger, fill or expire inside ``bar`` (ending ``end``)?"""
+        band = self._quiet.get(symbol) or self._quiet_band(symbol, book)
+        return bar.low > band[0] and bar.high < band[1] and end < band[2]
 
     def on_trade(self, trade: Trade) -> list[VenueRecord]:
         """Match one print (a jump offering its size) against the symbol's working orders."""

@@ -446,6 +446,17 @@ def test_day_order_missed_by_the_clock_expires_at_the_next_point(limit):
     assert brief(records) == [("cancelled", "A-1", "expired", at("09:30", D2))]
 
 
+def test_day_order_expires_at_the_first_point_past_the_close_inside_a_bar():
+    """The order cannot fill in the bar, but the bar's later points are past the close: it expires
+    there (the venue does not stop matching a bar while an order may still expire in it)."""
+    v = make()
+    warm(v, 100.0, "15:50")
+    v.submit(order("A-1", BUY, 10, "15:52", type=LIMIT, limit_price=90.0))
+    # a bar opening 15:57 has its points at 15:57:00, 15:58:40, 16:00:20 and 16:01:59
+    records = v.on_bar(bar("15:57", 98.7, 99.0, 98.6, 98.9))
+    assert brief(records) == [("cancelled", "A-1", "expired", at("16:00") + 20 * S)]
+
+
 def test_fill_delay_makes_a_market_order_skip_the_open():
     v = make(fill_delay_ms_min=500, fill_delay_ms_max=500)
     warm(v, 100.5)
