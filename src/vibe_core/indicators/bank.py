@@ -2,7 +2,8 @@
 
 State: one talipp indicator per (symbol, spec), owned by exactly one engine state and never
 shared; per (symbol, timeframe) a precomputed route list and up to one batch of bars not yet fed
-(fed on the next read, save or full batch: talipp's per-call overhead is most of its cost).
+(fed on the next read, save or full batch: talipp's per-call overhead is most of its cost; SMA,
+EMA and ATR take a batch in one loop, :mod:`~vibe_core.indicators.batch`).
 Consumes: closed :class:`~vibe_core.events.Bar` s (``on_bar``) and session opens
 (``reset_session``, which restarts the session-anchored VWAP).
 Emits: nothing; readers ask ``value`` / ``value_at``.
@@ -21,6 +22,7 @@ from talipp.indicators import ATR, EMA, RSI, SMA, VWAP
 from talipp.indicators.Indicator import Indicator
 
 from vibe_core.events import Bar
+from vibe_core.indicators.batch import batch_adder
 from vibe_core.indicators.snapshot import dump_indicator, load_indicator
 from vibe_core.indicators.specs import IndicatorSpec, min_history
 from vibe_core.types import Timeframe
@@ -36,7 +38,7 @@ _CLOSE: Final = 0
 _VOLUME: Final = 1
 _BAR: Final = 2
 
-#: (indicator, its bound ``add``, source, keep, cap): past ``cap`` inputs, purge down to ``keep``.
+#: (indicator, its batch ``add``, source, keep, cap): past ``cap`` inputs, purge down to ``keep``.
 _Route = tuple[Indicator, Callable[[Any], None], int, int, int]
 
 
@@ -120,7 +122,9 @@ class IndicatorBank:
             keep = max(self.window, min_history(spec))
             source = _BAR if spec.ohlcv else (_VOLUME if spec.field == "volume" else _CLOSE)
             indicator = indicators[spec.key]
-            routes[spec.timeframe].append((indicator, indicator.add, source, keep, keep + purge_batch(keep)))
+            routes[spec.timeframe].append(
+                (indicator, batch_adder(indicator), source, keep, keep + purge_batch(keep))
+            )
         self._indicators[symbol] = indicators
         for tf, tf_routes in routes.items():
             self._routes[(symbol, tf)] = tuple(tf_routes)
