@@ -13,6 +13,7 @@ from typing import TypeAlias
 import attrs
 
 from vibe_core.events import Filled, OrderAccepted, OrderCancelled, OrderRejected
+from vibe_core.fastinit import fast_init
 from vibe_core.models import Order, Signal, TradeRecord
 from vibe_core.types import Severity
 
@@ -40,6 +41,7 @@ class CancelOrder:
     reason: str
 
 
+@fast_init
 @attrs.frozen(kw_only=True)
 class Notify:
     ts: int
@@ -48,11 +50,13 @@ class Notify:
     fields: tuple[tuple[str, str], ...] = ()
 
 
+@fast_init
 @attrs.frozen(kw_only=True)
 class TradeClosed:
     trade: TradeRecord
 
 
+@fast_init
 @attrs.frozen(kw_only=True)
 class SignalEvaluated:
     """A signal and its verdict: ``accepted`` with ``qty``, or not.
@@ -67,6 +71,7 @@ class SignalEvaluated:
     vetoes: tuple[str, ...] = ()
 
 
+@fast_init
 @attrs.frozen(kw_only=True)
 class RiskHalted:
     ts: int

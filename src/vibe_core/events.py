@@ -12,6 +12,7 @@ from typing import TypeAlias
 
 import attrs
 
+from vibe_core.fastinit import fast_init
 from vibe_core.models import Fill, Order
 from vibe_core.types import Timeframe
 
@@ -34,6 +35,7 @@ __all__ = [
 ]
 
 
+@fast_init
 @attrs.frozen(kw_only=True)
 class Trade:
     """One trade print."""
@@ -112,6 +114,7 @@ class Clock:
     ts: int
 
 
+@fast_init
 @attrs.frozen(kw_only=True)
 class OrderAccepted:
     """The venue accepted an order; the simulated venue attaches the full ``order``.
@@ -124,6 +127,7 @@ class OrderAccepted:
     order: Order | None = None
 
 
+@fast_init
 @attrs.frozen(kw_only=True)
 class OrderRejected:
     ts: int
@@ -132,12 +136,14 @@ class OrderRejected:
     reason: str
 
 
+@fast_init
 @attrs.frozen(kw_only=True)
 class Filled:
     ts: int
     fill: Fill
 
 
+@fast_init
 @attrs.frozen(kw_only=True)
 class OrderCancelled:
     ts: int

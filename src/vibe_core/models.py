@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import attrs
 
+from vibe_core.fastinit import fast_init
 from vibe_core.types import ExitReason, OrderType, Side, TimeInForce
 
 __all__ = ["Order", "Fill", "Signal", "TradeRecord", "PositionView", "AccountView"]
 
 
+@fast_init
 @attrs.frozen(kw_only=True)
 class Order:
     """An order as submitted. Ids are deterministic (``AAPL-20240315-1``) so a resubmission is idempotent.
@@ -36,6 +38,7 @@ class Order:
     max_notional: float | None = None  #: cash cap checked at execution: buys never spend more
 
 
+@fast_init
 @attrs.frozen(kw_only=True)
 class Fill:
     """One execution. ``ref_price`` is the matched price before slippage."""
@@ -51,6 +54,7 @@ class Fill:
     tag: str = ""
 
 
+@fast_init
 @attrs.frozen(kw_only=True)
 class Signal:
     """A strategy's wish to enter, before validation and risk."""
@@ -66,6 +70,7 @@ class Signal:
     range_low: float | None = None
 
 
+@fast_init
 @attrs.frozen(kw_only=True)
 class TradeRecord:
     """A closed round trip."""

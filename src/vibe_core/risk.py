@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from vibe_core.config import RiskConfig
+from vibe_core.fastinit import fast_init
 from vibe_core.models import Signal
 
 __all__ = ["RiskState", "Exposure", "size_entry"]
@@ -47,6 +48,7 @@ class RiskState:
         return cls(**data)
 
 
+@fast_init
 @attrs.frozen
 class Exposure:
     """The account as risk sees it at decision time."""
