@@ -143,6 +143,8 @@ class Venue:
     _orders: dict[str, _Working] = attrs.field(factory=dict, init=False, repr=False)
     _books: dict[str, list[_Working]] = attrs.field(factory=dict, init=False, repr=False)
     _markets: dict[str, _Market] = attrs.field(factory=dict, init=False, repr=False)
+    #: symbol -> its latest bar that met no order, not yet written into its _Market (see _market)
+    _unseen: dict[str, Bar] = attrs.field(factory=dict, init=False, repr=False)
     _recent: dict[str, int] = attrs.field(factory=dict, init=False, repr=False)
     _recent_session: int = attrs.field(default=-1, init=False, repr=False)
     _next_expiry: int | None = attrs.field(default=None, init=False, repr=False)
@@ -199,9 +201,9 @@ class Venue:
     def on_bar(self, bar: Bar) -> list[VenueRecord]:
         """Match the bar's four points against the symbol's working orders."""
         symbol = bar.symbol
-        end = bar.ts + _CLOSE_OFFSET[bar.timeframe]  # the bar's close point
         book = self._books.get(symbol)
         if book is not None:
+            end = bar.ts + _CLOSE_OFFSET[bar.timeframe]  # the bar's close point
             low, high = bar.low, bar.high
             if not 0.0 < low <= high < _INF:
                 raise ValueError(f"invalid bar of {symbol} at {bar.ts}: low {low!r}, high {high!r}")
@@ -220,16 +222,11 @@ class Venue:
                             if not reachable(x.order, triggered=x.triggered, low=low, high=high)
                         )
                         return self._match_bar(bar, cold)
-        # no order can match in this bar: the cost is a lookup and the last price
-        market = self._markets.get(symbol)
-        if market is None:
-            market = self._market(symbol)
+        # no order can match in this bar: it only becomes the last price, written when next read
         close, volume = bar.close, bar.volume
         if not (0.0 < close < _INF and 0.0 <= volume < _INF):
             raise ValueError(f"invalid bar of {symbol} at {bar.ts}: close {close!r}, volume {volume!r}")
-        market.price = close
-        market.ts = end
-        market.liquidity = market.remaining = volume * 0.25
+        self._unseen[symbol] = bar
         return []
 
     def _quiet_band(self, symbol: str, book: list[_Working]) -> tuple[float, float, float]:
@@ -283,7 +280,7 @@ class Venue:
     def on_trade(self, trade: Trade) -> list[VenueRecord]:
         """Match one print (a jump offering its size) against the symbol's working orders."""
         symbol = trade.symbol
-        market = self._markets.get(symbol) or self._market(symbol)
+        market = self._market(symbol)
         if symbol not in self._books:
             price, size = trade.price, trade.size
             if not (0.0 < price < _INF and 0.0 <= size < _INF):
@@ -345,7 +342,7 @@ class Venue:
         the bars after the flatten time are missing. Liquidity caps and partial draws do not apply.
         An order whose fill delay passed with no point since is still ``PENDING``: it is active now.
         """
-        market = self._markets.get(w.order.symbol)
+        market = self._last(w.order.symbol)
         if market is None or market.price is None:
             return
         if self.sessions.index_at(market.ts) != self.sessions.index_at(close - 1):
@@ -378,7 +375,7 @@ class Venue:
         return None if w is None else w.status
 
     def last_price(self, symbol: str) -> float | None:
-        market = self._markets.get(symbol)
+        market = self._last(symbol)
         return None if market is None else market.price
 
     # -- rules -----------------------------------------------------------------------------------
@@ -415,7 +412,7 @@ class Venue:
     def _check_at_last(self, w: _Working, out: list[VenueRecord]) -> None:
         """A new stop or limit meets the last price of the current session at once."""
         self._quiet.pop(w.order.symbol, None)  # matching may trigger or fill: the band is redone
-        market = self._markets.get(w.order.symbol)
+        market = self._last(w.order.symbol)
         if market is None or market.price is None:
             return
         ts = w.order.ts
@@ -609,10 +606,24 @@ class Venue:
         return value
 
     def _market(self, symbol: str) -> _Market:
+        """The symbol's last point, the bar that met no order since written in: its close point.
+
+        A bar no order can act in changes nothing but the last point, so :meth:`on_bar` only keeps
+        the bar (one store instead of four); every read of the last point goes through here.
+        """
         market = self._markets.get(symbol)
         if market is None:
             market = self._markets[symbol] = _Market()
+        bar = self._unseen.pop(symbol, None)
+        if bar is not None:
+            market.price = bar.close
+            market.ts = bar.ts + _CLOSE_OFFSET[bar.timeframe]
+            market.liquidity = market.remaining = bar.volume * 0.25
         return market
+
+    def _last(self, symbol: str) -> _Market | None:
+        """:meth:`_market` for reads that need no market yet: ``None`` before any point."""
+        return self._market(symbol) if symbol in self._unseen else self._markets.get(symbol)
 
     def _add(self, w: _Working) -> None:
         self._quiet.pop(w.order.symbol, None)
@@ -646,6 +657,8 @@ class Venue:
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-safe state; :meth:`restore` rebuilds an equal venue (the model comes from config)."""
+        for symbol in list(self._unseen):
+            self._market(symbol)
         return {
             "seed": self.seed,
             "symbols": sorted(self.symbols),
