@@ -33,6 +33,9 @@ class DayState:
     range_end: int  #: ns: bars that close at or before this build the range
     last_entry: int  #: ns: a bar closing after this never signals
     flatten_at: int  #: ns: a bar closing at or after this never signals
+    #: ns: a bar closing at or after this never signals: the earlier of the two times above, and 0
+    #: once the day can signal no more (``max_trades_per_day`` taken, or no opening range)
+    until: int
     high: float = 0.0  #: valid once range_bars > 0
     low: float = 0.0
     range_bars: int = 0
@@ -65,16 +68,21 @@ class OpeningRangeBreakout:
 
     def on_session_open(self, symbol: str, session: Session) -> None:
         cfg = self.config
+        last_entry = session.local_time_ns(cfg.last_entry_time)
+        flatten_at = session.close - cfg.flatten_minutes_before_close * NS_PER_MINUTE
         self.days[symbol] = DayState(
             range_end=session.open + cfg.opening_range_minutes * NS_PER_MINUTE,
-            last_entry=session.local_time_ns(cfg.last_entry_time),
-            flatten_at=session.close - cfg.flatten_minutes_before_close * NS_PER_MINUTE,
+            last_entry=last_entry,
+            flatten_at=flatten_at,
+            until=min(last_entry + 1, flatten_at) if cfg.max_trades_per_day > 0 else 0,
         )
 
     def on_entry(self, symbol: str) -> None:
         day = self.days.get(symbol)
         if day is not None:
             day.trades += 1
+            if day.trades >= self.config.max_trades_per_day:
+                day.until = 0
 
     def on_bar(self, bar: Bar, indicators: IndicatorBank, position: int) -> Signal | None:
         day = self.days.get(bar.symbol)
@@ -88,11 +96,11 @@ class OpeningRangeBreakout:
                 day.low = bar.low
             day.range_bars += 1
             return None
+        if end >= day.until:
+            return None  # and for the rest of the day: the side no longer matters
         if day.range_bars == 0:  # no bar inside the range window (data gap): no range, no trade
+            day.until = 0
             return None
-        cfg = self.config
-        if end > day.last_entry or end >= day.flatten_at or day.trades >= cfg.max_trades_per_day:
-            return None  # and for the rest of the day (all three only grow): the side no longer matters
         close = bar.close
         was_above, was_below = day.above, day.below
         day.above = close > day.high
@@ -101,7 +109,7 @@ class OpeningRangeBreakout:
             return None
         if day.above and not was_above:
             return self._signal(bar, BUY, day, indicators)
-        if cfg.allow_short and day.below and not was_below:
+        if self.config.allow_short and day.below and not was_below:
             return self._signal(bar, SELL, day, indicators)
         return None
 
