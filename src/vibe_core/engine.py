@@ -245,8 +245,9 @@ def _on_bars(state: EngineState, bars: tuple[Bar, ...], ts: int, out: list[Actio
 
 def _flush(state: EngineState, now: int, out: list[Action]) -> None:
     """Close the deferred input bars: they all end at or before ``now``."""
-    if state.portfolio.positions and not state.risk.halted:  # (a halt holds until the next session)
-        _check_halt(state, now, out)
+    portfolio = state.portfolio
+    if portfolio.positions and state.risk.check_halt(portfolio.equity()):  # (marks moved)
+        _on_halt(state, now, out)
     closed = state.bars.on_bars(state.deferred)
     state.deferred.clear()
     if closed:
@@ -354,7 +355,7 @@ def _open_session(state: EngineState, index: int, out: list[Action]) -> None:
     state.flattened = False
     state.day = session.date.strftime("%Y%m%d")
     state.order_seq = 0
-    state.risk.on_session_open(state.portfolio.equity())
+    state.risk.on_session_open(state.portfolio.equity(), state.config.risk)
     for symbol in state.config.symbols:
         state.strategy.on_session_open(symbol, session)
         state.indicators.reset_session(symbol)
@@ -475,9 +476,13 @@ def _flatten_all(state: EngineState, ts: int, reason: str, out: list[Action]) ->
 
 
 def _check_halt(state: EngineState, ts: int, out: list[Action]) -> None:
+    if state.risk.check_halt(state.portfolio.equity()):
+        _on_halt(state, ts, out)
+
+
+def _on_halt(state: EngineState, ts: int, out: list[Action]) -> None:
+    """The daily loss halt just fired: report it, cancel working entries, flatten if configured."""
     equity = state.portfolio.equity()
-    if not state.risk.check_halt(equity, state.config.risk):
-        return
     start = state.risk.session_start_equity
     reason = f"daily loss {1 - equity / start:.2%} >= {state.config.risk.daily_loss_halt_pct:.2%}"
     out.append(RiskHalted(ts=ts, reason=reason, session_start_equity=start, equity=equity))

@@ -26,26 +26,30 @@ class RiskState:
     paused: bool = False
     halted: bool = False
     session_start_equity: float = 0.0
+    #: equity at or below which the session's loss halts trading (``None``: no limit, no session yet);
+    #: fixed at the open, so the check at every bar is one comparison
+    halt_equity: float | None = None
 
-    def on_session_open(self, equity: float) -> None:
+    def on_session_open(self, equity: float, config: RiskConfig) -> None:
         self.halted = False
         self.session_start_equity = equity
+        self.halt_equity = equity * (1.0 - config.daily_loss_halt_pct) if equity > 0 else None
 
-    def check_halt(self, equity: float, config: RiskConfig) -> bool:
+    def check_halt(self, equity: float) -> bool:
         """True when this equity newly breaches the daily loss limit."""
-        if self.halted or self.session_start_equity <= 0:
+        floor = self.halt_equity
+        if self.halted or floor is None or equity > floor:
             return False
-        if equity <= self.session_start_equity * (1.0 - config.daily_loss_halt_pct):
-            self.halted = True
-            return True
-        return False
+        self.halted = True
+        return True
 
     def snapshot(self) -> dict[str, Any]:
         return attrs.asdict(self)
 
     @classmethod
     def restore(cls, data: dict[str, Any]) -> RiskState:
-        return cls(**data)
+        fields = ("paused", "halted", "session_start_equity", "halt_equity")
+        return cls(**{name: data[name] for name in fields})  # (a missing key is named)
 
 
 @fast_init
