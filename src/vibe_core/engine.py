@@ -227,10 +227,16 @@ def _on_bars(state: EngineState, bars: tuple[Bar, ...], ts: int, out: list[Actio
         _advance(state, ts, out)
     portfolio = state.portfolio
     marks = portfolio.marks
-    match = None if state.venue is None else state.venue.on_bar
     in_session = state.session_index >= 0 and not state.session_closed  # (fills don't change it)
+    if state.venue is None:  # an external broker: the bars only mark the positions
+        if in_session:
+            for bar in bars:
+                marks[bar.symbol] = bar.close
+        deferred.extend(bars)
+        return
+    match = state.venue.on_bar
     for bar in bars:
-        records = None if match is None else match(bar)
+        records = match(bar)
         if records:
             n_fills = portfolio.n_fills
             _on_venue_records(state, records, out)
@@ -291,19 +297,20 @@ def _on_closed_bars(
     validator = state.validator
     if validator.config.enabled:
         validator.on_bars(closed)
+    if not seen:  # (bar mode marked the bars when it matched them)
+        marks = state.portfolio.marks
+        observe = None if state.venue is None else state.venue.observe_bar
+        for b in closed:
+            if b.timeframe is PRIMARY:
+                if observe is not None:
+                    observe(b)
+                marks[b.symbol] = b.close
     positions = state.portfolio.positions
-    marks = state.portfolio.marks
     strategy_on_bar = state.strategy.on_bar
-    observe = None if seen or state.venue is None else state.venue.observe_bar
     for b in closed:
         if b.timeframe is not PRIMARY:
             continue
-        symbol = b.symbol
-        if not seen:  # (bar mode marked the bar when it was matched)
-            if observe is not None:
-                observe(b)
-            marks[symbol] = b.close
-        position = positions.get(symbol)
+        position = positions.get(b.symbol)
         signal = strategy_on_bar(b, bank, 0 if position is None else position.qty)
         if signal is not None:
             _on_signal(state, signal, now, out)
