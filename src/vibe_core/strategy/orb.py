@@ -31,10 +31,9 @@ __all__ = ["OpeningRangeBreakout", "DayState"]
 @attrs.define
 class DayState:
     range_end: int  #: ns: bars that close at or before this build the range
-    last_entry: int  #: ns: a bar closing after this never signals
-    flatten_at: int  #: ns: a bar closing at or after this never signals
-    #: ns: a bar closing at or after this never signals: the earlier of the two times above, and 0
-    #: once the day can signal no more (``max_trades_per_day`` taken, or no opening range)
+    #: ns: a bar closing at or after this never signals: the earlier of one ns past
+    #: ``last_entry_time`` and the flatten time, and 0 once the day can signal no more
+    #: (``max_trades_per_day`` taken, or no opening range)
     until: int
     high: float = 0.0  #: valid once range_bars > 0
     low: float = 0.0
@@ -72,8 +71,6 @@ class OpeningRangeBreakout:
         flatten_at = session.close - cfg.flatten_minutes_before_close * NS_PER_MINUTE
         self.days[symbol] = DayState(
             range_end=session.open + cfg.opening_range_minutes * NS_PER_MINUTE,
-            last_entry=last_entry,
-            flatten_at=flatten_at,
             until=min(last_entry + 1, flatten_at) if cfg.max_trades_per_day > 0 else 0,
         )
 
