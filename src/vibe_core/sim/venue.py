@@ -208,6 +208,7 @@ class Venue:
             if not 0.0 < low <= high < _INF:
                 raise ValueError(f"invalid bar of {symbol} at {bar.ts}: low {low!r}, high {high!r}")
             band = self._quiet.get(symbol) or self._quiet_band(symbol, book)
+            # _quiet_in, inlined: this runs for every bar of a symbol with working orders
             if not (low > band[0] and high < band[1] and end < band[2]):  # else: no order can act
                 for w in book:
                     expires = w.expires
