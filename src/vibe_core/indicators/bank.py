@@ -182,7 +182,7 @@ class IndicatorBank:
             else:
                 # The bars themselves: ATR and VWAP only read ``.open/.high/.low/.close/.volume``,
                 # which a Bar has, and building a talipp ``OHLCV`` per bar cost more than the ATR.
-                add(bars.copy())
+                add(bars)  # (talipp copies the inputs into its own list)
             n = len(indicator.input_values)
             if n > cap:
                 indicator.purge_oldest(n - keep)
