@@ -4,7 +4,8 @@ State: :class:`BarAggregator`, owned by the engine: per symbol the forming bar o
 timeframe, the latest time seen, the earliest end among forming bars (``next_due``) and counters of
 ignored prints.
 Consumes: ``Trade`` prints (:meth:`~BarAggregator.on_trade`), complete input ``Bar`` s
-(:meth:`~BarAggregator.on_bar`), ``Clock`` (:meth:`~BarAggregator.on_clock`).
+(:meth:`~BarAggregator.on_bar`; a step's bars at once: ``on_bars``, ``on_slice``), ``Clock``
+(:meth:`~BarAggregator.on_clock`).
 Emits: complete ``Bar`` s, ordered by end time, then timeframe (ascending), then symbol (in the
 order symbols were first seen).
 Invariants: bars are aligned to the session open (09:30 ET whatever the DST) and end at
@@ -115,6 +116,7 @@ class BarAggregator:
     _base: dict[str, _Forming] = attrs.field(factory=dict, init=False)  #: mirrors ``forming[0]``
     _tf_ns: tuple[int, ...] = attrs.field(init=False, eq=False)
     _base_tf: Timeframe = attrs.field(init=False, eq=False)
+    _levels: int = attrs.field(init=False, eq=False)
     # Session cache: [_lo, _hi) is the session (or the gap between sessions) around the last lookup.
     _lo: int = attrs.field(default=_FAR, init=False, eq=False)
     _hi: int = attrs.field(default=_NEVER, init=False, eq=False)
@@ -127,6 +129,7 @@ class BarAggregator:
         _check_timeframes(self.timeframes)
         self._tf_ns = tuple(tf.ns for tf in self.timeframes)
         self._base_tf = self.timeframes[0]
+        self._levels = len(self.timeframes)
 
     @property
     def now(self) -> int | None:
@@ -240,6 +243,35 @@ class BarAggregator:
             # ``_next_due`` stays a lower bound (emitting only removes bars); a stale one costs a
             # single pass of ``_close_due`` later instead of a scan of every symbol per bar.
         return out
+
+    def on_slice(self, t: int, bars: list[Bar]) -> list[Bar]:
+        """:meth:`on_bars` for input bars that all open at ``t`` (one bar-mode engine step).
+
+        When only the first timeframe is tracked and no bar is forming from prints or smaller
+        bars, each input bar is emitted as itself: the time, session and grid checks run once for
+        the step and a bar's own checks are its symbol's order and its timeframe. From the first
+        bar that needs more (a smaller bar, or one to refuse) the rest go through :meth:`on_bars`.
+        """
+        if (
+            self._levels > 1
+            or self._base
+            or t >= self._next_due
+            or not self._lo <= t < self._hi
+            or not self._in_session
+            or (t - self._s_open) % self._tf_ns[0]
+        ):
+            return self.on_bars(bars)
+        if t > self._now:
+            self._now = t
+        base = self._base_tf
+        symbols = self._symbols
+        end_in = min(t + self._tf_ns[0], self._s_close)
+        for i, bar in enumerate(bars):
+            sym = symbols.get(bar.symbol) or self._symbol(bar.symbol)
+            if t < sym.seen_end or bar.timeframe is not base or bar.ts != t:
+                return [*bars[:i], *self.on_bars(bars[i:])]
+            sym.seen_end = end_in
+        return bars.copy()
 
     def _fold_small(self, sym: _SymbolState, bar: Bar, out: list[Bar]) -> None:
         """An input bar below the first timeframe (1m into 5m): fold it into its forming bar."""

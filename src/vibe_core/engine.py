@@ -254,7 +254,7 @@ def _flush(state: EngineState, now: int, out: list[Action]) -> None:
     portfolio = state.portfolio
     if portfolio.positions and state.risk.check_halt(portfolio.equity()):  # (marks moved)
         _on_halt(state, now, out)
-    closed = state.bars.on_bars(state.deferred)
+    closed = state.bars.on_slice(state.deferred[0].ts, state.deferred)
     state.deferred.clear()
     if closed:
         _on_closed_bars(state, closed, now, out, seen=True)

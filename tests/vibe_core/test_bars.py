@@ -526,3 +526,60 @@ def test_snapshot_of_another_format_is_refused(sessions):
         old = {**data, "format": fmt}
         with pytest.raises(ValueError, match="snapshot format"):
             BarAggregator.restore(old, sessions)
+
+
+def slices_of(bars: list[Bar]) -> list[list[Bar]]:
+    """Input bars grouped by open time, in time order, as the engine hands them to ``on_slice``."""
+    groups: dict[int, list[Bar]] = {}
+    for b in sorted(bars, key=lambda b: b.ts):
+        groups.setdefault(b.ts, []).append(b)
+    return list(groups.values())
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    spec=stream_specs(),
+    ones=st.sets(st.sampled_from(SYMBOLS)),
+    levels=st.sampled_from([(M5,), (M5, M15, H1)]),
+)
+def test_on_slice_equals_on_bars(sessions, spec, ones, levels):
+    """The step-at-a-time entry gives what on_bars gives, on its fast path (5m only) and off it
+    (1m bars folded, for the symbols in ``ones``; higher timeframes tracked; bars outside the session)."""
+    prints = prints_of(sessions, spec)
+    fives = flat(run(BarAggregator(sessions=sessions, timeframes=(M5,)), prints))
+    minutes = flat(run(BarAggregator(sessions=sessions, timeframes=(M1,)), prints))
+    inputs = [b for b in fives if b.symbol not in ones] + [b for b in minutes if b.symbol in ones]
+    a, b = (
+        BarAggregator(sessions=sessions, timeframes=levels),
+        BarAggregator(sessions=sessions, timeframes=levels),
+    )
+    for group in slices_of(inputs):
+        assert a.on_slice(group[0].ts, list(group)) == b.on_bars(list(group))
+    assert a.snapshot() == b.snapshot()
+
+
+def test_on_slice_refuses_what_on_bars_refuses(sessions):
+    s = session(sessions, "2024-05-03")
+    agg = BarAggregator(sessions=sessions, timeframes=(M5,))
+    t = s.open + 5 * MIN
+    one = bar("AAPL", M5, t, 1.0, 1.0, 1.0, 1.0, 1.0)
+    other = bar("MSFT", M5, t, 2.0, 2.0, 2.0, 2.0, 1.0)
+    assert agg.on_slice(t, [one, other]) == [one, other]  # new symbols on the fast path
+    nxt = t + 5 * MIN
+    twice = [bar("AAPL", M5, nxt, 1.0, 1.0, 1.0, 1.0, 1.0), bar("AAPL", M5, nxt, 1.5, 1.5, 1.5, 1.5, 1.0)]
+    with pytest.raises(ValueError, match="time order"):
+        agg.on_slice(nxt, twice)
+    with pytest.raises(ValueError, match="time order"):
+        agg.on_slice(t, [bar("MSFT", M5, t, 2.0, 2.0, 2.0, 2.0, 1.0)])
+
+
+def test_on_slice_hands_the_rest_of_a_step_to_on_bars_from_the_first_bar_it_cannot_take(sessions):
+    s = session(sessions, "2024-05-03")
+    agg = BarAggregator(sessions=sessions, timeframes=(M5,))
+    first = bar("AAPL", M5, s.open, 1.0, 1.0, 1.0, 1.0, 1.0)
+    assert agg.on_slice(s.open, [first]) == [first]
+    t = s.open + 5 * MIN
+    five = bar("AAPL", M5, t, 1.0, 1.0, 1.0, 1.0, 1.0)
+    minute = bar("MSFT", M1, t, 2.0, 2.5, 2.0, 2.5, 3.0)  # folds into a 5m bar ending t + 5m
+    assert agg.on_slice(t, [five, minute]) == [five]
+    assert agg.on_clock(t + 5 * MIN) == [bar("MSFT", M5, t, 2.0, 2.5, 2.0, 2.5, 3.0)]
