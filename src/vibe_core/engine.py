@@ -251,9 +251,8 @@ def _on_bars(state: EngineState, bars: tuple[Bar, ...], ts: int, out: list[Actio
 
 def _flush(state: EngineState, now: int, out: list[Action]) -> None:
     """Close the deferred input bars: they all end at or before ``now``."""
-    portfolio = state.portfolio
-    if portfolio.positions and state.risk.check_halt(portfolio.equity()):  # (marks moved)
-        _on_halt(state, now, out)
+    if state.portfolio.positions:  # (their marks moved)
+        _check_halt(state, now, out)
     closed = state.bars.on_slice(state.deferred[0].ts, state.deferred)
     state.deferred.clear()
     if closed:
