@@ -8,11 +8,11 @@ Market data (``Trade`` prints, ``Bar``s, or a ``BarSlice`` of several symbols' b
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
 
-from vibe_core.fastinit import fast_init
+from vibe_core.fastinit import fast_init, fast_maker
 from vibe_core.models import Fill, Order
 from vibe_core.types import Timeframe
 
@@ -47,9 +47,14 @@ class Trade:
     ts_recv: int | None = None
 
 
-@attrs.define(kw_only=True)
-class _BarFields:
-    """The fields of ``Bar`` in a plain slotted class: :func:`make_bar` fills a new bar at slot speed."""
+@fast_init
+@attrs.frozen(kw_only=True)
+class Bar:
+    """An OHLCV bar stamped at its open; complete (closed) when it is an event.
+
+    ``source`` names the feed ("yahoo", "finnhub", "self"), so volume rules compare a bar only
+    with bars of the same source.
+    """
 
     symbol: str
     timeframe: Timeframe
@@ -62,25 +67,10 @@ class _BarFields:
     source: str = ""
     ts_recv: int | None = None
 
-
-@attrs.frozen(kw_only=True)
-class Bar(_BarFields):
-    """An OHLCV bar stamped at its open; complete (closed) when it is an event.
-
-    ``source`` names the feed ("yahoo", "finnhub", "self"), so volume rules compare a bar only
-    with bars of the same source.
-    """
-
     @property
     def end(self) -> int:
         """Nominal end (exclusive) of the bar's interval."""
         return self.ts + self.timeframe.ns
-
-
-class _NewBar(_BarFields):
-    """A bar being filled in by :func:`make_bar`; same layout as ``Bar``, no frozen ``__setattr__``."""
-
-    __slots__ = ()
 
 
 def _as_tuple(bars: Iterable[Bar]) -> tuple[Bar, ...]:
@@ -172,45 +162,17 @@ class CloseAll:
     reason: str = "operator"
 
 
-def make_bar(
-    symbol: str, timeframe: Timeframe, ts: int, open: float, high: float, low: float, close: float,
-    volume: float, source: str = "",
-) -> Bar:  # fmt: skip
-    """``Bar(...)`` with positional arguments, about four times as fast (bars are made per input row).
+if TYPE_CHECKING:
 
-    attrs' frozen ``__init__`` sets each field through ``object.__setattr__`` (a C call with an
-    argument tuple, ~0.15 us each); here the fields are stored into a ``_NewBar`` at slot speed
-    and the object then becomes a ``Bar``: the two classes add nothing to the slots of their common
-    base, so CPython allows the ``__class__`` change. Safe because ``Bar`` has no validators,
-    converters or init hooks (checked at import; ``tests/vibe_core/test_events.py`` compares the
-    result with the real constructor).
-    """
-    bar = _new(_NewBar)
-    bar.symbol = symbol
-    bar.timeframe = timeframe
-    bar.ts = ts
-    bar.open = open
-    bar.high = high
-    bar.low = low
-    bar.close = close
-    bar.volume = volume
-    bar.source = source
-    bar.ts_recv = None
-    bar.__class__ = Bar  # type: ignore[assignment]
-    return bar  # type: ignore[return-value]
-
-
-def _check_bar_maker() -> None:
-    fields = attrs.fields(Bar)
-    plain = all(f.validator is None and f.converter is None for f in fields)
-    names = tuple(f.name for f in fields)
-    if names != _BAR_FIELDS or not plain or hasattr(Bar, "__attrs_post_init__") or Bar.__slots__:
-        raise RuntimeError("Bar changed: update make_bar")
-
-
-_new = object.__new__
-_BAR_FIELDS = ("symbol", "timeframe", "ts", "open", "high", "low", "close", "volume", "source", "ts_recv")
-_check_bar_maker()
+    def make_bar(
+        symbol: str, timeframe: Timeframe, ts: int, open: float, high: float, low: float,
+        close: float, volume: float, source: str = "", ts_recv: int | None = None,
+    ) -> Bar:  # fmt: skip
+        """``Bar(...)`` with positional arguments and no ``__init__`` call (bars are made per
+        input row): :func:`~vibe_core.fastinit.fast_maker`."""
+        ...
+else:
+    make_bar = fast_maker(Bar)
 
 MarketEvent: TypeAlias = Trade | Bar | BarSlice
 Event: TypeAlias = (

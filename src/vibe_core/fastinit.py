@@ -6,19 +6,23 @@ called with an argument tuple): about 1,200 machine instructions a field, so one
 the class an ``__init__`` that turns the new instance, for the time of the stores, into a private
 subclass whose ``__setattr__`` is the plain slot store, and then back: the same object, the same
 fields, about a third of the cost. The instance is never seen half-built or with the other class.
+:func:`fast_maker` does the same in a positional function that also allocates, with no
+``__init__`` call at all (``make_bar``: one ``Bar`` per input row).
 
 Only classes whose attrs ``__init__`` does nothing but store its arguments qualify (no validators,
 converters, ``init=False`` fields or init hooks); anything else raises ``TypeError`` at import.
-``tests/vibe_core/test_fastinit.py`` checks every decorated class against attrs' own ``__init__``.
+``tests/vibe_core/test_fastinit.py`` checks every decorated class against attrs' own ``__init__``;
+``tests/vibe_core/test_events.py`` checks ``make_bar`` against ``Bar(...)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import attrs
 
-__all__ = ["fast_init"]
+__all__ = ["fast_init", "fast_maker"]
 
 T = TypeVar("T")
 
@@ -40,8 +44,9 @@ def _check(cls: type) -> tuple[attrs.Attribute[Any], ...]:
     return fields
 
 
-def fast_init(cls: type[T]) -> type[T]:
-    """Class decorator (above ``@attrs.frozen``): the same ``__init__``, storing at slot speed."""
+def _compile(cls: type, *, positional_only: bool) -> Callable[..., Any]:
+    """The generated constructor: ``__init__(self, ...)``, or a positional ``make(...)`` that also
+    allocates (``positional_only``: every field a positional parameter, in declaration order)."""
     fields = _check(cls)
     building = type(
         f"_Building{cls.__name__}",
@@ -49,7 +54,12 @@ def fast_init(cls: type[T]) -> type[T]:
         # both, so CPython sets the type's setattr slot to the plain C one (not a Python call)
         {"__slots__": (), "__setattr__": object.__setattr__, "__delattr__": object.__delattr__},
     )
-    namespace: dict[str, Any] = {"_set": object.__setattr__, "_building": building, "_cls": cls}
+    namespace: dict[str, Any] = {
+        "_set": object.__setattr__,
+        "_new": object.__new__,
+        "_building": building,
+        "_cls": cls,
+    }
     positional: list[str] = []
     keyword: list[str] = []
     body: list[str] = []
@@ -65,22 +75,34 @@ def fast_init(cls: type[T]) -> type[T]:
         elif default is not attrs.NOTHING:
             namespace[f"_default{i}"] = default
             param = f"{name}=_default{i}"
-        (keyword if f.kw_only else positional).append(param)
-    params = ["self", *positional, *(["*", *keyword] if keyword else [])]
+        (keyword if f.kw_only and not positional_only else positional).append(param)
+    params = [*positional, *(["*", *keyword] if keyword else [])]
     stores = [f"    self.{f.name} = {f.alias or f.name}" for f in fields]
-    source = "\n".join(
-        [
-            f"def __init__({', '.join(params)}):",
-            *body,
-            "    _set(self, '__class__', _building)",
-            *stores,
-            "    self.__class__ = _cls",
-        ]
-    )
-    exec(compile(source, f"<fast_init of {cls.__module__}.{cls.__qualname__}>", "exec"), namespace)
-    init = namespace["__init__"]
+    if positional_only:
+        head = [f"def make({', '.join(params)}):", *body, "    self = _new(_building)"]
+        tail = ["    self.__class__ = _cls", "    return self"]
+    else:
+        head = [f"def make(self, {', '.join(params)}):", *body, "    _set(self, '__class__', _building)"]
+        tail = ["    self.__class__ = _cls"]
+    source = "\n".join([*head, *stores, *tail])
+    kind = "fast_maker" if positional_only else "fast_init"
+    exec(compile(source, f"<{kind} of {cls.__module__}.{cls.__qualname__}>", "exec"), namespace)
+    made: Callable[..., Any] = namespace["make"]
+    return made
+
+
+def fast_init(cls: type[T]) -> type[T]:
+    """Class decorator (above ``@attrs.frozen``): the same ``__init__``, storing at slot speed."""
+    init = _compile(cls, positional_only=False)
+    init.__name__ = "__init__"
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__doc__ = cls.__init__.__doc__
     cls.__attrs_original_init__ = cls.__init__  # type: ignore[attr-defined]  # (for the tests)
     cls.__init__ = init  # type: ignore[method-assign]
     return cls
+
+
+def fast_maker(cls: type[T]) -> Callable[..., T]:
+    """A function making ``cls`` from all its fields as positional arguments (defaults as in the
+    class), with no ``__init__`` call at all: for the one type made per input row (``Bar``)."""
+    return _compile(cls, positional_only=True)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vibe_core.actions import Notify, RiskHalted, SignalEvaluated, TradeClosed
-from vibe_core.events import Filled, OrderAccepted, OrderCancelled, OrderRejected, Trade
+from vibe_core.events import Bar, Filled, OrderAccepted, OrderCancelled, OrderRejected, Trade
 from vibe_core.fastinit import fast_init
 from vibe_core.models import Fill, Order, Signal, TradeRecord
 from vibe_core.risk import Exposure
@@ -35,6 +35,7 @@ DECORATED: list[tuple[type, Any]] = [
     (SignalEvaluated, vs.signal_evaluated),
     (RiskHalted, vs.risk_halted),
     (Trade, vs.trades),
+    (Bar, vs.bars),
     (OrderAccepted, vs.order_accepted),
     (OrderRejected, vs.order_rejected),
     (Filled, vs.filled),
