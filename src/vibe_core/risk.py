@@ -48,8 +48,7 @@ class RiskState:
 
     @classmethod
     def restore(cls, data: dict[str, Any]) -> RiskState:
-        fields = ("paused", "halted", "session_start_equity", "halt_equity")
-        return cls(**{name: data[name] for name in fields})  # (a missing key is named)
+        return cls(**{f.name: data[f.name] for f in attrs.fields(cls)})  # (a missing key is named)
 
 
 @fast_init
