@@ -176,7 +176,7 @@ class BarAggregator:
         base = self._base_tf
         base_ns = self._tf_ns[0]
         symbols = self._symbols
-        levels = len(self.timeframes)
+        levels = self._levels
         last_t = None  # bars of one step share their open time: its checks run once
         in_session = aligned = False
         s_open = s_close = end_in = 0
