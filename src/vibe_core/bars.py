@@ -123,6 +123,9 @@ class BarAggregator:
     _in_session: bool = attrs.field(default=False, init=False, eq=False)
     _s_open: int = attrs.field(default=0, init=False, eq=False)
     _s_close: int = attrs.field(default=0, init=False, eq=False)
+    #: a first-timeframe open known to be on its session's grid (the step after the last fast
+    #: ``on_slice``), so the next step skips the modulo of its alignment check
+    _grid_next: int = attrs.field(default=_NEVER, init=False, eq=False)
 
     # No field validators: they would give the class a ``__setattr__`` hook costing ~2 us per print.
     def __attrs_post_init__(self) -> None:
@@ -258,14 +261,18 @@ class BarAggregator:
             or t >= self._next_due
             or not self._lo <= t < self._hi
             or not self._in_session
-            or (t - self._s_open) % self._tf_ns[0]
+            or (t != self._grid_next and (t - self._s_open) % self._tf_ns[0])
         ):
             return self.on_bars(bars)
         if t > self._now:
             self._now = t
         base = self._base_tf
         symbols = self._symbols
-        end_in = min(t + self._tf_ns[0], self._s_close)
+        end_in = t + self._tf_ns[0]
+        if end_in < self._s_close:
+            self._grid_next = end_in  # on the session's grid, inside the session: no modulo next step
+        else:
+            end_in = self._s_close
         for i, bar in enumerate(bars):
             sym = symbols.get(bar.symbol) or self._symbol(bar.symbol)
             if t < sym.seen_end or bar.timeframe is not base or bar.ts != t:
