@@ -66,6 +66,10 @@ class SessionTable:
 
     sessions: tuple[Session, ...]
     _opens: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
+    #: ``(lo, hi, i)``: the last lookup's session index ``i`` holds for any ts in ``[lo, hi)`` (from
+    #: one open to the next): the venue and engine ask about the same session many times in a row.
+    #: Replaced whole, never mutated, so a reader in another thread sees one consistent lookup.
+    _span: tuple[int, int, int] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         previous_close = None
@@ -74,13 +78,16 @@ class SessionTable:
                 raise ValueError(f"sessions must be sorted and disjoint; bad session {s.date}")
             previous_close = s.close
         object.__setattr__(self, "_opens", tuple(s.open for s in self.sessions))
+        object.__setattr__(self, "_span", (0, 0, -1))  # (empty: lo == hi)
 
     def __len__(self) -> int:
         return len(self.sessions)
 
     def index_at(self, ts: int) -> int:
         """Index of the session open at ``ts`` (open <= ts < close), or -1 when the market is closed."""
-        i = bisect.bisect_right(self._opens, ts) - 1
+        lo, hi, i = self._span
+        if not lo <= ts < hi:
+            i = self.last_index_at_or_before(ts)
         if i >= 0 and ts < self.sessions[i].close:
             return i
         return -1
@@ -99,7 +106,15 @@ class SessionTable:
 
     def last_index_at_or_before(self, ts: int) -> int:
         """Index of the latest session that opened at or before ``ts`` (-1 if none)."""
-        return bisect.bisect_right(self._opens, ts) - 1
+        lo, hi, i = self._span
+        if lo <= ts < hi:
+            return i
+        opens = self._opens
+        i = bisect.bisect_right(opens, ts) - 1
+        lo = opens[i] if i >= 0 else -(1 << 62)
+        hi = opens[i + 1] if i + 1 < len(opens) else 1 << 62
+        object.__setattr__(self, "_span", (lo, hi, i))
+        return i
 
     def minutes_to_close(self, ts: int) -> float | None:
         s = self.session_at(ts)
