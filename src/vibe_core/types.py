@@ -48,33 +48,43 @@ def minutes(n: float) -> int:
     return int(n * NS_PER_MINUTE)
 
 
-class Side(enum.Enum):
+class _Enum(enum.Enum):
+    """An enum hashed by identity, as it compares.
+
+    ``enum.Enum.__hash__`` is a Python method (``hash(self._name_)``): every dict or set lookup
+    keyed by a member, such as the order lifecycle table, paid a Python call for it.
+    """
+
+    __hash__ = object.__hash__
+
+
+class Side(_Enum):
     BUY = "buy"
     SELL = "sell"
 
-    @property
-    def sign(self) -> int:
-        """+1 for buys, -1 for sells: the sign of the position change."""
-        return 1 if self is BUY else -1
+    sign: int  #: +1 for buys, -1 for sells: the sign of the position change (a plain attribute)
+
+    def __init__(self, value: str) -> None:
+        self.sign = 1 if value == "buy" else -1
 
     @property
     def opposite(self) -> Side:
         return SELL if self is BUY else BUY
 
 
-class OrderType(enum.Enum):
+class OrderType(_Enum):
     MARKET = "market"
     LIMIT = "limit"
     STOP = "stop"
     STOP_LIMIT = "stop_limit"
 
 
-class TimeInForce(enum.Enum):
+class TimeInForce(_Enum):
     DAY = "day"
     GTC = "gtc"
 
 
-class OrderStatus(enum.Enum):
+class OrderStatus(_Enum):
     """Lifecycle of an order; transitions live in :mod:`vibe_core.orders`."""
 
     PENDING = "pending"  #: submitted, waiting for its fill delay to pass
@@ -85,13 +95,13 @@ class OrderStatus(enum.Enum):
     REJECTED = "rejected"
 
 
-class Severity(enum.Enum):
+class Severity(_Enum):
     INFO = "info"
     WARNING = "warning"
     CRITICAL = "critical"
 
 
-class ExitReason(enum.Enum):
+class ExitReason(_Enum):
     TARGET = "target"
     STOP = "stop"
     EOD = "eod"
