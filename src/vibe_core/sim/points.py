@@ -13,6 +13,7 @@ import math
 from typing import NamedTuple
 
 from vibe_core.events import Bar, Trade
+from vibe_core.types import Timeframe
 
 __all__ = ["Point", "bar_points", "trade_point", "POINT_OFFSETS"]
 
@@ -32,6 +33,12 @@ class Point(NamedTuple):
     jump: bool
 
 
+_INF = math.inf
+_new = tuple.__new__
+#: timeframe -> the four points' offsets from the bar's open, in ns
+_OFFSETS_NS = {tf: tuple(tf.ns * k // 300 for k in POINT_OFFSETS) for tf in Timeframe}
+
+
 def _check(symbol: str, ts: int, *prices: float) -> None:
     for p in prices:
         if not (p > 0.0 and math.isfinite(p)):
@@ -40,19 +47,20 @@ def _check(symbol: str, ts: int, *prices: float) -> None:
 
 def bar_points(bar: Bar) -> tuple[Point, Point, Point, Point]:
     """The four points of ``bar``; raises ``ValueError`` on a non-finite or non-positive price."""
-    o, h, lo, c = bar.open, bar.high, bar.low, bar.close
-    _check(bar.symbol, bar.ts, o, h, lo, c)
-    if not math.isfinite(bar.volume) or bar.volume < 0:
-        raise ValueError(f"invalid volume {bar.volume!r} in bar of {bar.symbol} at {bar.ts}")
+    o, h, lo, c, volume = bar.open, bar.high, bar.low, bar.close, bar.volume
+    if not (0.0 < o < _INF and 0.0 < h < _INF and 0.0 < lo < _INF and 0.0 < c < _INF):
+        _check(bar.symbol, bar.ts, o, h, lo, c)  # (names the bad price)
+    if not 0.0 <= volume < _INF:
+        raise ValueError(f"invalid volume {volume!r} in bar of {bar.symbol} at {bar.ts}")
     first, second = (lo, h) if o - lo < h - o else (h, lo)
-    span = bar.timeframe.ns
-    ts = [bar.ts + span * k // 300 for k in POINT_OFFSETS]
-    liq = bar.volume / 4
-    return (
-        Point(ts[0], o, liq, True),
-        Point(ts[1], first, liq, False),
-        Point(ts[2], second, liq, False),
-        Point(ts[3], c, liq, False),
+    t = bar.ts
+    _, d1, d2, d3 = _OFFSETS_NS[bar.timeframe]
+    liq = volume / 4
+    return (  # (tuple.__new__: a named tuple's own __new__ is a Python call)
+        _new(Point, (t, o, liq, True)),
+        _new(Point, (t + d1, first, liq, False)),
+        _new(Point, (t + d2, second, liq, False)),
+        _new(Point, (t + d3, c, liq, False)),
     )
 
 
