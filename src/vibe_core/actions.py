@@ -8,7 +8,8 @@ records too, with the same classes an external broker sends back as events.
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from collections.abc import Callable
+from typing import ClassVar, TypeAlias
 
 import attrs
 
@@ -44,6 +45,7 @@ class CancelOrder:
 @fast_init
 @attrs.frozen(kw_only=True)
 class Notify:
+    make: ClassVar[Callable[..., Notify]]  #: ``Notify(...)`` as a plain call (fast_init)
     ts: int
     severity: Severity
     title: str
@@ -53,6 +55,7 @@ class Notify:
 @fast_init
 @attrs.frozen(kw_only=True)
 class TradeClosed:
+    make: ClassVar[Callable[..., TradeClosed]]  #: ``TradeClosed(...)`` as a plain call (fast_init)
     trade: TradeRecord
 
 
@@ -63,6 +66,8 @@ class SignalEvaluated:
 
     ``reasons`` holds every check's verdict, passes included; ``vetoes`` only the failing ones.
     """
+
+    make: ClassVar[Callable[..., SignalEvaluated]]  #: ``SignalEvaluated(...)`` as a plain call (fast_init)
 
     signal: Signal
     accepted: bool

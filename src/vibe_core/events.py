@@ -7,8 +7,8 @@ Market data (``Trade`` prints, ``Bar``s, or a ``BarSlice`` of several symbols' b
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, TypeAlias
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, ClassVar, TypeAlias
 
 import attrs
 
@@ -112,6 +112,8 @@ class OrderAccepted:
     External brokers may send only the id.
     """
 
+    make: ClassVar[Callable[..., OrderAccepted]]  #: ``OrderAccepted(...)`` as a plain call (fast_init)
+
     ts: int
     order_id: str
     order: Order | None = None
@@ -129,6 +131,7 @@ class OrderRejected:
 @fast_init
 @attrs.frozen(kw_only=True)
 class Filled:
+    make: ClassVar[Callable[..., Filled]]  #: ``Filled(...)`` as a plain call (fast_init)
     ts: int
     fill: Fill
 
@@ -136,6 +139,7 @@ class Filled:
 @fast_init
 @attrs.frozen(kw_only=True)
 class OrderCancelled:
+    make: ClassVar[Callable[..., OrderCancelled]]  #: ``OrderCancelled(...)`` as a plain call (fast_init)
     ts: int
     order_id: str
     reason: str

@@ -1,18 +1,24 @@
-"""A faster ``__init__`` for the frozen, slotted attrs value classes made on every trade.
+"""Faster construction for the slotted attrs value classes made on every trade.
 
 attrs' frozen ``__init__`` stores each field through ``object.__setattr__`` (a C method wrapper
 called with an argument tuple): about 1,200 machine instructions a field, so one ``Order`` cost
-17,000 and a round trip (signal, orders, fills, records) about 170,000. :func:`fast_init` gives
-the class an ``__init__`` that turns the new instance, for the time of the stores, into a private
-subclass whose ``__setattr__`` is the plain slot store, and then back: the same object, the same
-fields, about a third of the cost. The instance is never seen half-built or with the other class.
-:func:`fast_maker` does the same in a positional function that also allocates, with no
-``__init__`` call at all (``make_bar``: one ``Bar`` per input row).
+17,000 and a round trip (signal, orders, fills, records) about 170,000. :func:`fast_init` gives a
+frozen class an ``__init__`` that turns the new instance, for the time of the stores, into a
+private subclass whose ``__setattr__`` is the plain slot store, and then back: the same object, the
+same fields, about a third of the cost. The instance is never seen half-built or with the other
+class.
+
+Calling a class with keywords costs more again: the type call packs them into a dict for
+``__init__`` (about 5,000 instructions for a ``Fill``). So :func:`fast_init` also gives the class
+(frozen or not) ``make``: a plain function taking the same fields, positionally or by keyword, that
+allocates and stores with no ``__init__`` call at all (``Fill.make(...)``: about 3,400 instead of
+8,400). Hot paths call ``make``; everything else keeps the ordinary constructor.
+:func:`fast_maker` is the same function on its own (``make_bar``: one ``Bar`` per input row).
 
 Only classes whose attrs ``__init__`` does nothing but store its arguments qualify (no validators,
-converters, ``init=False`` fields or init hooks); anything else raises ``TypeError`` at import.
-``tests/vibe_core/test_fastinit.py`` checks every decorated class against attrs' own ``__init__``;
-``tests/vibe_core/test_events.py`` checks ``make_bar`` against ``Bar(...)``.
+converters, ``init=False`` fields, init hooks or ``__setattr__`` hooks); anything else raises
+``TypeError`` at import. ``tests/vibe_core/test_fastinit.py`` checks every decorated class against
+attrs' own ``__init__``; ``tests/vibe_core/test_events.py`` checks ``make_bar`` against ``Bar(...)``.
 """
 
 from __future__ import annotations
@@ -29,9 +35,23 @@ T = TypeVar("T")
 _HOOKS = ("__attrs_pre_init__", "__attrs_post_init__")
 
 
-def _check(cls: type) -> tuple[attrs.Attribute[Any], ...]:
-    if not attrs.has(cls) or "__slots__" not in cls.__dict__ or cls.__setattr__ is object.__setattr__:
-        raise TypeError(f"fast_init: {cls.__qualname__} is not a frozen slotted attrs class")
+def _frozen(cls: type, fields: tuple[attrs.Attribute[Any], ...]) -> bool:
+    """Is ``cls`` frozen (else: it stores fields with no ``__setattr__`` hook)?"""
+    setter: object = cls.__setattr__
+    if setter is object.__setattr__:
+        return False
+    probe: Any = object.__new__(cls)
+    try:
+        probe.__setattr__(fields[0].name, None)
+    except attrs.exceptions.FrozenInstanceError:
+        return True
+    raise TypeError(f"fast_init: {cls.__qualname__} has a __setattr__ hook")
+
+
+def _check(cls: type) -> tuple[tuple[attrs.Attribute[Any], ...], bool]:
+    """The fields of ``cls`` and whether it is frozen; raises ``TypeError`` when it does not qualify."""
+    if not attrs.has(cls) or "__slots__" not in cls.__dict__:
+        raise TypeError(f"fast_init: {cls.__qualname__} is not a slotted attrs class")
     fields: tuple[attrs.Attribute[Any], ...] = attrs.fields(cls)
     for f in fields:
         if f.validator is not None or f.converter is not None or not f.init:
@@ -41,25 +61,25 @@ def _check(cls: type) -> tuple[attrs.Attribute[Any], ...]:
             raise TypeError(f"fast_init: {cls.__qualname__}.{f.name} has a factory taking self")
     if any(hasattr(cls, hook) for hook in _HOOKS):
         raise TypeError(f"fast_init: {cls.__qualname__} has an init hook")
-    return fields
+    if not fields:
+        raise TypeError(f"fast_init: {cls.__qualname__} has no fields")
+    return fields, _frozen(cls, fields)
 
 
-def _compile(cls: type, *, positional_only: bool) -> Callable[..., Any]:
-    """The generated constructor: ``__init__(self, ...)``, or a positional ``make(...)`` that also
-    allocates (``positional_only``: every field a positional parameter, in declaration order)."""
-    fields = _check(cls)
-    building = type(
-        f"_Building{cls.__name__}",
-        (cls,),
-        # both, so CPython sets the type's setattr slot to the plain C one (not a Python call)
-        {"__slots__": (), "__setattr__": object.__setattr__, "__delattr__": object.__delattr__},
-    )
-    namespace: dict[str, Any] = {
-        "_set": object.__setattr__,
-        "_new": object.__new__,
-        "_building": building,
-        "_cls": cls,
-    }
+def _compile(cls: type, *, maker: bool) -> Callable[..., Any]:
+    """The generated constructor: ``__init__(self, ...)`` of a frozen class, or (``maker``)
+    ``make(...)``, which also allocates and takes every field positionally or by keyword."""
+    fields, frozen = _check(cls)
+    namespace: dict[str, Any] = {"_set": object.__setattr__, "_new": object.__new__, "_cls": cls}
+    if frozen:
+        namespace["_building"] = type(
+            f"_Building{cls.__name__}",
+            (cls,),
+            # both, so CPython sets the type's setattr slot to the plain C one (not a Python call)
+            {"__slots__": (), "__setattr__": object.__setattr__, "__delattr__": object.__delattr__},
+        )
+    elif not maker:
+        raise TypeError(f"fast_init: {cls.__qualname__} is not frozen: its own __init__ stores directly")
     positional: list[str] = []
     keyword: list[str] = []
     body: list[str] = []
@@ -75,34 +95,48 @@ def _compile(cls: type, *, positional_only: bool) -> Callable[..., Any]:
         elif default is not attrs.NOTHING:
             namespace[f"_default{i}"] = default
             param = f"{name}=_default{i}"
-        (keyword if f.kw_only and not positional_only else positional).append(param)
+        if maker:  # positional where Python allows: up to a required field after a defaulted one
+            by_keyword = bool(keyword) or (param == name and any("=" in p for p in positional))
+        else:
+            by_keyword = f.kw_only
+        (keyword if by_keyword else positional).append(param)
     params = [*positional, *(["*", *keyword] if keyword else [])]
     stores = [f"    self.{f.name} = {f.alias or f.name}" for f in fields]
-    if positional_only:
-        head = [f"def make({', '.join(params)}):", *body, "    self = _new(_building)"]
-        tail = ["    self.__class__ = _cls", "    return self"]
+    if maker:
+        head = [f"def make({', '.join(params)}):", *body]
+        head.append("    self = _new(_building)" if frozen else "    self = _new(_cls)")
+        tail = ["    self.__class__ = _cls"] if frozen else []
+        tail.append("    return self")
     else:
         head = [f"def make(self, {', '.join(params)}):", *body, "    _set(self, '__class__', _building)"]
         tail = ["    self.__class__ = _cls"]
     source = "\n".join([*head, *stores, *tail])
-    kind = "fast_maker" if positional_only else "fast_init"
+    kind = "fast_maker" if maker else "fast_init"
     exec(compile(source, f"<{kind} of {cls.__module__}.{cls.__qualname__}>", "exec"), namespace)
     made: Callable[..., Any] = namespace["make"]
     return made
 
 
 def fast_init(cls: type[T]) -> type[T]:
-    """Class decorator (above ``@attrs.frozen``): the same ``__init__``, storing at slot speed."""
-    init = _compile(cls, positional_only=False)
-    init.__name__ = "__init__"
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__doc__ = cls.__init__.__doc__
-    cls.__attrs_original_init__ = cls.__init__  # type: ignore[attr-defined]  # (for the tests)
-    cls.__init__ = init  # type: ignore[method-assign]
+    """Class decorator (above ``@attrs.frozen`` / ``@attrs.define``): ``cls.make``, and for a
+    frozen class the same ``__init__`` storing at slot speed. The class declares
+    ``make: ClassVar[Callable[..., <cls>]]`` for type checkers."""
+    _, frozen = _check(cls)
+    if frozen:
+        init = _compile(cls, maker=False)
+        init.__name__ = "__init__"
+        init.__qualname__ = f"{cls.__qualname__}.__init__"
+        init.__doc__ = cls.__init__.__doc__
+        cls.__attrs_original_init__ = cls.__init__  # type: ignore[attr-defined]  # (for the tests)
+        cls.__init__ = init  # type: ignore[method-assign]
+    make = _compile(cls, maker=True)
+    make.__qualname__ = f"{cls.__qualname__}.make"
+    make.__doc__ = f"``{cls.__qualname__}(...)`` as a plain call: the fields positionally or by keyword."
+    cls.make = staticmethod(make)  # type: ignore[attr-defined]
     return cls
 
 
 def fast_maker(cls: type[T]) -> Callable[..., T]:
-    """A function making ``cls`` from all its fields as positional arguments (defaults as in the
+    """A function making ``cls`` from its fields, positionally or by keyword (defaults as in the
     class), with no ``__init__`` call at all: for the one type made per input row (``Bar``)."""
-    return _compile(cls, positional_only=True)
+    return _compile(cls, maker=True)

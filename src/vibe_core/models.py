@@ -5,6 +5,9 @@ All are frozen, slotted, keyword-only attrs classes; :mod:`vibe_core.codec` conv
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import ClassVar
+
 import attrs
 
 from vibe_core.fastinit import fast_init
@@ -21,6 +24,8 @@ class Order:
     ``stop_loss``/``take_profit`` make it a bracket: when it fills, the venue places a stop and a
     limit for the filled quantity, linked one-cancels-other, matched from the fill's point on.
     """
+
+    make: ClassVar[Callable[..., Order]]  #: ``Order(...)`` as a plain call (fast_init)
 
     id: str
     symbol: str
@@ -43,6 +48,8 @@ class Order:
 class Fill:
     """One execution. ``ref_price`` is the matched price before slippage."""
 
+    make: ClassVar[Callable[..., Fill]]  #: ``Fill(...)`` as a plain call (fast_init)
+
     order_id: str
     symbol: str
     side: Side
@@ -59,6 +66,8 @@ class Fill:
 class Signal:
     """A strategy's wish to enter, before validation and risk."""
 
+    make: ClassVar[Callable[..., Signal]]  #: ``Signal(...)`` as a plain call (fast_init)
+
     symbol: str
     ts: int
     side: Side
@@ -74,6 +83,8 @@ class Signal:
 @attrs.frozen(kw_only=True)
 class TradeRecord:
     """A closed round trip."""
+
+    make: ClassVar[Callable[..., TradeRecord]]  #: ``TradeRecord(...)`` as a plain call (fast_init)
 
     symbol: str
     side: Side

@@ -9,10 +9,12 @@ caused; positions never hold zero quantity (flat symbols are removed).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import attrs
 
+from vibe_core.fastinit import fast_init
 from vibe_core.models import AccountView, Fill, PositionView, TradeRecord
 from vibe_core.types import BUY, SELL, ExitReason
 
@@ -27,9 +29,12 @@ EXIT_REASONS: dict[str, ExitReason] = {
 }
 
 
+@fast_init
 @attrs.define
 class Position:
     """An open position and the round trip it belongs to."""
+
+    make: ClassVar[Callable[..., Position]]  #: ``Position(...)`` as a plain call (fast_init)
 
     symbol: str
     qty: int  #: signed: > 0 long, < 0 short
@@ -71,7 +76,10 @@ class Portfolio:
 
     def gross_exposure(self) -> float:
         marks = self.marks
-        return sum(abs(p.qty) * marks.get(s, p.avg_price) for s, p in self.positions.items())
+        gross = 0.0
+        for symbol, p in self.positions.items():
+            gross += abs(p.qty) * marks.get(symbol, p.avg_price)
+        return gross
 
     def unrealized_pnl(self) -> float:
         marks = self.marks
@@ -114,7 +122,7 @@ class Portfolio:
         self.marks[fill.symbol] = fill.price
         pos = self.positions.get(fill.symbol)
         if pos is None:
-            self.positions[fill.symbol] = Position(
+            self.positions[fill.symbol] = Position.make(
                 symbol=fill.symbol,
                 qty=signed,
                 avg_price=fill.price,
@@ -143,7 +151,7 @@ class Portfolio:
         if pos.qty != 0:
             return None
         del self.positions[fill.symbol]
-        record = TradeRecord(
+        record = TradeRecord.make(
             symbol=fill.symbol,
             side=BUY if direction > 0 else SELL,
             qty=pos.exit_qty,
@@ -157,7 +165,7 @@ class Portfolio:
         )
         remainder = fill.qty - closing
         if remainder:  # a reversal opens a new round trip with the rest
-            self.positions[fill.symbol] = Position(
+            self.positions[fill.symbol] = Position.make(
                 symbol=fill.symbol,
                 qty=remainder * fill.side.sign,
                 avg_price=fill.price,

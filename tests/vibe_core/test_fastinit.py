@@ -1,7 +1,9 @@
-"""fast_init: every decorated class builds exactly what attrs' own ``__init__`` builds, and stays frozen."""
+"""fast_init: every decorated class builds exactly what attrs' own ``__init__`` builds, and stays
+frozen; its ``make`` builds the same as its constructor."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import attrs
@@ -10,12 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vibe_core.actions import Notify, RiskHalted, SignalEvaluated, TradeClosed
+from vibe_core.engine import PendingEntry
 from vibe_core.events import Bar, Filled, OrderAccepted, OrderCancelled, OrderRejected, Trade
 from vibe_core.fastinit import fast_init
 from vibe_core.models import Fill, Order, Signal, TradeRecord
+from vibe_core.portfolio import Position
 from vibe_core.risk import Exposure
+from vibe_core.sim.venue import _At, _Working
 from vibe_core.testing import strategies as vs
-from vibe_core.types import Side
+from vibe_core.types import OrderStatus, Side
 
 exposures = st.builds(
     Exposure,
@@ -67,6 +72,42 @@ def test_same_fields_as_attrs_init_and_still_frozen(cls: type, strategy: Any, da
     assert fast == slow and hash(fast) == hash(slow)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         fast.__setattr__(attrs.fields(cls)[0].name, None)
+    made = cls.make(**kwargs)  # type: ignore[attr-defined]
+    assert type(made) is cls
+    assert fields_of(made) == fields_of(slow) and made == slow and hash(made) == hash(slow)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made.__setattr__(attrs.fields(cls)[0].name, None)
+    positional = [getattr(drawn, f.name) for f in attrs.fields(cls)]
+    if all(p.kind is p.POSITIONAL_OR_KEYWORD for p in inspect.signature(cls.make).parameters.values()):  # type: ignore[attr-defined]
+        assert cls.make(*positional) == slow  # type: ignore[attr-defined]
+
+
+MUTABLE: list[tuple[type, dict[str, Any]]] = [
+    (_At, {"ts": 5, "price": 1.5, "liquidity": 100.0, "remaining": 50.0, "range_pct": 0.01}),
+    (PendingEntry, {"order_id": "A-1", "reserved": 1000.0, "price": 100.0}),
+    (
+        Position,
+        {"symbol": "AAPL", "qty": -3, "avg_price": 10.0, "entry_time": 7, "entry_qty": 3, "entry_cost": 30.0},
+    ),
+]
+
+
+@pytest.mark.parametrize(("cls", "kwargs"), MUTABLE, ids=[c.__name__ for c, _ in MUTABLE])
+def test_make_of_a_mutable_class_equals_its_constructor(cls: type, kwargs: dict[str, Any]) -> None:
+    made, built = cls.make(**kwargs), cls(**kwargs)  # type: ignore[attr-defined]
+    assert type(made) is cls and made == built and fields_of(made) == fields_of(built)
+    name = attrs.fields(cls)[0].name
+    setattr(made, name, getattr(built, name))  # still an ordinary mutable instance
+    assert "__attrs_original_init__" not in cls.__dict__  # its own __init__ was kept
+
+
+def test_make_of_working_orders_keeps_defaults_and_refuses_missing_fields() -> None:
+    order = Order(id="A-1", symbol="AAPL", side=Side.BUY, qty=10, ts=5)
+    w = _Working.make(order=order, status=OrderStatus.PENDING, active_ts=5, expires=None)
+    assert w == _Working(order=order, status=OrderStatus.PENDING, active_ts=5, expires=None)
+    assert (w.filled, w.draws, w.sibling) == (0, 1, None)
+    with pytest.raises(TypeError, match="expires"):
+        _Working.make(order=order, status=OrderStatus.PENDING, active_ts=5)
 
 
 def test_defaults_and_errors_match_attrs() -> None:
@@ -93,8 +134,12 @@ def test_factories_and_positional_fields() -> None:
 
 
 def test_refuses_classes_it_cannot_speed_up_safely() -> None:
-    @attrs.define
-    class Mutable:
+    @attrs.define(slots=False)
+    class Unslotted:
+        x: int
+
+    @attrs.define(on_setattr=lambda _inst, _attr, value: value)
+    class SetHook:
         x: int
 
     @attrs.frozen
@@ -108,6 +153,6 @@ def test_refuses_classes_it_cannot_speed_up_safely() -> None:
         def __attrs_post_init__(self) -> None:
             pass
 
-    for cls in (Mutable, Validated, Hooked):
+    for cls in (Unslotted, SetHook, Validated, Hooked):
         with pytest.raises(TypeError, match="fast_init"):
             fast_init(cls)
