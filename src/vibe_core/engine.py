@@ -26,7 +26,8 @@ than the whole step). Callers that need an independent copy use :func:`save_stat
 
 from __future__ import annotations
 
-from typing import Any, assert_never
+from collections.abc import Callable
+from typing import Any, ClassVar, assert_never
 
 import attrs
 
@@ -57,6 +58,7 @@ from vibe_core.events import (
     Resume,
     Trade,
 )
+from vibe_core.fastinit import fast_init
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Fill, Order, Signal
 from vibe_core.portfolio import Portfolio
@@ -73,9 +75,12 @@ TIMEFRAMES = (Timeframe.M5, Timeframe.M15, Timeframe.H1)
 _TF_NS = {tf: tf.ns for tf in Timeframe}
 
 
+@fast_init
 @attrs.define
 class PendingEntry:
     """A working entry order and the cash it has reserved."""
+
+    make: ClassVar[Callable[..., PendingEntry]]  #: ``PendingEntry(...)`` as a plain call (fast_init)
 
     order_id: str
     reserved: float
@@ -234,18 +239,20 @@ def _on_bars(state: EngineState, bars: tuple[Bar, ...], ts: int, out: list[Actio
                 marks[bar.symbol] = bar.close
         deferred.extend(bars)
         return
-    match = state.venue.on_bar
-    for bar in bars:
-        records = match(bar)
+    match = state.venue.on_bars
+    done, n = 0, len(bars)
+    while done < n:  # matching stops after each bar with records: they are booked before the next
+        start = done
+        done, records = match(bars, start)
+        n_fills = portfolio.n_fills
         if records:
-            n_fills = portfolio.n_fills
             _on_venue_records(state, records, out)
-            if in_session:
+        if in_session:  # (after the records: a fill marks its symbol at the fill price)
+            for bar in bars[start:done] if start or done < n else bars:
                 marks[bar.symbol] = bar.close
-            if portfolio.n_fills != n_fills:  # marks alone are checked once per timestamp, in _flush
-                _check_halt(state, bar.ts + _TF_NS[bar.timeframe], out)
-        elif in_session:
-            marks[bar.symbol] = bar.close
+        if portfolio.n_fills != n_fills:  # marks alone are checked once per timestamp, in _flush
+            bar = bars[done - 1]
+            _check_halt(state, bar.ts + _TF_NS[bar.timeframe], out)
     deferred.extend(bars)
 
 
@@ -304,13 +311,11 @@ def _on_closed_bars(
                 if observe is not None:
                     observe(b)
                 marks[b.symbol] = b.close
-    positions = state.portfolio.positions
-    strategy_on_bar = state.strategy.on_bar
-    for b in closed:
-        if b.timeframe is not PRIMARY:
-            continue
-        position = positions.get(b.symbol)
-        signal = strategy_on_bar(b, bank, 0 if position is None else position.qty)
+    react = state.strategy.on_bars
+    position = state.portfolio.position_qty
+    done, n = 0, len(closed)
+    while done < n:  # the strategy stops at each signal: its entry is placed before the next bar
+        done, signal = react(closed, done, bank, position)
         if signal is not None:
             _on_signal(state, signal, now, out)
 
@@ -388,14 +393,23 @@ def _next_order_id(state: EngineState, symbol: str) -> str:
 
 def _exposure(state: EngineState) -> Exposure:
     portfolio = state.portfolio
-    reserved = sum(p.reserved for p in state.pending.values())
-    open_symbols = set(portfolio.positions) | set(state.pending)
-    return Exposure(
+    reserved = _reserved(state)
+    open_symbols = portfolio.positions.keys() | state.pending.keys()
+    return Exposure.make(
         equity=portfolio.equity(),
         cash=portfolio.cash - reserved,
         gross=portfolio.gross_exposure() + reserved,
         open_positions=len(open_symbols),
     )
+
+
+def _reserved(state: EngineState, but: str = "") -> float:
+    """Cash reserved by working entries (except ``but``'s)."""
+    total = 0.0
+    for symbol, entry in state.pending.items():
+        if symbol != but:
+            total += entry.reserved
+    return total
 
 
 def _on_signal(state: EngineState, signal: Signal, now: int, out: list[Action]) -> None:
@@ -404,16 +418,18 @@ def _on_signal(state: EngineState, signal: Signal, now: int, out: list[Action]) 
         vetoes = ("risk: an entry is already working",)
         reasons = (*reasons, *vetoes)
     if vetoes:
-        out.append(SignalEvaluated(signal=signal, accepted=False, qty=0, reasons=reasons, vetoes=vetoes))
+        out.append(SignalEvaluated.make(signal=signal, accepted=False, qty=0, reasons=reasons, vetoes=vetoes))
         return
     exposure = _exposure(state)
     qty, why = size_entry(signal, state.risk, exposure, state.config.risk)
     reasons = (*reasons, why)
     if qty <= 0:
-        out.append(SignalEvaluated(signal=signal, accepted=False, qty=qty, reasons=reasons, vetoes=(why,)))
+        out.append(
+            SignalEvaluated.make(signal=signal, accepted=False, qty=qty, reasons=reasons, vetoes=(why,))
+        )
         return
-    out.append(SignalEvaluated(signal=signal, accepted=True, qty=qty, reasons=reasons, vetoes=()))
-    order = Order(
+    out.append(SignalEvaluated.make(signal=signal, accepted=True, qty=qty, reasons=reasons, vetoes=()))
+    order = Order.make(
         id=_next_order_id(state, signal.symbol),
         symbol=signal.symbol,
         side=signal.side,
@@ -427,7 +443,7 @@ def _on_signal(state: EngineState, signal: Signal, now: int, out: list[Action]) 
         if state.config.risk.allow_margin or signal.side is SELL
         else max(exposure.cash, 0.0),
     )
-    state.pending[signal.symbol] = PendingEntry(
+    state.pending[signal.symbol] = PendingEntry.make(
         order_id=order.id, reserved=qty * signal.price, price=signal.price
     )
     state.strategy.on_entry(signal.symbol)
@@ -440,7 +456,7 @@ def _submit(state: EngineState, order: Order, out: list[Action]) -> None:
         out.append(SubmitOrder(order=order))
         return
     portfolio = state.portfolio
-    reserved_elsewhere = sum(p.reserved for s, p in state.pending.items() if s != order.symbol)
+    reserved_elsewhere = _reserved(state, but=order.symbol)
     records = venue.submit(
         order,
         cash=portfolio.cash - reserved_elsewhere,
@@ -469,7 +485,7 @@ def _flatten_all(state: EngineState, ts: int, reason: str, out: list[Action]) ->
     for symbol, position in sorted(state.portfolio.positions.items()):
         if position.qty == 0:
             continue
-        order = Order(
+        order = Order.make(
             id=_next_order_id(state, symbol),
             symbol=symbol,
             side=SELL if position.qty > 0 else BUY,
@@ -547,9 +563,9 @@ def _on_fill(state: EngineState, fill: Fill, out: list[Action]) -> None:
             del state.pending[fill.symbol]
     record = state.portfolio.apply_fill(fill)
     if record is not None:
-        out.append(TradeClosed(trade=record))
+        out.append(TradeClosed.make(trade=record))
         out.append(
-            Notify(
+            Notify.make(
                 ts=fill.ts,
                 severity=Severity.INFO,
                 title=f"{record.symbol} closed ({record.exit_reason.value})",

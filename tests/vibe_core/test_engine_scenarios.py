@@ -18,8 +18,8 @@ from vibe_core.actions import RiskHalted, SignalEvaluated, TradeClosed
 from vibe_core.calendar import ns_to_datetime
 from vibe_core.config import config_from_dict
 from vibe_core.engine import new_state, step
-from vibe_core.events import Bar, Clock, CloseAll, Filled, OrderAccepted
-from vibe_core.testing.market import day_bars, events_for
+from vibe_core.events import Bar, Clock, CloseAll, Filled, OrderAccepted, OrderCancelled
+from vibe_core.testing.market import as_slices, day_bars, events_for
 from vibe_core.types import ExitReason, OrderType, Side
 
 RANGE = [
@@ -223,6 +223,36 @@ def test_daily_loss_halt_blocks_next_entry(sessions):
     assert aapl_signal.accepted and not msft_signal.accepted
     assert msft_signal.signal.symbol == "MSFT"
     assert "risk: daily loss halt" in msft_signal.reasons
+    assert [f.symbol for f in fills(actions)] == ["AAPL", "AAPL"]
+
+
+@pytest.mark.parametrize("sliced", [False, True], ids=["bars", "slices"])
+def test_halt_in_one_symbols_bar_cancels_anothers_entry_before_its_bar_of_the_same_step(sessions, sliced):
+    # MSFT breaks out on the 09:50 bar: its entry is placed at 09:55 and would fill at MSFT's 09:55
+    # open. AAPL's 09:55 bar (first in the step) gaps through its stop and halts trading, which
+    # cancels MSFT's entry before MSFT's bar of that same step is matched.
+    s = session(sessions, "2024-05-01")
+    n = n_slots(s)
+    aapl = [*RANGE, BREAKOUT, ENTRY_BAR, (80.0, 80.5, 79.5, 80.2, 1000.0)]
+    aapl += flat(80.2, n - len(aapl))
+    msft = [
+        *RANGE,
+        *flat(100.4, 1),
+        (100.5, 101.5, 100.4, 101.4, 1000.0),
+        (101.6, 102.0, 101.5, 101.9, 1000.0),
+    ]
+    msft += flat(101.9, n - len(msft))
+    events = events_for([(s, [day_bars(s, "AAPL", aapl), day_bars(s, "MSFT", msft)])])
+    if sliced:
+        events = as_slices(events)
+    _, actions = run(events, config(), sessions)
+    (halt,) = of(actions, RiskHalted)
+    assert local(halt.ts) == "10:00:00"  # (stamped at the end of AAPL's bar)
+    signals = of(actions, SignalEvaluated)
+    assert [(sig.signal.symbol, sig.accepted) for sig in signals] == [("AAPL", True), ("MSFT", True)]
+    (msft_entry,) = [a for a in of(actions, OrderAccepted) if a.order.symbol == "MSFT"]
+    cancelled = [a for a in of(actions, OrderCancelled) if a.order_id == msft_entry.order_id]
+    assert [c.reason for c in cancelled] == ["halt"]
     assert [f.symbol for f in fills(actions)] == ["AAPL", "AAPL"]
 
 

@@ -30,7 +30,8 @@ together fill at most what their parent filled; every draw comes from (seed, ord
 from __future__ import annotations
 
 import math
-from typing import Any, TypeAlias
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, TypeAlias
 
 import attrs
 
@@ -38,6 +39,7 @@ from vibe_core.calendar import SessionTable
 from vibe_core.codec import structure, unstructure
 from vibe_core.config import FillModel
 from vibe_core.events import Bar, Filled, OrderAccepted, OrderCancelled, OrderRejected, Trade
+from vibe_core.fastinit import fast_init
 from vibe_core.models import Fill, Order
 from vibe_core.orders import TERMINAL, transition
 from vibe_core.sim.draws import integer, uniform
@@ -76,9 +78,12 @@ def fill_delay_ns(model: FillModel, seed: int, order_id: str) -> int:
     return integer(seed, order_id, 0, lo, hi) * NS_PER_MS
 
 
+@fast_init
 @attrs.define
 class _Working:
     """A working order and its progress (owned by one venue)."""
+
+    make: ClassVar[Callable[..., _Working]]  #: ``_Working(...)`` as a plain call (fast_init)
 
     order: Order
     status: OrderStatus
@@ -108,15 +113,25 @@ class _Market:
     range_pct: float = 0.0  #: (high - low) / open of the last observed primary bar
 
 
+@fast_init
 @attrs.define
 class _At:
     """The point being matched: its liquidity is used up as orders fill."""
+
+    make: ClassVar[Callable[..., _At]]  #: ``_At(...)`` as a plain call (fast_init)
 
     ts: int
     price: float
     liquidity: float
     remaining: float
     range_pct: float
+
+
+def _cold(book: list[_Working], low: float, high: float) -> frozenset[str]:
+    """Ids of the working orders that no price in ``low..high`` can trigger or fill."""
+    return frozenset(
+        w.order.id for w in book if not reachable(w.order, triggered=w.triggered, low=low, high=high)
+    )
 
 
 def _valid_price(p: float | None) -> bool:
@@ -129,7 +144,10 @@ def _price_error(order: Order) -> bool:
         return True
     if kind in (STOP, STOP_LIMIT) and not _valid_price(order.stop_price):
         return True
-    return any(p is not None and not _valid_price(p) for p in (order.stop_loss, order.take_profit))
+    stop_loss, take_profit = order.stop_loss, order.take_profit
+    return (stop_loss is not None and not _valid_price(stop_loss)) or (
+        take_profit is not None and not _valid_price(take_profit)
+    )
 
 
 @attrs.define
@@ -178,8 +196,10 @@ class Venue:
             transition(_PENDING, "reject")
             return [OrderRejected(ts=order.ts, order_id=order.id, symbol=order.symbol, reason=reason)]
         delay = fill_delay_ns(self.model, self.seed, order.id)
-        w = _Working(order=order, status=_PENDING, active_ts=order.ts + delay, expires=self._expiry(order))
-        out: list[VenueRecord] = [OrderAccepted(ts=order.ts, order_id=order.id, order=order)]
+        w = _Working.make(
+            order=order, status=_PENDING, active_ts=order.ts + delay, expires=self._expiry(order)
+        )
+        out: list[VenueRecord] = [OrderAccepted.make(ts=order.ts, order_id=order.id, order=order)]
         self._add(w)
         if delay == 0:
             w.status = transition(w.status, "accept")
@@ -200,35 +220,50 @@ class Venue:
 
     def on_bar(self, bar: Bar) -> list[VenueRecord]:
         """Match the bar's four points against the symbol's working orders."""
-        symbol = bar.symbol
-        book = self._books.get(symbol)
-        if book is not None:
-            end = bar.ts + _CLOSE_OFFSET[bar.timeframe]  # the bar's close point
-            low, high = bar.low, bar.high
-            if not 0.0 < low <= high < _INF:
-                raise ValueError(f"invalid bar of {symbol} at {bar.ts}: low {low!r}, high {high!r}")
-            band = self._quiet.get(symbol) or self._quiet_band(symbol, book)
-            # _quiet_in, inlined: this runs for every bar of a symbol with working orders
-            if not (low > band[0] and high < band[1] and end < band[2]):  # else: no order can act
-                for w in book:
-                    expires = w.expires
-                    if (
-                        w.status is _PENDING
-                        or (expires is not None and expires <= end)
-                        or reachable(w.order, triggered=w.triggered, low=low, high=high)
-                    ):
-                        cold = frozenset(
-                            x.order.id
-                            for x in book
-                            if not reachable(x.order, triggered=x.triggered, low=low, high=high)
-                        )
-                        return self._match_bar(bar, cold)
-        # no order can match in this bar: it only becomes the last price, written when next read
-        close, volume = bar.close, bar.volume
-        if not (0.0 < close < _INF and 0.0 <= volume < _INF):
-            raise ValueError(f"invalid bar of {symbol} at {bar.ts}: close {close!r}, volume {volume!r}")
-        self._unseen[symbol] = bar
-        return []
+        return self.on_bars((bar,))[1]
+
+    def on_bars(self, bars: Sequence[Bar], start: int = 0) -> tuple[int, list[VenueRecord]]:
+        """:meth:`on_bar` of ``bars[start:]`` in turn, up to the first bar that yields records.
+
+        Returns the index after the last bar matched and that bar's records (empty when every bar
+        was matched with none). The caller books the records before matching on: a fill may halt
+        trading and cancel another symbol's entry before that symbol's bar is matched.
+        """
+        books = self._books
+        unseen = self._unseen
+        for i in range(start, len(bars)):
+            bar = bars[i]
+            symbol = bar.symbol
+            if symbol in books:  # (cheaper than get: most symbols have no working order)
+                book = books[symbol]
+                end = bar.ts + _CLOSE_OFFSET[bar.timeframe]  # the bar's close point
+                low, high = bar.low, bar.high
+                if not 0.0 < low <= high < _INF:
+                    raise ValueError(f"invalid bar of {symbol} at {bar.ts}: low {low!r}, high {high!r}")
+                band = self._quiet.get(symbol) or self._quiet_band(symbol, book)
+                # _quiet_in, inlined: this runs for every bar of a symbol with working orders
+                if not (low > band[0] and high < band[1] and end < band[2]):  # else: no order can act
+                    matched = False
+                    for w in book:
+                        expires = w.expires
+                        if (
+                            w.status is _PENDING
+                            or (expires is not None and expires <= end)
+                            or reachable(w.order, triggered=w.triggered, low=low, high=high)
+                        ):
+                            matched = True
+                            break
+                    if matched:
+                        records = self._match_bar(bar, _cold(book, low, high))
+                        if records:
+                            return i + 1, records
+                        continue
+            # no order can match in this bar: it only becomes the last price, written when next read
+            close, volume = bar.close, bar.volume
+            if not (0.0 < close < _INF and 0.0 <= volume < _INF):
+                raise ValueError(f"invalid bar of {symbol} at {bar.ts}: close {close!r}, volume {volume!r}")
+            unseen[symbol] = bar
+        return len(bars), []
 
     def _quiet_band(self, symbol: str, book: list[_Working]) -> tuple[float, float, float]:
         """``(low, high, end)``: a bar with a low above ``low``, a high below ``high`` and an end
@@ -350,7 +385,7 @@ class Venue:
             return  # no price in this session
         if w.status is _PENDING:
             w.status = transition(w.status, "activate")
-        at = _At(ts=close, price=market.price, liquidity=0.0, remaining=0.0, range_pct=market.range_pct)
+        at = _At.make(ts=close, price=market.price, liquidity=0.0, remaining=0.0, range_pct=market.range_pct)
         self._fill(w, market.price, False, at, out, whole=True)
 
     def observe_bar(self, bar: Bar) -> None:
@@ -419,7 +454,7 @@ class Venue:
         ts = w.order.ts
         if self.sessions.index_at(market.ts) != self.sessions.index_at(ts):
             return  # the last price is from an earlier session: the next open decides
-        at = _At(
+        at = _At.make(
             ts=ts,
             price=market.price,
             liquidity=market.liquidity,
@@ -442,7 +477,7 @@ class Venue:
         self._quiet.pop(symbol, None)  # matching may trigger, fill or expire: the band is redone
         ts, price = point.ts, point.price
         prev, prev_ts = market.price, market.ts
-        at = _At(
+        at = _At.make(
             ts=ts, price=price, liquidity=point.liquidity, remaining=point.liquidity, range_pct=range_pct
         )
         for w in tuple(self._books.get(symbol, ())):  # orders placed at this point are matched by _bracket
@@ -530,7 +565,7 @@ class Venue:
         at.remaining = max(0.0, at.remaining - qty)
         done = w.remaining <= 0
         w.status = transition(w.status, "fill_full" if done else "fill_partial")
-        fill = Fill(
+        fill = Fill.make(
             order_id=order.id,
             symbol=order.symbol,
             side=order.side,
@@ -541,7 +576,7 @@ class Venue:
             ts=at.ts,
             tag=order.tag,
         )
-        out.append(Filled(ts=at.ts, fill=fill))
+        out.append(Filled.make(ts=at.ts, fill=fill))
         if done:
             self._drop(w)
         elif capped:
@@ -564,7 +599,7 @@ class Venue:
         suffix = "" if parent.pairs == 1 else f"-{parent.pairs}"
         side = p.side.opposite
         legs = [
-            Order(
+            Order.make(
                 id=f"{p.id}-{kind}{suffix}",
                 symbol=p.symbol,
                 side=side,
@@ -586,10 +621,12 @@ class Venue:
         children: list[_Working] = []
         for leg in legs:
             self._remember(leg.id, at.ts)
-            child = _Working(  # a leg lives as long as its parent (a DAY leg of a close fill: not past it)
-                order=leg, status=transition(_PENDING, "accept"), active_ts=at.ts, expires=parent.expires
+            child = (
+                _Working.make(  # a leg lives as long as its parent (a DAY leg of a close fill: not past it)
+                    order=leg, status=transition(_PENDING, "accept"), active_ts=at.ts, expires=parent.expires
+                )
             )
-            out.append(OrderAccepted(ts=at.ts, order_id=leg.id, order=leg))
+            out.append(OrderAccepted.make(ts=at.ts, order_id=leg.id, order=leg))
             self._add(child)
             children.append(child)
         if len(children) == 2:
@@ -644,7 +681,7 @@ class Venue:
     def _finish(self, w: _Working, event: str, ts: int, reason: str, out: list[VenueRecord]) -> None:
         w.status = transition(w.status, event)
         self._drop(w)
-        out.append(OrderCancelled(ts=ts, order_id=w.order.id, reason=reason))
+        out.append(OrderCancelled.make(ts=ts, order_id=w.order.id, reason=reason))
 
     def _remember(self, order_id: str, ts: int) -> None:
         """Keep ids of the current and previous session for idempotency (bounded memory)."""

@@ -8,7 +8,7 @@ strategy. A new strategy plugs in with :func:`register` and touches nothing else
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from vibe_core.calendar import Session
@@ -17,7 +17,7 @@ from vibe_core.events import Bar
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
 
-__all__ = ["Strategy", "register", "create", "registered", "restore_strategy"]
+__all__ = ["Strategy", "PerBar", "register", "create", "registered", "restore_strategy"]
 
 
 class Strategy(Protocol):
@@ -31,11 +31,18 @@ class Strategy(Protocol):
         """A new regular session starts for ``symbol``: reset per-day state."""
         ...
 
-    def on_bar(self, bar: Bar, indicators: IndicatorBank, position: int) -> Signal | None:
-        """A closed bar (any timeframe); may return an entry signal.
+    def on_bars(
+        self, bars: Sequence[Bar], start: int, indicators: IndicatorBank, position: Callable[[str], int]
+    ) -> tuple[int, Signal | None]:
+        """React to the closed bars ``bars[start:]`` in turn, up to the first one that signals.
 
-        ``indicators`` already include every bar that closed at the same time; ``position`` is the
-        symbol's signed quantity.
+        Returns the index after that bar and its entry signal, or ``(len(bars), None)``. The engine
+        sizes and places (or vetoes) the entry, then calls again from the returned index, so the
+        bars after it see the entry (:meth:`on_entry`) exactly as if they came one by one.
+        ``bars`` are every tracked timeframe's bars closing now, in close order (a strategy
+        picks its own); ``indicators`` already include all of them; ``position(symbol)`` is the
+        symbol's signed quantity. One call per engine step instead of one per bar: this runs for
+        every bar of a backtest. :class:`PerBar` writes it for a strategy that has ``on_bar``.
         """
         ...
 
@@ -44,6 +51,28 @@ class Strategy(Protocol):
         ...
 
     def snapshot(self) -> dict[str, Any]: ...
+
+
+class PerBar:
+    """Mixin: :meth:`Strategy.on_bars` from a one-bar ``on_bar(bar, indicators, position)``.
+
+    For strategies that look at one bar at a time and need no speed beyond it (the built-in ORB
+    writes its own loop).
+    """
+
+    def on_bar(self, bar: Bar, indicators: IndicatorBank, position: int) -> Signal | None:
+        """A closed bar (any timeframe); may return an entry signal."""
+        raise NotImplementedError
+
+    def on_bars(
+        self, bars: Sequence[Bar], start: int, indicators: IndicatorBank, position: Callable[[str], int]
+    ) -> tuple[int, Signal | None]:
+        for i in range(start, len(bars)):
+            bar = bars[i]
+            signal = self.on_bar(bar, indicators, position(bar.symbol))
+            if signal is not None:
+                return i + 1, signal
+        return len(bars), None
 
 
 Factory = Callable[[Config], Strategy]

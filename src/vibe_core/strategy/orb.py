@@ -13,6 +13,7 @@ Invariants: a bar is used only once closed; nothing carries over from one sessio
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -26,6 +27,8 @@ from vibe_core.strategy.base import register
 from vibe_core.types import BUY, M5, NS_PER_MINUTE, SELL, Side, Timeframe
 
 __all__ = ["OpeningRangeBreakout", "DayState"]
+
+_TF_NS = {tf: tf.ns for tf in Timeframe}
 
 
 @attrs.define
@@ -50,11 +53,15 @@ class OpeningRangeBreakout:
     days: dict[str, DayState] = attrs.Factory(dict)
     name: str = "orb"
     _primary_ns: int = attrs.field(init=False, default=0)
+    #: no day uses a bar ending at or after this (its range or its entry window has passed): the
+    #: latest of each day's ``until`` and ``range_end + 1``; never below the true value
+    _horizon: int = attrs.field(init=False, default=0, eq=False)
     _atr: IndicatorSpec = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         self._primary_ns = self.primary.ns
         self._atr = IndicatorSpec(kind="atr", period=self.config.atr_period, timeframe=self.primary)
+        self._update_horizon()
 
     @classmethod
     def from_config(cls, config: Config) -> OpeningRangeBreakout:
@@ -69,10 +76,19 @@ class OpeningRangeBreakout:
         cfg = self.config
         last_entry = session.local_time_ns(cfg.last_entry_time)
         flatten_at = session.close - cfg.flatten_minutes_before_close * NS_PER_MINUTE
-        self.days[symbol] = DayState(
+        day = self.days[symbol] = DayState(
             range_end=session.open + cfg.opening_range_minutes * NS_PER_MINUTE,
             until=min(last_entry + 1, flatten_at) if cfg.max_trades_per_day > 0 else 0,
         )
+        # (the other days are this session's or older: their needs end before this day's)
+        self._horizon = max(self._horizon, day.until, day.range_end + 1)
+
+    def _update_horizon(self) -> None:
+        """Recompute ``_horizon`` exactly, after a day's ``until`` dropped."""
+        horizon = 0
+        for day in self.days.values():
+            horizon = max(horizon, day.until, day.range_end + 1)
+        self._horizon = horizon
 
     def on_entry(self, symbol: str) -> None:
         day = self.days.get(symbol)
@@ -80,35 +96,56 @@ class OpeningRangeBreakout:
             day.trades += 1
             if day.trades >= self.config.max_trades_per_day:
                 day.until = 0
+                self._update_horizon()
 
-    def on_bar(self, bar: Bar, indicators: IndicatorBank, position: int) -> Signal | None:
-        day = self.days.get(bar.symbol)
-        if day is None or bar.timeframe is not self.primary:
-            return None
-        end = bar.ts + self._primary_ns
-        if end <= day.range_end:
-            if day.range_bars == 0 or bar.high > day.high:
-                day.high = bar.high
-            if day.range_bars == 0 or bar.low < day.low:
-                day.low = bar.low
-            day.range_bars += 1
-            return None
-        if end >= day.until:
-            return None  # and for the rest of the day: the side no longer matters
-        if day.range_bars == 0:  # no bar inside the range window (data gap): no range, no trade
-            day.until = 0
-            return None
-        close = bar.close
-        was_above, was_below = day.above, day.below
-        day.above = close > day.high
-        day.below = close < day.low
-        if position != 0:
-            return None
-        if day.above and not was_above:
-            return self._signal(bar, BUY, day, indicators)
-        if self.config.allow_short and day.below and not was_below:
-            return self._signal(bar, SELL, day, indicators)
-        return None
+    def on_bars(
+        self, bars: Sequence[Bar], start: int, indicators: IndicatorBank, position: Callable[[str], int]
+    ) -> tuple[int, Signal | None]:
+        if start < len(bars):
+            first = bars[start]  # the earliest end: bars come in close order
+            if first.ts + _TF_NS[first.timeframe] >= self._horizon:
+                return len(bars), None  # no day uses these bars
+        days = self.days
+        primary = self.primary
+        last_ts: int | None = None
+        end = 0  # bars closing together share their open: their end is computed once
+        for i in range(start, len(bars)):
+            bar = bars[i]
+            day = days.get(bar.symbol)
+            if day is None or bar.timeframe is not primary:
+                continue
+            ts = bar.ts
+            if ts != last_ts:
+                last_ts = ts
+                end = ts + self._primary_ns
+            if end <= day.range_end:
+                if day.range_bars == 0 or bar.high > day.high:
+                    day.high = bar.high
+                if day.range_bars == 0 or bar.low < day.low:
+                    day.low = bar.low
+                day.range_bars += 1
+                continue
+            if end >= day.until:
+                continue  # and for the rest of the day: the side no longer matters
+            if day.range_bars == 0:  # no bar inside the range window (data gap): no range, no trade
+                day.until = 0
+                self._update_horizon()
+                continue
+            close = bar.close
+            was_above, was_below = day.above, day.below
+            day.above = close > day.high
+            day.below = close < day.low
+            if day.above and not was_above:
+                side = BUY
+            elif self.config.allow_short and day.below and not was_below:
+                side = SELL
+            else:
+                continue
+            if position(bar.symbol) == 0:
+                signal = self._signal(bar, side, day, indicators)
+                if signal is not None:
+                    return i + 1, signal
+        return len(bars), None
 
     def _signal(self, bar: Bar, side: Side, day: DayState, indicators: IndicatorBank) -> Signal | None:
         cfg = self.config
@@ -128,7 +165,7 @@ class OpeningRangeBreakout:
         if risk <= 0:
             return None
         target = round(close + sign * cfg.reward_risk * risk, 2)
-        return Signal(
+        return Signal.make(
             symbol=bar.symbol,
             ts=bar.ts + self.primary.ns,
             side=side,
@@ -147,6 +184,7 @@ class OpeningRangeBreakout:
     def restore(cls, config: Config, data: dict[str, Any]) -> OpeningRangeBreakout:
         strategy = cls.from_config(config)
         strategy.days = {sym: DayState(**day) for sym, day in data.items()}
+        strategy._update_horizon()
         return strategy
 
 
