@@ -231,8 +231,9 @@ class Venue:
         """
         books = self._books
         unseen = self._unseen
-        for i in range(start, len(bars)):
-            bar = bars[i]
+        done = start  # (a counter: cheaper than range() or enumerate() over a step's few bars)
+        for bar in bars[start:] if start else bars:
+            done += 1
             symbol = bar.symbol
             if symbol in books:  # (cheaper than get: most symbols have no working order)
                 book = books[symbol]
@@ -256,7 +257,7 @@ class Venue:
                     if matched:
                         records = self._match_bar(bar, _cold(book, low, high))
                         if records:
-                            return i + 1, records
+                            return done, records
                         continue
             # no order can match in this bar: it only becomes the last price, written when next read
             close, volume = bar.close, bar.volume
@@ -270,7 +271,8 @@ class Venue:
         before ``end`` can neither trigger, fill nor expire any working order of ``symbol``.
 
         The same conditions as the per-order check in :meth:`on_bar` (pending, expiring,
-        :func:`reachable`), folded over the book once; kept until the book may have changed.
+        :func:`reachable`), folded over the book once; kept until something it depends on changes:
+        an order added or dropped (``_add``, ``_drop``), activated, or triggered (``_try``).
         """
         low, high, end = -_INF, _INF, _INF
         for w in book:
@@ -296,8 +298,9 @@ class Venue:
         symbol = bar.symbol
         points = bar_points(bar)
         end = points[3].ts
+        at = _At.make(ts=0, price=0.0, liquidity=0.0, remaining=0.0, range_pct=range_pct)  # (per point)
         for point in points:
-            self._match_point(symbol, market, point, range_pct, in_session, cold, out)
+            self._match_point(symbol, market, point, at, in_session, cold, out)
             book = self._books.get(symbol)
             if point is not points[3] and (book is None or self._quiet_in(symbol, book, bar, end)):
                 # no order left can act anywhere in this bar: the later points would only move the
@@ -329,7 +332,8 @@ class Venue:
         if not self._new_interval(market, trade.ts):
             point = point._replace(jump=False)
         in_session = self.sessions.is_open(trade.ts)
-        self._match_point(symbol, market, point, market.range_pct, in_session, frozenset(), out)
+        at = _At.make(ts=0, price=0.0, liquidity=0.0, remaining=0.0, range_pct=market.range_pct)
+        self._match_point(symbol, market, point, at, in_session, frozenset(), out)
         return out
 
     def _new_interval(self, market: _Market, ts: int) -> bool:
@@ -469,17 +473,16 @@ class Venue:
         symbol: str,
         market: _Market,
         point: Point,
-        range_pct: float,
+        at: _At,
         in_session: bool,
         cold: frozenset[str],
         out: list[VenueRecord],
     ) -> None:
-        self._quiet.pop(symbol, None)  # matching may trigger, fill or expire: the band is redone
+        """Match one point; ``at`` is set to it (one object per bar, reused point after point)."""
         ts, price = point.ts, point.price
         prev, prev_ts = market.price, market.ts
-        at = _At.make(
-            ts=ts, price=price, liquidity=point.liquidity, remaining=point.liquidity, range_pct=range_pct
-        )
+        at.ts, at.price = ts, price
+        at.liquidity = at.remaining = point.liquidity
         for w in tuple(self._books.get(symbol, ())):  # orders placed at this point are matched by _bracket
             order_id = w.order.id
             if self._orders.get(order_id) is not w:
@@ -491,6 +494,7 @@ class Venue:
                 continue
             if w.status is _PENDING:
                 w.status = transition(w.status, "activate")
+                self._quiet.pop(symbol, None)  # (a pending order may act in any bar)
             if order_id in cold:
                 continue  # cannot match anywhere in this bar
             if not point.jump and prev is not None and w.active_ts <= prev_ts:
@@ -511,9 +515,12 @@ class Venue:
     def _try(
         self, w: _Working, start: float, price: float, continuous: bool, at: _At, out: list[VenueRecord]
     ) -> None:
+        triggered = w.triggered
         ref, w.triggered = match_price(
-            w.order, triggered=w.triggered, start=start, price=price, continuous=continuous
+            w.order, triggered=triggered, start=start, price=price, continuous=continuous
         )
+        if w.triggered is not triggered:
+            self._quiet.pop(w.order.symbol, None)  # its reach moved: the band is redone
         if ref is not None:
             self._fill(w, ref, continuous, at, out)
 

@@ -56,6 +56,9 @@ class OpeningRangeBreakout:
     #: no day uses a bar ending at or after this (its range or its entry window has passed): the
     #: latest of each day's ``until`` and ``range_end + 1``; never below the true value
     _horizon: int = attrs.field(init=False, default=0, eq=False)
+    #: symbols whose day is over (a bar ended at or after its ``until``): later bars are skipped
+    #: before their day is looked up; a cache, rebuilt from the bars after a restore
+    _done: set[str] = attrs.field(init=False, factory=set, eq=False)
     _atr: IndicatorSpec = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
@@ -82,6 +85,7 @@ class OpeningRangeBreakout:
         )
         # (the other days are this session's or older: their needs end before this day's)
         self._horizon = max(self._horizon, day.until, day.range_end + 1)
+        self._done.discard(symbol)
 
     def _update_horizon(self) -> None:
         """Recompute ``_horizon`` exactly, after a day's ``until`` dropped."""
@@ -106,11 +110,15 @@ class OpeningRangeBreakout:
             if first.ts + _TF_NS[first.timeframe] >= self._horizon:
                 return len(bars), None  # no day uses these bars
         days = self.days
+        done = self._done
         primary = self.primary
         last_ts: int | None = None
         end = 0  # bars closing together share their open: their end is computed once
-        for i in range(start, len(bars)):
-            bar = bars[i]
+        i = start  # (a counter: cheaper than range() or enumerate() over a step's few bars)
+        for bar in bars[start:] if start else bars:
+            i += 1
+            if bar.symbol in done:
+                continue
             day = days.get(bar.symbol)
             if day is None or bar.timeframe is not primary:
                 continue
@@ -125,8 +133,9 @@ class OpeningRangeBreakout:
                     day.low = bar.low
                 day.range_bars += 1
                 continue
-            if end >= day.until:
-                continue  # and for the rest of the day: the side no longer matters
+            if end >= day.until:  # and for the rest of the day: the side no longer matters
+                done.add(bar.symbol)
+                continue
             if day.range_bars == 0:  # no bar inside the range window (data gap): no range, no trade
                 day.until = 0
                 self._update_horizon()
@@ -144,7 +153,7 @@ class OpeningRangeBreakout:
             if position(bar.symbol) == 0:
                 signal = self._signal(bar, side, day, indicators)
                 if signal is not None:
-                    return i + 1, signal
+                    return i, signal
         return len(bars), None
 
     def _signal(self, bar: Bar, side: Side, day: DayState, indicators: IndicatorBank) -> Signal | None:
