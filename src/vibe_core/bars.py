@@ -18,13 +18,14 @@ exactly like the original.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
-from typing import Any, Final, assert_never
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Final, assert_never
 
 import attrs
 
 from vibe_core.calendar import SessionTable
 from vibe_core.events import Bar, Clock, Trade, make_bar
+from vibe_core.fastinit import fast_init
 from vibe_core.types import Timeframe
 
 __all__ = ["BarAggregator", "step", "DEFAULT_TIMEFRAMES"]
@@ -64,9 +65,12 @@ _TF_NS: Final = {tf: tf.ns for tf in Timeframe}
 SNAPSHOT_FORMAT: Final = 2  #: 2: each level folds into the next only (1 folded base bars into all)
 
 
+@fast_init
 @attrs.define
 class _Forming:
     """A bar being built; mutable and owned by one :class:`_SymbolState`."""
+
+    make: ClassVar[Callable[..., _Forming]]  #: ``_Forming(...)`` as a plain call (fast_init)
 
     start: int
     end: int
@@ -82,7 +86,7 @@ class _Forming:
     @classmethod
     def of(cls, bar: Bar | _Forming, start: int, end: int, session: tuple[int, int]) -> _Forming:
         """A new forming bar spanning ``[start, end)`` in ``session`` with ``bar``'s values."""
-        return cls(
+        return cls.make(
             start, end, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.source, session[0], session[1]
         )
 
@@ -200,8 +204,12 @@ class BarAggregator:
                 last_t = t
                 in_session = self._in_session
                 s_open, s_close = self._s_open, self._s_close
-                aligned = not (t - s_open) % base_ns
-                end_in = min(t + base_ns, s_close)
+                aligned = t == self._grid_next or not (t - s_open) % base_ns
+                end_in = t + base_ns
+                if end_in >= s_close:
+                    end_in = s_close
+                elif aligned and in_session:
+                    self._grid_next = end_in  # (see on_slice)
             if not in_session:
                 self.outside_session += 1
                 continue
@@ -243,8 +251,10 @@ class BarAggregator:
                 forming[1] = None
                 if levels > 2:
                     self._fold_into(sym, 2, hb.start, hb, s_open, s_close, end_in, out)
-            # ``_next_due`` stays a lower bound (emitting only removes bars); a stale one costs a
-            # single pass of ``_close_due`` later instead of a scan of every symbol per bar.
+        if self._next_due <= end_in:
+            # Bars ending by the step's end went out above: ``_next_due`` was kept a lower bound
+            # while they did (emitting only removes bars); one scan for the step makes it exact.
+            self._next_due = self._earliest_end()
         return out
 
     def on_slice(self, t: int, bars: list[Bar]) -> list[Bar]:
@@ -422,7 +432,8 @@ class BarAggregator:
             self.late_prints += 1
             return
         price = trade.price
-        new = _Forming(start, end, price, price, price, price, trade.size, self.trade_source, s_open, s_close)
+        source = self.trade_source
+        new = _Forming.make(start, end, price, price, price, price, trade.size, source, s_open, s_close)
         self._install(self._symbol(trade.symbol), new)
 
     def _install(self, sym: _SymbolState, fb: _Forming) -> None:
@@ -494,7 +505,7 @@ class BarAggregator:
             end = h_start + tf
             if end > s_close:
                 end = s_close
-            hb = forming[k] = _Forming(
+            hb = forming[k] = _Forming.make(
                 h_start, end, src.open, src.high, src.low, src.close, src.volume, src.source,
                 s_open, s_close,
             )  # fmt: skip
