@@ -96,6 +96,7 @@ class IndicatorBank:
     _routes: dict[tuple[str, Timeframe], tuple[_Route, ...]]
     _session: dict[str, tuple[Indicator, ...]]  #: symbol -> session-anchored indicators
     _pending: dict[tuple[str, Timeframe], list[Bar]]  #: bars not fed to talipp yet (at most a batch)
+    _timeframes: tuple[Timeframe, ...]  #: the timeframes some spec reads
 
     def __init__(
         self, specs: Iterable[IndicatorSpec], *, window: int = DEFAULT_WINDOW, symbols: Iterable[str] = ()
@@ -106,6 +107,7 @@ class IndicatorBank:
         for spec in specs:
             by_key.setdefault(spec.key, spec)
         self.specs = tuple(by_key.values())
+        self._timeframes = tuple(sorted({spec.timeframe for spec in self.specs}))
         self.window = window
         self._by_key = by_key
         self._indicators = {}
@@ -189,9 +191,10 @@ class IndicatorBank:
         bars.clear()
 
     def _feed_symbol(self, symbol: str) -> None:
-        for key, bars in self._pending.items():
-            if bars and key[0] == symbol:
-                self._feed(key)
+        pending = self._pending
+        for tf in self._timeframes:  # (runs at every value read: most find nothing pending)
+            if pending.get((symbol, tf)):
+                self._feed((symbol, tf))
 
     def _feed_all(self) -> None:
         for key in self._pending:

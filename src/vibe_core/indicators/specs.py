@@ -47,18 +47,19 @@ class IndicatorSpec:
     period: int | None = attrs.field(default=None, validator=_check_period)
     timeframe: Timeframe = attrs.field(validator=attrs.validators.instance_of(Timeframe))
     field: str = attrs.field(default="close", validator=attrs.validators.in_(FIELDS))
+    #: stable name: ``ema20@15m``, ``sma20.volume@5m``, ``atr14@5m``, ``vwap@5m`` (made once: rules
+    #: look values up by it for every signal)
+    key: str = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        period = "" if self.period is None else str(self.period)
+        field = f".{self.field}" if self.field != "close" and not self.ohlcv else ""
+        object.__setattr__(self, "key", f"{self.kind}{period}{field}@{self.timeframe.label}")
 
     @property
     def ohlcv(self) -> bool:
         """True when the indicator is fed whole bars (talipp ``OHLCV``) rather than one float."""
         return self.kind in OHLCV_KINDS
-
-    @property
-    def key(self) -> str:
-        """Stable name: ``ema20@15m``, ``sma20.volume@5m``, ``atr14@5m``, ``vwap@5m``."""
-        period = "" if self.period is None else str(self.period)
-        field = f".{self.field}" if self.field != "close" and not self.ohlcv else ""
-        return f"{self.kind}{period}{field}@{self.timeframe.label}"
 
     @classmethod
     def parse(cls, text: str) -> IndicatorSpec:
