@@ -34,6 +34,11 @@ class Swings:
 
     highs: deque[float]
     lows: deque[float]
+    #: (side, strength) -> (the values, their swing points): the last answer, reused while the
+    #: values are the same (they change once an hour; signals ask far more often)
+    _memo: dict[tuple[bool, int], tuple[tuple[float, ...], list[float]]] = attrs.field(
+        factory=dict, init=False, eq=False, repr=False
+    )
 
     @classmethod
     def empty(cls, maxlen: int) -> Swings:
@@ -41,10 +46,20 @@ class Swings:
 
     def swing_highs(self, strength: int) -> list[float]:
         """Highs strictly above ``strength`` bars on each side (confirmed: the right side has closed)."""
-        return _extremes(list(self.highs), strength, max)
+        return self._swings(True, strength)
 
     def swing_lows(self, strength: int) -> list[float]:
-        return _extremes(list(self.lows), strength, min)
+        return self._swings(False, strength)
+
+    def _swings(self, high: bool, strength: int) -> list[float]:
+        values = tuple(self.highs if high else self.lows)
+        memo = self._memo.get((high, strength))
+        if memo is None or memo[0] != values:
+            memo = self._memo[(high, strength)] = (
+                values,
+                _extremes(list(values), strength, max if high else min),
+            )
+        return list(memo[1])
 
 
 def _extremes(values: list[float], strength: int, pick: Callable[[list[float]], float]) -> list[float]:
