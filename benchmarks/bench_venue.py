@@ -1,7 +1,8 @@
 """Simulated venue throughput: the per-bar cost the engine pays for every bar of every symbol.
 
 Times, on one core, over pre-built seeded 5m bars and prints for 5 symbols:
-- ``on_bar`` / ``on_trade`` with no working orders (the common case: ~ a dict lookup);
+- ``on_bar`` / ``on_trade`` with no working orders (the common case: ~ a dict lookup), and
+  ``on_bars`` with one step's bars of every symbol at a time (what the engine calls);
 - ``on_bar`` with resting orders that never fill (the four-point path is built and scanned);
 - a bracket round trip per symbol and session (submit, entry fill, OCO exit) in the base preset;
 - ``snapshot`` + JSON + ``restore`` of a venue holding 500 working orders.
@@ -77,6 +78,13 @@ def main() -> None:
         for b in bars:
             v.on_bar(b)
 
+    steps = [tuple(bars[i : i + len(SYMBOLS)]) for i in range(0, len(bars), len(SYMBOLS))]
+
+    def idle_steps() -> None:
+        v = make(sessions)
+        for step in steps:
+            v.on_bars(step)
+
     def idle_trades() -> None:
         v = make(sessions)
         for t in trades:
@@ -133,6 +141,8 @@ def main() -> None:
 
     rate = best_rate(len(bars), idle_bars)
     print(f"on_bar, no working orders:      {rate:12,.0f} bars/s  ({1e6 / rate:.2f} us/bar)")
+    rate = best_rate(len(bars), idle_steps)
+    print(f"on_bars, a step's 5 bars at once: {rate:10,.0f} bars/s  ({1e6 / rate:.2f} us/bar)")
     rate = best_rate(len(trades), idle_trades)
     print(f"on_trade, no working orders:    {rate:12,.0f} prints/s ({1e6 / rate:.2f} us/print)")
     rate = best_rate(len(bars), resting)
