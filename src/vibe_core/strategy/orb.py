@@ -56,14 +56,15 @@ class OpeningRangeBreakout:
     #: no day uses a bar ending at or after this (its range or its entry window has passed): the
     #: latest of each day's ``until`` and ``range_end + 1``; never below the true value
     _horizon: int = attrs.field(init=False, default=0, eq=False)
-    #: symbols whose day is over (a bar ended at or after its ``until``): later bars are skipped
-    #: before their day is looked up; a cache, rebuilt from the bars after a restore
-    _done: set[str] = attrs.field(init=False, factory=set, eq=False)
+    #: the days not over yet (no bar has ended at or after their ``until``), the ones ``on_bars``
+    #: looks at: an over day's symbol costs one lookup; a cache of ``days``, pruned as bars come
+    _live: dict[str, DayState] = attrs.field(init=False, factory=dict, eq=False)
     _atr: IndicatorSpec = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         self._primary_ns = self.primary.ns
         self._atr = IndicatorSpec(kind="atr", period=self.config.atr_period, timeframe=self.primary)
+        self._live = dict(self.days)
         self._update_horizon()
 
     @classmethod
@@ -85,7 +86,7 @@ class OpeningRangeBreakout:
         )
         # (the other days are this session's or older: their needs end before this day's)
         self._horizon = max(self._horizon, day.until, day.range_end + 1)
-        self._done.discard(symbol)
+        self._live[symbol] = day
 
     def _update_horizon(self) -> None:
         """Recompute ``_horizon`` exactly, after a day's ``until`` dropped."""
@@ -109,17 +110,15 @@ class OpeningRangeBreakout:
             first = bars[start]  # the earliest end: bars come in close order
             if first.ts + _TF_NS[first.timeframe] >= self._horizon:
                 return len(bars), None  # no day uses these bars
-        days = self.days
-        done = self._done
+        live = self._live
         primary = self.primary
+        shorts = self.config.allow_short
         last_ts: int | None = None
         end = 0  # bars closing together share their open: their end is computed once
         i = start  # (a counter: cheaper than range() or enumerate() over a step's few bars)
         for bar in bars[start:] if start else bars:
             i += 1
-            if bar.symbol in done:
-                continue
-            day = days.get(bar.symbol)
+            day = live.get(bar.symbol)
             if day is None or bar.timeframe is not primary:
                 continue
             ts = bar.ts
@@ -134,21 +133,30 @@ class OpeningRangeBreakout:
                 day.range_bars += 1
                 continue
             if end >= day.until:  # and for the rest of the day: the side no longer matters
-                done.add(bar.symbol)
+                del live[bar.symbol]
                 continue
             if day.range_bars == 0:  # no bar inside the range window (data gap): no range, no trade
                 day.until = 0
                 self._update_horizon()
                 continue
+            # above/below: this close is beyond the range; a signal needs the previous one not to be
+            # (written as branches: a close inside the range, the common case, costs two tests)
             close = bar.close
-            was_above, was_below = day.above, day.below
-            day.above = close > day.high
-            day.below = close < day.low
-            if day.above and not was_above:
+            if close > day.high:
+                if day.above:
+                    continue
+                day.above, day.below = True, False
                 side = BUY
-            elif self.config.allow_short and day.below and not was_below:
+            elif close < day.low:
+                if day.below:
+                    continue
+                day.above, day.below = False, True
+                if not shorts:
+                    continue
                 side = SELL
             else:
+                if day.above or day.below:
+                    day.above = day.below = False
                 continue
             if position(bar.symbol) == 0:
                 signal = self._signal(bar, side, day, indicators)
@@ -193,6 +201,7 @@ class OpeningRangeBreakout:
     def restore(cls, config: Config, data: dict[str, Any]) -> OpeningRangeBreakout:
         strategy = cls.from_config(config)
         strategy.days = {sym: DayState(**day) for sym, day in data.items()}
+        strategy._live = dict(strategy.days)
         strategy._update_horizon()
         return strategy
 
