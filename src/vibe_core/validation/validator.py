@@ -62,13 +62,15 @@ class Validator:
 
     def on_bars(self, bars: Iterable[Bar]) -> None:
         """Closed bars: 5m ones give the breakout volume and its source, 1h ones the swing points."""
+        last_volume, volume_source = self.last_volume, self.volume_source
         for bar in bars:
             tf = bar.timeframe
             if tf is M5:
-                self.last_volume[bar.symbol] = bar.volume
-                seen = self.volume_source.get(bar.symbol)
+                symbol = bar.symbol
+                last_volume[symbol] = bar.volume
+                seen = volume_source.get(symbol)
                 if seen is None or seen[0] != bar.source:
-                    self.volume_source[bar.symbol] = [bar.source, 1]
+                    volume_source[symbol] = [bar.source, 1]
                 else:
                     seen[1] += 1
             elif tf is H1:
