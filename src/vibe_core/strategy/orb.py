@@ -28,8 +28,6 @@ from vibe_core.types import BUY, M5, NS_PER_MINUTE, SELL, Side, Timeframe
 
 __all__ = ["OpeningRangeBreakout", "DayState"]
 
-_TF_NS = {tf: tf.ns for tf in Timeframe}
-
 
 @attrs.define
 class DayState:
@@ -53,9 +51,6 @@ class OpeningRangeBreakout:
     days: dict[str, DayState] = attrs.Factory(dict)
     name: str = "orb"
     _primary_ns: int = attrs.field(init=False, default=0)
-    #: no day uses a bar ending at or after this (its range or its entry window has passed): the
-    #: latest of each day's ``until`` and ``range_end + 1``; never below the true value
-    _horizon: int = attrs.field(init=False, default=0, eq=False)
     #: the days not over yet (no bar has ended at or after their ``until``), the ones ``on_bars``
     #: looks at: an over day's symbol costs one lookup; a cache of ``days``, pruned as bars come
     _live: dict[str, DayState] = attrs.field(init=False, factory=dict, eq=False)
@@ -65,7 +60,6 @@ class OpeningRangeBreakout:
         self._primary_ns = self.primary.ns
         self._atr = IndicatorSpec(kind="atr", period=self.config.atr_period, timeframe=self.primary)
         self._live = dict(self.days)
-        self._update_horizon()
 
     @classmethod
     def from_config(cls, config: Config) -> OpeningRangeBreakout:
@@ -84,16 +78,7 @@ class OpeningRangeBreakout:
             range_end=session.open + cfg.opening_range_minutes * NS_PER_MINUTE,
             until=min(last_entry + 1, flatten_at) if cfg.max_trades_per_day > 0 else 0,
         )
-        # (the other days are this session's or older: their needs end before this day's)
-        self._horizon = max(self._horizon, day.until, day.range_end + 1)
         self._live[symbol] = day
-
-    def _update_horizon(self) -> None:
-        """Recompute ``_horizon`` exactly, after a day's ``until`` dropped."""
-        horizon = 0
-        for day in self.days.values():
-            horizon = max(horizon, day.until, day.range_end + 1)
-        self._horizon = horizon
 
     def on_entry(self, symbol: str) -> None:
         day = self.days.get(symbol)
@@ -101,16 +86,13 @@ class OpeningRangeBreakout:
             day.trades += 1
             if day.trades >= self.config.max_trades_per_day:
                 day.until = 0
-                self._update_horizon()
 
     def on_bars(
         self, bars: Sequence[Bar], start: int, indicators: IndicatorBank, position: Callable[[str], int]
     ) -> tuple[int, Signal | None]:
-        if start < len(bars):
-            first = bars[start]  # the earliest end: bars come in close order
-            if first.ts + _TF_NS[first.timeframe] >= self._horizon:
-                return len(bars), None  # no day uses these bars
         live = self._live
+        if not live:  # every day is over until the next session opens
+            return len(bars), None
         primary = self.primary
         shorts = self.config.allow_short
         last_ts: int | None = None
@@ -137,7 +119,6 @@ class OpeningRangeBreakout:
                 continue
             if day.range_bars == 0:  # no bar inside the range window (data gap): no range, no trade
                 day.until = 0
-                self._update_horizon()
                 continue
             # above/below: this close is beyond the range; a signal needs the previous one not to be
             # (written as branches: a close inside the range, the common case, costs two tests)
@@ -202,7 +183,6 @@ class OpeningRangeBreakout:
         strategy = cls.from_config(config)
         strategy.days = {sym: DayState(**day) for sym, day in data.items()}
         strategy._live = dict(strategy.days)
-        strategy._update_horizon()
         return strategy
 
 
