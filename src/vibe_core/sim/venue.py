@@ -127,6 +127,20 @@ class _At:
     range_pct: float
 
 
+def _may_act(book: list[_Working], low: float, high: float, end: int) -> bool:
+    """Can some working order activate, expire, trigger or fill in a bar spanning ``low..high``
+    that ends at ``end``?"""
+    for w in book:
+        expires = w.expires
+        if (
+            w.status is _PENDING
+            or (expires is not None and expires <= end)
+            or reachable(w.order, triggered=w.triggered, low=low, high=high)
+        ):
+            return True
+    return False
+
+
 def _cold(book: list[_Working], low: float, high: float) -> frozenset[str]:
     """Ids of the working orders that no price in ``low..high`` can trigger or fill."""
     return frozenset(
@@ -243,22 +257,13 @@ class Venue:
                     raise ValueError(f"invalid bar of {symbol} at {bar.ts}: low {low!r}, high {high!r}")
                 band = self._quiet.get(symbol) or self._quiet_band(symbol, book)
                 # _quiet_in, inlined: this runs for every bar of a symbol with working orders
-                if not (low > band[0] and high < band[1] and end < band[2]):  # else: no order can act
-                    matched = False
-                    for w in book:
-                        expires = w.expires
-                        if (
-                            w.status is _PENDING
-                            or (expires is not None and expires <= end)
-                            or reachable(w.order, triggered=w.triggered, low=low, high=high)
-                        ):
-                            matched = True
-                            break
-                    if matched:
-                        records = self._match_bar(bar, _cold(book, low, high))
-                        if records:
-                            return done, records
-                        continue
+                if not (low > band[0] and high < band[1] and end < band[2]) and _may_act(
+                    book, low, high, end
+                ):  # (the band failing is rare: an order near the bar's range)
+                    records = self._match_bar(bar, _cold(book, low, high))
+                    if records:
+                        return done, records
+                    continue
             # no order can match in this bar: it only becomes the last price, written when next read
             close, volume = bar.close, bar.volume
             if not (0.0 < close < _INF and 0.0 <= volume < _INF):
@@ -270,8 +275,8 @@ class Venue:
         """``(low, high, end)``: a bar with a low above ``low``, a high below ``high`` and an end
         before ``end`` can neither trigger, fill nor expire any working order of ``symbol``.
 
-        The same conditions as the per-order check in :meth:`on_bar` (pending, expiring,
-        :func:`reachable`), folded over the book once; kept until something it depends on changes:
+        The same conditions as :func:`_may_act` (pending, expiring, :func:`reachable`), folded
+        over the book once; kept until something it depends on changes:
         an order added or dropped (``_add``, ``_drop``), activated, or triggered (``_try``).
         """
         low, high, end = -_INF, _INF, _INF
