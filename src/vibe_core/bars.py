@@ -127,8 +127,8 @@ class BarAggregator:
     _in_session: bool = attrs.field(default=False, init=False, eq=False)
     _s_open: int = attrs.field(default=0, init=False, eq=False)
     _s_close: int = attrs.field(default=0, init=False, eq=False)
-    #: a first-timeframe open known to be on its session's grid (the step after the last fast
-    #: ``on_slice``), so the next step skips the modulo of its alignment check
+    #: a first-timeframe open known to be on its session's grid (the step after the last aligned
+    #: one ``on_slice`` or ``on_bars`` took), so that step skips the modulo of its alignment check
     _grid_next: int = attrs.field(default=_NEVER, init=False, eq=False)
 
     # No field validators: they would give the class a ``__setattr__`` hook costing ~2 us per print.
@@ -209,7 +209,7 @@ class BarAggregator:
                 if end_in >= s_close:
                     end_in = s_close
                 elif aligned and in_session:
-                    self._grid_next = end_in  # (see on_slice)
+                    self._grid_next = end_in  # (the same rule as in on_slice)
             if not in_session:
                 self.outside_session += 1
                 continue
