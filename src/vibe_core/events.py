@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeAlias
 
 import attrs
 
-from vibe_core.fastinit import fast_init, fast_maker
+from vibe_core.fastinit import fast_init
 from vibe_core.models import Fill, Order
 from vibe_core.types import Timeframe
 
@@ -173,10 +173,10 @@ if TYPE_CHECKING:
         close: float, volume: float, source: str = "", ts_recv: int | None = None,
     ) -> Bar:  # fmt: skip
         """``Bar(...)`` with positional arguments and no ``__init__`` call (bars are made per
-        input row): :func:`~vibe_core.fastinit.fast_maker`."""
+        input row): ``Bar.make`` (:func:`~vibe_core.fastinit.fast_init`), typed here."""
         ...
 else:
-    make_bar = fast_maker(Bar)
+    make_bar = Bar.make
 
 MarketEvent: TypeAlias = Trade | Bar | BarSlice
 Event: TypeAlias = (

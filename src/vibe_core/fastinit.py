@@ -13,12 +13,12 @@ Calling a class with keywords costs more again: the type call packs them into a 
 (frozen or not) ``make``: a plain function taking the same fields, positionally or by keyword, that
 allocates and stores with no ``__init__`` call at all (``Fill.make(...)``: about 3,400 instead of
 8,400). Hot paths call ``make``; everything else keeps the ordinary constructor.
-:func:`fast_maker` is the same function on its own (``make_bar``: one ``Bar`` per input row).
 
 Only classes whose attrs ``__init__`` does nothing but store its arguments qualify (no validators,
 converters, ``init=False`` fields, init hooks or ``__setattr__`` hooks); anything else raises
 ``TypeError`` at import. ``tests/vibe_core/test_fastinit.py`` checks every decorated class against
-attrs' own ``__init__``; ``tests/vibe_core/test_events.py`` checks ``make_bar`` against ``Bar(...)``.
+attrs' own ``__init__`` and ``make`` against the class; ``tests/vibe_core/test_events.py`` checks
+``make_bar`` (``Bar.make``) against ``Bar(...)``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-__all__ = ["fast_init", "fast_maker"]
+__all__ = ["fast_init"]
 
 T = TypeVar("T")
 
@@ -66,20 +66,20 @@ def _check(cls: type) -> tuple[tuple[attrs.Attribute[Any], ...], bool]:
     return fields, _frozen(cls, fields)
 
 
-def _compile(cls: type, *, maker: bool) -> Callable[..., Any]:
+def _compile(
+    cls: type, fields: tuple[attrs.Attribute[Any], ...], building: type | None, *, maker: bool
+) -> Callable[..., Any]:
     """The generated constructor: ``__init__(self, ...)`` of a frozen class, or (``maker``)
-    ``make(...)``, which also allocates and takes every field positionally or by keyword."""
-    fields, frozen = _check(cls)
-    namespace: dict[str, Any] = {"_set": object.__setattr__, "_new": object.__new__, "_cls": cls}
-    if frozen:
-        namespace["_building"] = type(
-            f"_Building{cls.__name__}",
-            (cls,),
-            # both, so CPython sets the type's setattr slot to the plain C one (not a Python call)
-            {"__slots__": (), "__setattr__": object.__setattr__, "__delattr__": object.__delattr__},
-        )
-    elif not maker:
-        raise TypeError(f"fast_init: {cls.__qualname__} is not frozen: its own __init__ stores directly")
+    ``make(...)``, which also allocates and takes every field positionally or by keyword.
+    ``building``: the frozen class's private subclass with plain stores (``None``: not frozen)."""
+    frozen = building is not None
+    assert frozen or maker  # (a mutable class's own __init__ already stores directly)
+    namespace: dict[str, Any] = {
+        "_set": object.__setattr__,
+        "_new": object.__new__,
+        "_cls": cls,
+        "_building": building,
+    }
     positional: list[str] = []
     keyword: list[str] = []
     body: list[str] = []
@@ -111,7 +111,7 @@ def _compile(cls: type, *, maker: bool) -> Callable[..., Any]:
         head = [f"def make(self, {', '.join(params)}):", *body, "    _set(self, '__class__', _building)"]
         tail = ["    self.__class__ = _cls"]
     source = "\n".join([*head, *stores, *tail])
-    kind = "fast_maker" if maker else "fast_init"
+    kind = "make" if maker else "fast_init"
     exec(compile(source, f"<{kind} of {cls.__module__}.{cls.__qualname__}>", "exec"), namespace)
     made: Callable[..., Any] = namespace["make"]
     return made
@@ -121,22 +121,23 @@ def fast_init(cls: type[T]) -> type[T]:
     """Class decorator (above ``@attrs.frozen`` / ``@attrs.define``): ``cls.make``, and for a
     frozen class the same ``__init__`` storing at slot speed. The class declares
     ``make: ClassVar[Callable[..., <cls>]]`` for type checkers."""
-    _, frozen = _check(cls)
+    fields, frozen = _check(cls)
+    building = None
     if frozen:
-        init = _compile(cls, maker=False)
+        building = type(
+            f"_Building{cls.__name__}",
+            (cls,),
+            # both, so CPython sets the type's setattr slot to the plain C one (not a Python call)
+            {"__slots__": (), "__setattr__": object.__setattr__, "__delattr__": object.__delattr__},
+        )
+        init = _compile(cls, fields, building, maker=False)
         init.__name__ = "__init__"
         init.__qualname__ = f"{cls.__qualname__}.__init__"
         init.__doc__ = cls.__init__.__doc__
         cls.__attrs_original_init__ = cls.__init__  # type: ignore[attr-defined]  # (for the tests)
         cls.__init__ = init  # type: ignore[method-assign]
-    make = _compile(cls, maker=True)
+    make = _compile(cls, fields, building, maker=True)
     make.__qualname__ = f"{cls.__qualname__}.make"
     make.__doc__ = f"``{cls.__qualname__}(...)`` as a plain call: the fields positionally or by keyword."
     cls.make = staticmethod(make)  # type: ignore[attr-defined]
     return cls
-
-
-def fast_maker(cls: type[T]) -> Callable[..., T]:
-    """A function making ``cls`` from its fields, positionally or by keyword (defaults as in the
-    class), with no ``__init__`` call at all: for the one type made per input row (``Bar``)."""
-    return _compile(cls, maker=True)
