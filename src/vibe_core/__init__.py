@@ -1,26 +1,86 @@
 """vibe_core: the pure, deterministic trading core.
 
 Everything here is ``step(state, event) -> (state, actions)``: no IO, no wall clock, no unseeded
-randomness. Shells (``vibe_backtest``, ``vibe_live``) feed events and carry out actions.
+randomness. Shells (``vibe_backtest``, ``vibe_live``) feed events and carry out actions: they build
+a state with :func:`new_state`, send events through :func:`step`, sleep until
+:func:`next_deadline`, persist with :func:`save_state` / :func:`load_state`, show
+:func:`read_model`, and (de)serialize events and actions with :func:`unstructure` /
+:func:`structure`.
 """
 
-from vibe_core.actions import Action
+from vibe_core.actions import (
+    Action,
+    CancelOrder,
+    EventRejected,
+    Notify,
+    RiskHalted,
+    SignalEvaluated,
+    SubmitOrder,
+    TradeClosed,
+)
 from vibe_core.calendar import SessionTable, nyse_sessions
+from vibe_core.codec import structure, unstructure
 from vibe_core.config import Config, ConfigError, config_from_dict
-from vibe_core.engine import EngineState, load_state, new_state, save_state, step
-from vibe_core.events import Event
+from vibe_core.engine import EngineState, load_state, new_state, next_deadline, save_state, step
+from vibe_core.errors import InvariantViolation, SnapshotError
+from vibe_core.events import (
+    Bar,
+    BarSlice,
+    Clock,
+    CloseAll,
+    Event,
+    Filled,
+    OrderAccepted,
+    OrderCancelled,
+    OrderRejected,
+    Pause,
+    Resume,
+    Trade,
+)
+from vibe_core.snapshot import EngineSnapshot, read_model
 
 __all__ = [
+    # the engine
+    "EngineState",
+    "new_state",
+    "step",
+    "next_deadline",
+    "save_state",
+    "load_state",
+    "read_model",
+    "EngineSnapshot",
+    # events
+    "Event",
+    "Trade",
+    "Bar",
+    "BarSlice",
+    "Clock",
+    "OrderAccepted",
+    "OrderRejected",
+    "Filled",
+    "OrderCancelled",
+    "Pause",
+    "Resume",
+    "CloseAll",
+    # actions
     "Action",
+    "SubmitOrder",
+    "CancelOrder",
+    "Notify",
+    "TradeClosed",
+    "SignalEvaluated",
+    "RiskHalted",
+    "EventRejected",
+    # the codec
+    "structure",
+    "unstructure",
+    # config and calendar
     "Config",
     "ConfigError",
-    "EngineState",
-    "Event",
-    "SessionTable",
     "config_from_dict",
-    "load_state",
-    "new_state",
+    "SessionTable",
     "nyse_sessions",
-    "save_state",
-    "step",
+    # errors
+    "InvariantViolation",
+    "SnapshotError",
 ]

@@ -13,7 +13,7 @@ from typing import ClassVar, TypeAlias
 
 import attrs
 
-from vibe_core.events import Filled, OrderAccepted, OrderCancelled, OrderRejected
+from vibe_core.events import Event, Filled, OrderAccepted, OrderCancelled, OrderRejected
 from vibe_core.fastinit import fast_init
 from vibe_core.models import Order, Signal, TradeRecord
 from vibe_core.types import Severity
@@ -25,6 +25,7 @@ __all__ = [
     "TradeClosed",
     "SignalEvaluated",
     "RiskHalted",
+    "EventRejected",
     "Action",
     "ACTION_TYPES",
 ]
@@ -85,6 +86,20 @@ class RiskHalted:
     equity: float
 
 
+@attrs.frozen(kw_only=True)
+class EventRejected:
+    """An event refused at the door (bad input from outside); the state is untouched but counted.
+
+    ``reason`` is a short fixed phrase (the counter's key, e.g. "unknown order"), ``detail`` names
+    the values involved.
+    """
+
+    ts: int
+    event: Event
+    reason: str
+    detail: str = ""
+
+
 Action: TypeAlias = (
     SubmitOrder
     | CancelOrder
@@ -92,6 +107,7 @@ Action: TypeAlias = (
     | TradeClosed
     | SignalEvaluated
     | RiskHalted
+    | EventRejected
     | OrderAccepted
     | OrderRejected
     | Filled
@@ -104,6 +120,7 @@ ACTION_TYPES: tuple[type, ...] = (
     TradeClosed,
     SignalEvaluated,
     RiskHalted,
+    EventRejected,
     OrderAccepted,
     OrderRejected,
     Filled,

@@ -143,6 +143,11 @@ class BarAggregator:
         """The latest event time seen (ns UTC), or ``None`` before the first event."""
         return None if self._now == _NEVER else self._now
 
+    @property
+    def next_close(self) -> int:
+        """The earliest end among forming bars (a far future time when none is forming)."""
+        return self._next_due
+
     # -- events ----------------------------------------------------------------------------------
 
     def on_trade(self, trade: Trade) -> list[Bar]:

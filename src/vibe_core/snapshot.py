@@ -29,13 +29,17 @@ class EngineSnapshot:
     session_start_equity: float
     late_prints: int
     fills: int
+    rejected_events: tuple[tuple[str, int], ...] = ()  #: (reason, count) of events refused at the door
 
 
 def read_model(state: EngineState) -> EngineSnapshot:
     """A consistent, immutable view of ``state`` (cheap: positions and orders are few)."""
     session = state.session
     portfolio = state.portfolio
-    orders = tuple(state.venue.open_orders()) if state.venue is not None else ()
+    if state.venue is not None:
+        orders = tuple(state.venue.open_orders())
+    else:
+        orders = () if state.book is None else tuple(state.book.working())
     return EngineSnapshot(
         ts=state.now,
         session_date=None if session is None else session.date.isoformat(),
@@ -49,4 +53,5 @@ def read_model(state: EngineState) -> EngineSnapshot:
         session_start_equity=state.risk.session_start_equity,
         late_prints=state.bars.late_prints,
         fills=portfolio.n_fills,
+        rejected_events=tuple(sorted(state.rejected.items())),
     )

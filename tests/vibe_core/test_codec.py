@@ -15,6 +15,7 @@ from vibe_core.actions import (
     ACTION_TYPES,
     Action,
     CancelOrder,
+    EventRejected,
     Notify,
     RiskHalted,
     SignalEvaluated,
@@ -100,6 +101,7 @@ PER_CLASS = [
     (TradeClosed, vs.trade_closed),
     (SignalEvaluated, vs.signal_evaluated),
     (RiskHalted, vs.risk_halted),
+    (EventRejected, vs.event_rejected),
 ]
 
 

@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vibe_core.actions import Notify, RiskHalted, SignalEvaluated, TradeClosed
-from vibe_core.engine import PendingEntry
 from vibe_core.events import Bar, Filled, OrderAccepted, OrderCancelled, OrderRejected, Trade
 from vibe_core.fastinit import fast_init
 from vibe_core.models import Fill, Order, Signal, TradeRecord
@@ -84,7 +83,6 @@ def test_same_fields_as_attrs_init_and_still_frozen(cls: type, strategy: Any, da
 
 MUTABLE: list[tuple[type, dict[str, Any]]] = [
     (_At, {"ts": 5, "price": 1.5, "liquidity": 100.0, "remaining": 50.0, "range_pct": 0.01}),
-    (PendingEntry, {"order_id": "A-1", "reserved": 1000.0, "price": 100.0}),
     (
         Position,
         {"symbol": "AAPL", "qty": -3, "avg_price": 10.0, "entry_time": 7, "entry_qty": 3, "entry_cost": 30.0},

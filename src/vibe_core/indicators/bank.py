@@ -21,6 +21,7 @@ import attrs
 from talipp.indicators import ATR, EMA, RSI, SMA, VWAP
 from talipp.indicators.Indicator import Indicator
 
+from vibe_core.codec import structure, unstructure
 from vibe_core.events import Bar
 from vibe_core.indicators.batch import batch_adder
 from vibe_core.indicators.snapshot import dump_indicator, load_indicator
@@ -79,6 +80,11 @@ def _spec_from_dict(data: dict[str, Any]) -> IndicatorSpec:
         timeframe=Timeframe.parse(data["timeframe"]),
         field=data["field"],
     )
+
+
+def _by_symbol_and_timeframe(item: tuple[tuple[str, Timeframe], list[Bar]]) -> tuple[str, int]:
+    (symbol, tf), _ = item
+    return symbol, tf.ns
 
 
 @attrs.define(init=False, eq=False)
@@ -196,10 +202,6 @@ class IndicatorBank:
             if pending.get((symbol, tf)):
                 self._feed((symbol, tf))
 
-    def _feed_all(self) -> None:
-        for key in self._pending:
-            self._feed(key)
-
     def reset_session(self, symbol: str) -> None:
         """Restart session-anchored indicators (VWAP) of ``symbol``; called at each session open."""
         anchored = self._session.get(symbol, ())
@@ -249,8 +251,10 @@ class IndicatorBank:
     # -----------------------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
-        """JSON-safe copy of everything, talipp internals included; see :meth:`restore`."""
-        self._feed_all()
+        """JSON-safe copy of everything, talipp internals and bars not fed yet included; see :meth:`restore`.
+
+        No side effect: the pending bars are saved as they are, not fed first.
+        """
         return {
             "window": self.window,
             "specs": [_spec_to_dict(spec) for spec in self.specs],
@@ -258,6 +262,13 @@ class IndicatorBank:
                 symbol: {key: dump_indicator(ind) for key, ind in indicators.items()}
                 for symbol, indicators in self._indicators.items()
             },
+            "pending": [
+                [symbol, tf.label, [unstructure(bar) for bar in bars]]
+                for (symbol, tf), bars in sorted(
+                    self._pending.items(), key=lambda item: (item[0][0], item[0][1].ns)
+                )
+                if bars
+            ],
         }
 
     @classmethod
@@ -274,6 +285,8 @@ class IndicatorBank:
                 )
             for key, ind_data in per_key.items():
                 load_indicator(indicators[key], ind_data)
+        for symbol, label, bars in data["pending"]:
+            bank._pending[(symbol, Timeframe.parse(label))] = [structure(bar, Bar) for bar in bars]
         return bank
 
     def __eq__(self, other: object) -> bool:

@@ -419,6 +419,13 @@ class Venue:
         w = self._orders.get(order_id)
         return None if w is None else w.status
 
+    def next_due(self, after: int) -> int | None:
+        """The earliest time after ``after`` at which a working order's fill delay ends or it expires."""
+        times = [w.active_ts for w in self._orders.values() if w.status is _PENDING and w.active_ts > after]
+        if self._next_expiry is not None and self._next_expiry > after:
+            times.append(self._next_expiry)
+        return min(times, default=None)
+
     def last_price(self, symbol: str) -> float | None:
         market = self._last(symbol)
         return None if market is None else market.price
@@ -707,8 +714,6 @@ class Venue:
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-safe state; :meth:`restore` rebuilds an equal venue (the model comes from config)."""
-        for symbol in list(self._unseen):
-            self._market(symbol)
         return {
             "seed": self.seed,
             "symbols": sorted(self.symbols),
@@ -721,6 +726,9 @@ class Venue:
                 for w in self._orders.values()
             ],
             "markets": {s: attrs.asdict(m) for s, m in self._markets.items()},
+            "unseen": {
+                s: unstructure(bar) for s, bar in self._unseen.items()
+            },  # (saved as is: no side effect)
             "recent": dict(self._recent),
             "recent_session": self._recent_session,
             "next_expiry": self._next_expiry,
@@ -735,6 +743,7 @@ class Venue:
             venue._orders[w.order.id] = w
             venue._books.setdefault(w.order.symbol, []).append(w)
         venue._markets = {s: _Market(**m) for s, m in data["markets"].items()}
+        venue._unseen = {s: structure(bar, Bar) for s, bar in data["unseen"].items()}
         venue._recent = dict(data["recent"])
         venue._recent_session = data["recent_session"]
         venue._next_expiry = data["next_expiry"]

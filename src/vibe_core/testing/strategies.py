@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from vibe_core.actions import (
     Action,
     CancelOrder,
+    EventRejected,
     Notify,
     RiskHalted,
     SignalEvaluated,
@@ -446,6 +447,10 @@ def risk_halted(draw: st.DrawFn) -> RiskHalted:
     )
 
 
+def event_rejected() -> st.SearchStrategy[EventRejected]:
+    return st.builds(EventRejected, ts=timestamps(), event=events(), reason=reasons(), detail=reasons())
+
+
 def actions() -> st.SearchStrategy[Action]:
     """Any action of the closed union."""
     return st.one_of(
@@ -455,6 +460,7 @@ def actions() -> st.SearchStrategy[Action]:
         trade_closed(),
         signal_evaluated(),
         risk_halted(),
+        event_rejected(),
         order_accepted(),
         order_rejected(),
         filled(),

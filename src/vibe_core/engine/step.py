@@ -1,0 +1,248 @@
+"""The step: one event through the stages of DESIGN §3, in order.
+
+State: :class:`~vibe_core.engine.state.EngineState`, updated in place and returned (a copy per
+event would cost more than the whole step; :func:`~vibe_core.engine.persist.save_state` /
+:func:`~vibe_core.engine.persist.load_state` give an independent copy).
+Consumes: every :data:`~vibe_core.events.Event`.
+Emits: :data:`~vibe_core.actions.Action` s: order records, closed trades, evaluated signals, halts,
+notifications, ``EventRejected``; ``SubmitOrder``/``CancelOrder`` only when an external broker
+executes.
+Invariants: an event refused at the door changes nothing but the rejection counter; the stages
+run in this order for an event at time t, the same in backtest and live:
+
+1. door: the event is checked against the state (:mod:`~vibe_core.engine.door`);
+2. due time: complete input bars of an earlier time close (bar mode), a new session opens, the
+   flatten and the close happen (:func:`~vibe_core.engine.session.due_time`);
+3. market data matched: the venue matches the bar's four points, or the print, against working
+   orders; fills -> portfolio -> daily loss halt (bar mode: each bar's records are booked before
+   the next bar is matched, so a halt in one symbol's bar cancels another's entry first);
+4. bars closed: bars that end by t feed the indicators and the validator, then the strategy
+   reacts to them; each signal -> validation -> risk -> entry order -> venue or broker. In live
+   mode (prints) bars close before the print is matched, so a market order placed on a close
+   fills at that very print; in bar mode a bar closes at the first event after it, so orders
+   placed on its close meet the next bar.
+"""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from vibe_core.actions import Action, EventRejected, Notify
+from vibe_core.engine.door import check
+from vibe_core.engine.orders import book_records, check_halt, flatten_all, on_broker_event, on_signal
+from vibe_core.engine.session import due_time
+from vibe_core.engine.state import PRIMARY, EngineState
+from vibe_core.events import (
+    Bar,
+    BarSlice,
+    Clock,
+    CloseAll,
+    Event,
+    Filled,
+    OrderAccepted,
+    OrderCancelled,
+    OrderRejected,
+    Pause,
+    Resume,
+    Trade,
+)
+from vibe_core.types import Severity, Timeframe
+
+__all__ = ["step"]
+
+_TF_NS = {tf: tf.ns for tf in Timeframe}
+
+
+def step(state: EngineState, event: Event) -> tuple[EngineState, list[Action]]:
+    """Apply one event; returns the (same, updated) state and the actions it caused."""
+    refusal = check(state, event)
+    if refusal is not None:
+        return state, [_refuse(state, event, *refusal)]
+    actions: list[Action]
+    match event:
+        case BarSlice():
+            actions = _on_bars(state, event.bars, event.ts) if event.bars else []
+        case Bar():
+            actions = _on_bars(state, (event,), event.ts)
+        case Trade():
+            actions = _on_trade(state, event)
+        case Clock():
+            actions = _on_clock(state, event.ts)
+        case OrderAccepted() | OrderRejected() | OrderCancelled() | Filled():
+            actions = on_broker_event(state, event)
+        case Pause():
+            state.risk.paused = True
+            actions = [
+                Notify(
+                    ts=event.ts,
+                    severity=Severity.WARNING,
+                    title="Trading paused",
+                    fields=(("reason", event.reason),),
+                )
+            ]
+        case Resume():
+            state.risk.paused = False
+            actions = [Notify(ts=event.ts, severity=Severity.INFO, title="Trading resumed")]
+        case CloseAll():
+            actions = due_time(state, event.ts)
+            actions += flatten_all(state, event.ts, "close_all")
+            actions.append(
+                Notify(
+                    ts=event.ts,
+                    severity=Severity.WARNING,
+                    title="Close all",
+                    fields=(("reason", event.reason),),
+                )
+            )
+        case _:
+            assert_never(event)
+    return state, actions
+
+
+def _refuse(state: EngineState, event: Event, reason: str, detail: str) -> EventRejected:
+    state.rejected[reason] = state.rejected.get(reason, 0) + 1
+    return EventRejected(ts=event.ts, event=event, reason=reason, detail=detail)
+
+
+# -- one function per kind of input: the stages in order -----------------------------------------
+
+
+def _on_bars(state: EngineState, bars: tuple[Bar, ...], ts: int) -> list[Action]:
+    """Complete bars opening at ``ts``: matched now; they close at the first event of a later time.
+
+    Bars of several symbols share a timestamp (one ``BarSlice`` or consecutive ``Bar`` events);
+    all are matched before any closes, as prints are matched before the bars they complete close.
+    """
+    deferred = state.deferred
+    actions = _close_deferred(state, ts) if deferred and ts > deferred[0].ts else []  # due time
+    if ts >= state.wake:
+        actions += due_time(state, ts)
+    elif ts > state.now:
+        state.now = ts
+    actions += _match_bars(state, bars)  # market data matched
+    deferred.extend(bars)  # bars closed: at the next event of a later time
+    return actions
+
+
+def _on_trade(state: EngineState, trade: Trade) -> list[Action]:
+    ts = trade.ts
+    actions = _close_deferred(state, ts) if state.deferred else []  # due time
+    if ts >= state.wake:
+        actions += due_time(state, ts)
+    elif ts > state.now:
+        state.now = ts
+    n_fills = state.portfolio.n_fills
+    closed = state.bars.on_trade(trade)  # bars closed (before the print is matched)
+    if closed:
+        actions += _on_closed_bars(state, closed, ts, seen=False)
+    actions += _match_trade(state, trade, n_fills)  # market data matched
+    return actions
+
+
+def _on_clock(state: EngineState, ts: int) -> list[Action]:
+    deferred = state.deferred
+    actions = _close_deferred(state, ts) if deferred and ts >= _deferred_end(state) else []
+    actions += due_time(state, ts)
+    closed = state.bars.on_clock(ts)
+    if closed:
+        actions += _on_closed_bars(state, closed, ts, seen=False)
+    return actions
+
+
+def _deferred_end(state: EngineState) -> int:
+    """When the deferred input bars are complete: the earliest end among them."""
+    return min(bar.ts + _TF_NS[bar.timeframe] for bar in state.deferred)
+
+
+# -- the stages ----------------------------------------------------------------------------------
+
+
+def _close_deferred(state: EngineState, now: int) -> list[Action]:
+    """Due time, bar mode: the deferred input bars close (they all end at or before ``now``)."""
+    actions = check_halt(state, now) if state.portfolio.positions else []  # (their marks moved)
+    closed = state.bars.on_slice(state.deferred[0].ts, state.deferred)
+    state.deferred.clear()
+    if closed:
+        actions += _on_closed_bars(state, closed, now, seen=True)
+    return actions
+
+
+def _match_bars(state: EngineState, bars: tuple[Bar, ...]) -> list[Action]:
+    """Market data matched, bar mode: each bar's four points, its records booked before the next bar."""
+    portfolio = state.portfolio
+    marks = portfolio.marks
+    in_session = state.session_index >= 0 and not state.session_closed  # (fills don't change it)
+    venue = state.venue
+    if venue is None:  # an external broker: the bars only mark the positions
+        if in_session:
+            for bar in bars:
+                marks[bar.symbol] = bar.close
+        return []
+    actions: list[Action] = []
+    on_bar = venue.on_bar
+    for bar in bars:
+        records = on_bar(bar)
+        if records:
+            n_fills = portfolio.n_fills
+            actions += book_records(state, records)
+            if in_session:  # (after the records: a fill marks its symbol at the fill price)
+                marks[bar.symbol] = bar.close
+            if portfolio.n_fills != n_fills:  # marks alone are checked once per time, at the close
+                actions += check_halt(state, bar.ts + _TF_NS[bar.timeframe])
+        elif in_session:
+            marks[bar.symbol] = bar.close
+    return actions
+
+
+def _match_trade(state: EngineState, trade: Trade, n_fills: int) -> list[Action]:
+    """Market data matched, live mode: one print; then the mark and the daily loss halt."""
+    actions: list[Action] = []
+    if state.venue is not None:
+        records = state.venue.on_trade(trade)
+        if records:
+            actions = book_records(state, records)
+    portfolio = state.portfolio
+    if state.session_index >= 0 and not state.session_closed:
+        portfolio.marks[trade.symbol] = trade.price
+    if portfolio.positions or portfolio.n_fills != n_fills:
+        actions += check_halt(state, trade.ts)
+    return actions
+
+
+def _on_closed_bars(state: EngineState, closed: list[Bar], now: int, *, seen: bool) -> list[Action]:
+    """Bars closed: indicators and validator first, then the strategy reacts (signals -> orders).
+
+    ``seen``: the venue has already matched these bars' ranges (bar mode: they are the input bars
+    or folds of them); otherwise (built from prints) it is shown each primary bar's range.
+    """
+    if now > state.now:
+        state.now = now
+    bank = state.indicators
+    if bank.specs:
+        bank.on_bars(closed)
+    validator = state.validator
+    if validator.config.enabled:
+        validator.on_bars(closed)
+    if not seen:  # (bar mode marked the bars when it matched them)
+        marks = state.portfolio.marks
+        observe = None if state.venue is None else state.venue.observe_bar
+        for b in closed:
+            if b.timeframe is PRIMARY:
+                if observe is not None:
+                    observe(b)
+                marks[b.symbol] = b.close
+    return _strategy(state, closed, now)
+
+
+def _strategy(state: EngineState, closed: list[Bar], now: int) -> list[Action]:
+    """The strategy reacts to the closed bars; each signal goes through validation, risk and orders."""
+    actions: list[Action] = []
+    react = state.strategy.on_bars
+    bank = state.indicators
+    position = state.portfolio.position_qty
+    done, n = 0, len(closed)
+    while done < n:  # the strategy stops at each signal: its entry is placed before the next bar
+        done, signal = react(closed, done, bank, position)
+        if signal is not None:
+            actions += on_signal(state, signal, now)
+    return actions

@@ -1,0 +1,18 @@
+"""The core's two exceptions: a broken invariant of our own, and a snapshot it cannot read.
+
+Bad input from outside (a feed's malformed print, a broker's fill for an unknown order) is never
+an exception: :func:`vibe_core.engine.step` refuses it with an
+:class:`~vibe_core.actions.EventRejected` record and leaves the state untouched.
+"""
+
+from __future__ import annotations
+
+__all__ = ["InvariantViolation", "SnapshotError"]
+
+
+class InvariantViolation(RuntimeError):
+    """Something the core guarantees itself does not hold: a bug, to crash on loudly."""
+
+
+class SnapshotError(ValueError):
+    """A saved engine state this version cannot load (unknown or missing schema, bad content)."""
