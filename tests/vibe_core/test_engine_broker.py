@@ -9,8 +9,8 @@ import datetime as dt
 import json
 
 import pytest
-
 from tests.fakes.broker import FakeBroker
+
 from vibe_core.actions import CancelOrder, EventRejected, Notify, SubmitOrder, TradeClosed
 from vibe_core.config import config_from_dict
 from vibe_core.engine import load_state, new_state, save_state, step
@@ -69,7 +69,7 @@ def of(actions, cls):
 
 
 def until_entry(sessions, day, broker):
-    s, events = day
+    _s, events = day
     state = new_state(config(), sessions, external_broker=True)
     return drive(state, broker, events[:5])  # range, breakout, then the bar that sees the signal
 
@@ -128,7 +128,7 @@ def test_a_stop_leg_fill_closes_the_trade_and_cancels_the_target(sessions, day):
 def test_flatten_cancels_the_legs_the_broker_holds_then_sends_a_market_order(sessions, day, how):
     broker = FakeBroker(prices={"AAPL": FILL_PRICE})
     state, _ = until_entry(sessions, day, broker)
-    s, events = day
+    _s, events = day
     if how == "eod":
         state, actions = drive(state, broker, events[5:])
     else:
@@ -151,7 +151,9 @@ def test_events_for_orders_the_engine_never_sent_are_rejected_records(sessions, 
     sl = f"{ENTRY_ID}-sl"
 
     def fill(order_id, qty, side=Side.SELL):
-        f = Fill(order_id=order_id, symbol="AAPL", side=side, qty=qty, price=99.0, ref_price=99.0, fee=0.0, ts=ts)
+        f = Fill(
+            order_id=order_id, symbol="AAPL", side=side, qty=qty, price=99.0, ref_price=99.0, fee=0.0, ts=ts
+        )
         return Filled(ts=ts, fill=f)
 
     bad = {
@@ -191,7 +193,7 @@ def test_a_rejected_entry_frees_its_reservation_and_notifies(sessions, day):
 
 
 def test_restart_from_a_saved_state_mid_session_continues_like_no_restart(sessions, day):
-    s, events = day
+    _s, events = day
     straight = FakeBroker(prices={"AAPL": FILL_PRICE}, parts=(0.4, 0.6))
     state, expected = drive(new_state(config(), sessions, external_broker=True), straight, events)
     for cut in (5, 20, len(events) - 3):
