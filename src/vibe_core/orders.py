@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from vibe_core.errors import InvariantViolation
 from vibe_core.types import OrderStatus
 
 __all__ = ["INPUTS", "TRANSITIONS", "TERMINAL", "InvalidTransition", "transition", "is_terminal"]
@@ -52,7 +53,7 @@ TRANSITIONS: Final[dict[tuple[OrderStatus, str], OrderStatus]] = {
 TERMINAL: Final = frozenset({_F, _C, _R})
 
 
-class InvalidTransition(RuntimeError):
+class InvalidTransition(InvariantViolation):
     """An input the lifecycle does not allow in this status: a bug in the caller."""
 
     def __init__(self, status: OrderStatus, event: str) -> None:

@@ -1,8 +1,12 @@
 """The read model: a frozen view of the engine for the API and the dashboard.
 
-State: none; :func:`read_model` derives an :class:`EngineSnapshot` from an ``EngineState``. The live
-shell swaps one snapshot per step, so readers never see a state half-way through an event.
-Persistence (exact restore) is :func:`vibe_core.engine.save_state`; this is for people.
+State: none; :func:`read_model` derives an :class:`EngineSnapshot` from an ``EngineState``.
+Consumes: an ``EngineState`` (read only).
+Emits: :class:`EngineSnapshot`: account, positions, working orders (the simulated venue's, or the
+external broker's book), marks, risk flags and the counters of late prints and refused events.
+Invariants: frozen and independent of the state (the live shell swaps one per step, so readers
+never see a state half-way through an event); reading never changes the state. Persistence (exact
+restore) is :func:`vibe_core.engine.save_state`; this is for people.
 """
 
 from __future__ import annotations

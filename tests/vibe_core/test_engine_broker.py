@@ -14,8 +14,10 @@ from tests.fakes.broker import FakeBroker
 from vibe_core.actions import CancelOrder, EventRejected, Notify, SubmitOrder, TradeClosed
 from vibe_core.config import config_from_dict
 from vibe_core.engine import load_state, new_state, save_state, step
+from vibe_core.errors import InvariantViolation
 from vibe_core.events import CloseAll, Filled, OrderAccepted, OrderCancelled, OrderRejected
 from vibe_core.models import Fill, Order
+from vibe_core.orders import transition
 from vibe_core.snapshot import read_model
 from vibe_core.testing.market import day_bars, events_for
 from vibe_core.types import ExitReason, OrderStatus, Side
@@ -219,3 +221,12 @@ def test_the_fake_broker_speaks_the_broker_protocol(sessions):
     events = asyncio.run(run())
     assert [type(e) for e in events] == [OrderAccepted, Filled]
     assert events[1].fill.qty == 3 and events[1].fill.price == FILL_PRICE
+
+
+def test_booking_an_unchecked_broker_event_is_a_broken_invariant(sessions, day):
+    broker = FakeBroker(prices={"AAPL": FILL_PRICE})
+    state, _ = until_entry(sessions, day, broker)
+    with pytest.raises(InvariantViolation, match="unknown order"):
+        state.book.apply(OrderCancelled(ts=state.now, order_id="AAPL-20240315-9", reason="x"))
+    with pytest.raises(InvariantViolation, match="cannot take 'accept'"):
+        transition(OrderStatus.FILLED, "accept")

@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 
 from vibe_core.codec import structure, unstructure
+from vibe_core.errors import InvariantViolation
 from vibe_core.events import Filled, OrderAccepted, OrderCancelled, OrderRejected
 from vibe_core.models import Order
 from vibe_core.orders import is_terminal, transition
@@ -113,7 +114,10 @@ class BrokerBook:
         return None
 
     def apply(self, event: BrokerEvent) -> None:
-        """Book an event :meth:`check` accepted."""
+        """Book an event :meth:`check` accepted; any other is a bug of the caller (it raises)."""
+        refusal = self.check(event)
+        if refusal is not None:
+            raise InvariantViolation(f"broker event booked unchecked ({refusal[0]}: {refusal[1]})")
         order_id = order_id_of(event)
         known = self.orders.get(order_id)
         match event:
