@@ -239,20 +239,18 @@ def _on_bars(state: EngineState, bars: tuple[Bar, ...], ts: int, out: list[Actio
                 marks[bar.symbol] = bar.close
         deferred.extend(bars)
         return
-    match = state.venue.on_bars
-    done, n = 0, len(bars)
-    while done < n:  # matching stops after each bar with records: they are booked before the next
-        start = done
-        done, records = match(bars, start)
-        n_fills = portfolio.n_fills
+    match = state.venue.on_bar
+    for bar in bars:  # each bar's records are booked before the next bar is matched
+        records = match(bar)
         if records:
+            n_fills = portfolio.n_fills
             _on_venue_records(state, records, out)
-        if in_session:  # (after the records: a fill marks its symbol at the fill price)
-            for bar in bars[start:done] if start or done < n else bars:
+            if in_session:  # (after the records: a fill marks its symbol at the fill price)
                 marks[bar.symbol] = bar.close
-        if portfolio.n_fills != n_fills:  # marks alone are checked once per timestamp, in _flush
-            bar = bars[done - 1]
-            _check_halt(state, bar.ts + _TF_NS[bar.timeframe], out)
+            if portfolio.n_fills != n_fills:  # marks alone are checked once per timestamp, in _flush
+                _check_halt(state, bar.ts + _TF_NS[bar.timeframe], out)
+        elif in_session:
+            marks[bar.symbol] = bar.close
     deferred.extend(bars)
 
 

@@ -103,28 +103,19 @@ def test_market_order_waits_and_fills_at_next_bar_open():
     assert v.status("A-1") is None
 
 
-def test_on_bars_stops_after_each_bar_with_records_and_matches_like_on_bar():
-    def fresh() -> Venue:
-        v = make()
-        warm(v, 100.0)
-        warm(v, 50.0, symbol="MSFT")
-        v.submit(order("A-1", BUY, 10))
-        v.submit(order("M-1", BUY, 5, symbol="MSFT"))
-        return v
-
-    step = [
-        bar("09:35", 100.2, 100.4, 100.1, 100.3),
-        bar("09:35", 50.5, 50.6, 50.4, 50.5, symbol="MSFT"),
-    ]
-    v, one_by_one = fresh(), fresh()
-    done, first = v.on_bars(step)
-    assert done == 1 and brief(first) == [("fill", "A-1", 10, 100.2, at("09:35"))]
+def test_on_bar_matches_only_its_own_symbol_and_a_quiet_bar_is_the_last_price():
+    v = make()
+    warm(v, 100.0)
+    warm(v, 50.0, symbol="MSFT")
+    v.submit(order("A-1", BUY, 10))
+    v.submit(order("M-1", BUY, 5, symbol="MSFT"))
+    first = v.on_bar(bar("09:35", 100.2, 100.4, 100.1, 100.3))
+    assert brief(first) == [("fill", "A-1", 10, 100.2, at("09:35"))]
     assert v.status("M-1") is OrderStatus.ACCEPTED  # MSFT's bar is not matched yet
-    done, second = v.on_bars(step, done)
-    assert done == 2 and brief(second) == [("fill", "M-1", 5, 50.5, at("09:35"))]
-    assert [first, second] == [one_by_one.on_bar(b) for b in step]
-    quiet = [bar("09:40", 100.3, 100.5, 100.2, 100.4), bar("09:40", 50.5, 50.7, 50.4, 50.6, symbol="MSFT")]
-    assert v.on_bars(quiet) == (2, [])
+    second = v.on_bar(bar("09:35", 50.5, 50.6, 50.4, 50.5, symbol="MSFT"))
+    assert brief(second) == [("fill", "M-1", 5, 50.5, at("09:35"))]
+    assert v.on_bar(bar("09:40", 100.3, 100.5, 100.2, 100.4)) == []
+    assert v.on_bar(bar("09:40", 50.5, 50.7, 50.4, 50.6, symbol="MSFT")) == []
     assert (v.last_price("AAPL"), v.last_price("MSFT")) == (100.4, 50.6)
 
 
