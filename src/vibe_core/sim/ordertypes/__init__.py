@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from vibe_core.sim.ordertypes.limit import LIMIT_KIND
 from vibe_core.sim.ordertypes.market import MARKET_KIND
-from vibe_core.sim.ordertypes.registry import OrderKind, find, kind_of, register, registered
+from vibe_core.sim.ordertypes.registry import OrderKind, find, kind_of, register, registered, unregister
 from vibe_core.sim.ordertypes.stop import STOP_KIND
 from vibe_core.sim.ordertypes.stop_limit import STOP_LIMIT_KIND
 
 __all__ = [
     "OrderKind",
     "register",
+    "unregister",
     "kind_of",
     "find",
     "registered",

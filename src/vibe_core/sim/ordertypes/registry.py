@@ -25,7 +25,7 @@ import attrs
 from vibe_core.models import Order
 from vibe_core.types import OrderType
 
-__all__ = ["OrderKind", "MatchFn", "ReachFn", "register", "kind_of", "find", "registered"]
+__all__ = ["OrderKind", "MatchFn", "ReachFn", "register", "unregister", "kind_of", "find", "registered"]
 
 #: ``(order, triggered, start, price, continuous) -> (matched price or None, triggered after)``
 MatchFn: TypeAlias = Callable[[Order, bool, float, float, bool], tuple[float | None, bool]]
@@ -70,6 +70,11 @@ def register(kind: OrderKind) -> OrderKind:
         raise ValueError(f"order type {kind.type!r} is already registered")
     _REGISTRY[kind.type] = kind
     return kind
+
+
+def unregister(order_type: OrderType) -> None:
+    """Forget the kind of ``order_type`` (a plugin unloading; tests that register a toy type)."""
+    _REGISTRY.pop(order_type, None)
 
 
 def kind_of(order_type: OrderType) -> OrderKind:
