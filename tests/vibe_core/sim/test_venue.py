@@ -19,7 +19,6 @@ from vibe_core.events import Bar, Filled, OrderAccepted, OrderCancelled, OrderRe
 from vibe_core.models import Order
 from vibe_core.sim.draws import uniform
 from vibe_core.sim.fees import fee
-from vibe_core.sim.matching import match_price
 from vibe_core.sim.venue import Venue
 from vibe_core.types import NS_PER_MS, NS_PER_SECOND, OrderStatus, OrderType, Side, Timeframe, TimeInForce
 
@@ -378,27 +377,6 @@ def test_triggered_stop_limit_rests_until_its_limit():
     assert v.on_bar(bar("09:35", 99.5, 99.7, 99.4, 99.6)) == []  # gapped under the limit: triggered, no fill
     assert v.on_bar(bar("09:40", 99.6, 99.7, 99.5, 99.6)) == []  # even back above the stop it stays a limit
     assert brief(v.on_bar(bar("09:45", 99.9, 100.3, 99.8, 100.2))) == [("fill", "A-1", 10, 99.9, at("09:45"))]
-
-
-@pytest.mark.parametrize(
-    ("side", "kind", "levels", "start", "price", "continuous", "expected"),
-    [
-        (BUY, LIMIT, {"limit_price": 10.0}, 10.2, 9.8, True, 10.0),  # crossed on the way: at the level
-        (BUY, LIMIT, {"limit_price": 10.0}, 10.2, 9.8, False, 9.8),  # a jump: at the better price
-        (BUY, LIMIT, {"limit_price": 10.0}, 9.9, 9.7, True, 9.7),  # marketable since the start
-        (BUY, LIMIT, {"limit_price": 10.0}, 9.9, 10.3, True, 10.0),  # leaves through the level
-        (BUY, LIMIT, {"limit_price": 10.0}, 10.2, 10.1, True, None),
-        (SELL, STOP, {"stop_price": 10.0}, 10.2, 9.8, True, 10.0),
-        (SELL, STOP, {"stop_price": 10.0}, 10.2, 9.8, False, 9.8),  # a jump: at the worse price
-        (SELL, STOP, {"stop_price": 10.0}, 9.9, 9.8, True, 9.8),  # already through at the start
-        (BUY, STOP, {"stop_price": 10.0}, 9.8, 9.9, True, None),
-        (SELL, LIMIT, {"limit_price": 10.0}, 9.8, 10.2, True, 10.0),
-        (SELL, LIMIT, {"limit_price": 10.0}, 9.8, 10.2, False, 10.2),
-    ],
-)
-def test_match_price_table(side, kind, levels, start, price, continuous, expected):
-    o = Order(id="x", symbol="AAPL", side=side, qty=1, type=kind, ts=0, **levels)
-    assert match_price(o, triggered=False, start=start, price=price, continuous=continuous)[0] == expected
 
 
 # -- time: expiry, delay, sessions --------------------------------------------------------------------
