@@ -470,6 +470,22 @@ def test_delayed_order_is_activated_at_its_first_point_even_far_from_the_market(
     assert v.status("A-1") is OrderStatus.ACCEPTED
 
 
+def test_next_deadline_is_the_next_activation_or_day_close_and_on_clock_does_the_work():
+    v = make(fill_delay_ms_min=500, fill_delay_ms_max=500)
+    assert v.next_deadline() is None
+    warm(v, 100.5)
+    v.submit(order("A-1", BUY, 10, type=LIMIT, limit_price=90.0))
+    v.submit(order("A-2", BUY, 10, type=LIMIT, limit_price=90.0, tif=TimeInForce.GTC))
+    active = at("09:35") + 500 * NS_PER_MS
+    assert v.next_deadline() == active
+    assert v.on_clock(active - 1) == [] and v.status("A-1") is OrderStatus.PENDING
+    assert v.on_clock(active) == []  # the delay has passed: active with no point since
+    assert (v.status("A-1"), v.status("A-2")) == (OrderStatus.ACCEPTED, OrderStatus.ACCEPTED)
+    assert v.next_deadline() == at("16:00")  # A-1's DAY expiry
+    assert brief(v.on_clock(at("16:00"))) == [("cancelled", "A-1", "expired", at("16:00"))]
+    assert v.next_deadline() is None  # a GTC order resting needs market data only
+
+
 def test_delayed_stop_is_not_checked_at_once_and_jumps_when_it_activates():
     v = make(fill_delay_ms_min=1000, fill_delay_ms_max=3000)
     v.on_trade(Trade(symbol="AAPL", ts=at("09:31"), price=100.0, size=100.0))
