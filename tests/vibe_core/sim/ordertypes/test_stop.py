@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from vibe_core.models import Order
-from vibe_core.sim.ordertypes.levels import limit_ok, stop_hit
 from vibe_core.sim.ordertypes.stop import STOP_KIND
 from vibe_core.types import OrderType, Side
 
@@ -34,19 +33,3 @@ def test_a_stop_reaches_toward_its_worse_side_until_triggered():
     assert STOP_KIND.reach(buy, False) == (10.0, True)
     assert STOP_KIND.reach(buy, True) is None
     assert (STOP_KIND.needs_stop, STOP_KIND.slips, STOP_KIND.cash_price(buy)) == (True, True, None)
-
-
-@pytest.mark.parametrize(
-    ("side", "price", "hit", "ok"),
-    [
-        (BUY, 10.0, True, True),
-        (BUY, 10.1, True, False),
-        (SELL, 10.0, True, True),
-        (SELL, 9.9, True, False),
-        (BUY, 9.9, False, True),
-        (SELL, 10.1, False, True),
-    ],
-)
-def test_levels(side, price, hit, ok):
-    assert stop_hit(side, 10.0, price) is hit
-    assert limit_ok(side, 10.0, price) is ok
