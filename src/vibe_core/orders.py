@@ -13,8 +13,9 @@ need a working order; ``PENDING`` orders are not matched.
 Every order arrives ``PENDING``. The venue either rejects it, or accepts it; with no fill delay
 it is active at once (``accept``: ``ACCEPTED``); with a delay it stays ``PENDING`` until the delay
 has passed (``activate``: at its first point, or a clock tick, at or after that time). Working
-orders fill in parts (``fill_partial``) or completely (``fill_full``), and are cancelled by the owner or by the other leg of a one-cancels-other pair
-(``cancel``) or at their session's close (``expire``).
+orders fill in parts (``fill_partial``) or completely (``fill_full``), and are cancelled by the
+owner or by the other leg of a one-cancels-other pair (``cancel``) or at their session's close
+(``expire``).
 """
 
 from __future__ import annotations
