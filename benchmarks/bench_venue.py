@@ -1,9 +1,10 @@
 """Simulated venue throughput: the per-bar cost the engine pays for every bar of every symbol.
 
 Times, on one core, over pre-built seeded 5m bars and prints for 5 symbols:
-- ``on_bar`` / ``on_trade`` with no working orders (the common case: ~ a dict lookup), and
-  ``on_bars`` with one step's bars of every symbol at a time (what the engine calls);
-- ``on_bar`` with resting orders that never fill (the four-point path is built and scanned);
+- ``on_bar`` / ``on_trade`` with no working orders (the common case: ~ a dict lookup; the engine
+  calls ``on_bar`` once per bar);
+- ``on_bar`` with resting orders that never fill, with the quiet-band fast path and without it
+  (``fast=False``: the four-point path is built and scanned for every bar);
 - a bracket round trip per symbol and session (submit, entry fill, OCO exit) in the base preset;
 - ``snapshot`` + JSON + ``restore`` of a venue holding 500 working orders.
 Run ``python benchmarks/bench_venue.py``.
@@ -63,8 +64,8 @@ def best_rate(n: int, run) -> float:
     return n / best
 
 
-def make(sessions: SessionTable, preset: str = "base") -> Venue:
-    return Venue(model=PRESETS[preset], seed=1, symbols=frozenset(SYMBOLS), sessions=sessions)
+def make(sessions: SessionTable, preset: str = "base", *, fast: bool = True) -> Venue:
+    return Venue(model=PRESETS[preset], seed=1, symbols=frozenset(SYMBOLS), sessions=sessions, fast=fast)
 
 
 def main() -> None:
@@ -78,20 +79,13 @@ def main() -> None:
         for b in bars:
             v.on_bar(b)
 
-    steps = [tuple(bars[i : i + len(SYMBOLS)]) for i in range(0, len(bars), len(SYMBOLS))]
-
-    def idle_steps() -> None:
-        v = make(sessions)
-        for step in steps:
-            v.on_bars(step)
-
     def idle_trades() -> None:
         v = make(sessions)
         for t in trades:
             v.on_trade(t)
 
-    def resting() -> None:
-        v = make(sessions)
+    def resting(fast: bool = True) -> None:
+        v = make(sessions, fast=fast)
         first = sessions.sessions[0].open
         for i, symbol in enumerate(SYMBOLS):
             for k in range(3):  # far from the market: scanned at every point, never filled
@@ -141,12 +135,12 @@ def main() -> None:
 
     rate = best_rate(len(bars), idle_bars)
     print(f"on_bar, no working orders:      {rate:12,.0f} bars/s  ({1e6 / rate:.2f} us/bar)")
-    rate = best_rate(len(bars), idle_steps)
-    print(f"on_bars, a step's 5 bars at once: {rate:10,.0f} bars/s  ({1e6 / rate:.2f} us/bar)")
     rate = best_rate(len(trades), idle_trades)
     print(f"on_trade, no working orders:    {rate:12,.0f} prints/s ({1e6 / rate:.2f} us/print)")
     rate = best_rate(len(bars), resting)
     print(f"on_bar, 3 resting orders/sym:   {rate:12,.0f} bars/s  ({1e6 / rate:.2f} us/bar)")
+    rate = best_rate(len(bars), lambda: resting(fast=False))
+    print(f"  the same, fast=False (naive):  {rate:12,.0f} bars/s  ({1e6 / rate:.2f} us/bar)")
     rate = best_rate(len(bars), round_trips)
     print(f"on_bar + 1 bracket/sym/session: {rate:12,.0f} bars/s  ({n_round_trips} round trips, base preset)")
 

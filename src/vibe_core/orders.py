@@ -1,7 +1,8 @@
 """The order lifecycle as a table: every legal ``(status, input) -> status`` in one place.
 
 State: none; an order's :class:`~vibe_core.types.OrderStatus` is owned by whoever tracks the order
-(the simulated venue), which moves it only through :func:`transition`.
+(the simulated venue's :class:`~vibe_core.sim.book.Book`), which moves it only through
+:func:`transition`.
 Consumes: lifecycle inputs (:data:`INPUTS`).
 Emits: the next status, or raises :class:`InvalidTransition` (a broken invariant, never a
 business outcome: a rejected order is ``REJECTED``, not an exception).
@@ -11,9 +12,10 @@ need a working order; ``PENDING`` orders are not matched.
 # Theory of operation
 Every order arrives ``PENDING``. The venue either rejects it, or accepts it; with no fill delay
 it is active at once (``accept``: ``ACCEPTED``); with a delay it stays ``PENDING`` until the delay
-has passed (``activate``). Working orders fill in parts (``fill_partial``) or completely
-(``fill_full``), and are cancelled by the owner or by the other leg of a one-cancels-other pair
-(``cancel``) or at their session's close (``expire``).
+has passed (``activate``: at its first point, or a clock tick, at or after that time). Working
+orders fill in parts (``fill_partial``) or completely (``fill_full``), and are cancelled by the
+owner or by the other leg of a one-cancels-other pair (``cancel``) or at their session's close
+(``expire``).
 """
 
 from __future__ import annotations

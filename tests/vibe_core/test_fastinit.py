@@ -17,9 +17,8 @@ from vibe_core.fastinit import fast_init
 from vibe_core.models import Fill, Order, Signal, TradeRecord
 from vibe_core.portfolio import Position
 from vibe_core.risk import Exposure
-from vibe_core.sim.venue import _At, _Working
 from vibe_core.testing import strategies as vs
-from vibe_core.types import OrderStatus, Side
+from vibe_core.types import Side
 
 exposures = st.builds(
     Exposure,
@@ -82,7 +81,6 @@ def test_same_fields_as_attrs_init_and_still_frozen(cls: type, strategy: Any, da
 
 
 MUTABLE: list[tuple[type, dict[str, Any]]] = [
-    (_At, {"ts": 5, "price": 1.5, "liquidity": 100.0, "remaining": 50.0, "range_pct": 0.01}),
     (
         Position,
         {"symbol": "AAPL", "qty": -3, "avg_price": 10.0, "entry_time": 7, "entry_qty": 3, "entry_cost": 30.0},
@@ -97,15 +95,6 @@ def test_make_of_a_mutable_class_equals_its_constructor(cls: type, kwargs: dict[
     name = attrs.fields(cls)[0].name
     setattr(made, name, getattr(built, name))  # still an ordinary mutable instance
     assert "__attrs_original_init__" not in cls.__dict__  # its own __init__ was kept
-
-
-def test_make_of_working_orders_keeps_defaults_and_refuses_missing_fields() -> None:
-    order = Order(id="A-1", symbol="AAPL", side=Side.BUY, qty=10, ts=5)
-    w = _Working.make(order=order, status=OrderStatus.PENDING, active_ts=5, expires=None)
-    assert w == _Working(order=order, status=OrderStatus.PENDING, active_ts=5, expires=None)
-    assert (w.filled, w.draws, w.sibling) == (0, 1, None)
-    with pytest.raises(TypeError, match="expires"):
-        _Working.make(order=order, status=OrderStatus.PENDING, active_ts=5)
 
 
 def test_defaults_and_errors_match_attrs() -> None:

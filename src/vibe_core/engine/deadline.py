@@ -27,8 +27,8 @@ def next_deadline(state: EngineState) -> int | None:
     if state.deferred:
         times.append(min(bar.end for bar in state.deferred))
     if state.venue is not None:
-        venue_due = state.venue.next_due(state.now)
-        if venue_due is not None:
+        venue_due = state.venue.next_deadline()
+        if venue_due is not None and venue_due > state.now:  # (an activation already due waits for a point)
             times.append(venue_due)
     earliest = min(times)
     return None if earliest >= _FAR else earliest

@@ -19,7 +19,6 @@ from vibe_core.events import Bar, Filled, OrderAccepted, OrderCancelled, OrderRe
 from vibe_core.models import Order
 from vibe_core.sim.draws import uniform
 from vibe_core.sim.fees import fee
-from vibe_core.sim.matching import match_price
 from vibe_core.sim.venue import Venue
 from vibe_core.types import NS_PER_MS, NS_PER_SECOND, OrderStatus, OrderType, Side, Timeframe, TimeInForce
 
@@ -103,28 +102,19 @@ def test_market_order_waits_and_fills_at_next_bar_open():
     assert v.status("A-1") is None
 
 
-def test_on_bars_stops_after_each_bar_with_records_and_matches_like_on_bar():
-    def fresh() -> Venue:
-        v = make()
-        warm(v, 100.0)
-        warm(v, 50.0, symbol="MSFT")
-        v.submit(order("A-1", BUY, 10))
-        v.submit(order("M-1", BUY, 5, symbol="MSFT"))
-        return v
-
-    step = [
-        bar("09:35", 100.2, 100.4, 100.1, 100.3),
-        bar("09:35", 50.5, 50.6, 50.4, 50.5, symbol="MSFT"),
-    ]
-    v, one_by_one = fresh(), fresh()
-    done, first = v.on_bars(step)
-    assert done == 1 and brief(first) == [("fill", "A-1", 10, 100.2, at("09:35"))]
+def test_on_bar_matches_only_its_own_symbol_and_a_quiet_bar_is_the_last_price():
+    v = make()
+    warm(v, 100.0)
+    warm(v, 50.0, symbol="MSFT")
+    v.submit(order("A-1", BUY, 10))
+    v.submit(order("M-1", BUY, 5, symbol="MSFT"))
+    first = v.on_bar(bar("09:35", 100.2, 100.4, 100.1, 100.3))
+    assert brief(first) == [("fill", "A-1", 10, 100.2, at("09:35"))]
     assert v.status("M-1") is OrderStatus.ACCEPTED  # MSFT's bar is not matched yet
-    done, second = v.on_bars(step, done)
-    assert done == 2 and brief(second) == [("fill", "M-1", 5, 50.5, at("09:35"))]
-    assert [first, second] == [one_by_one.on_bar(b) for b in step]
-    quiet = [bar("09:40", 100.3, 100.5, 100.2, 100.4), bar("09:40", 50.5, 50.7, 50.4, 50.6, symbol="MSFT")]
-    assert v.on_bars(quiet) == (2, [])
+    second = v.on_bar(bar("09:35", 50.5, 50.6, 50.4, 50.5, symbol="MSFT"))
+    assert brief(second) == [("fill", "M-1", 5, 50.5, at("09:35"))]
+    assert v.on_bar(bar("09:40", 100.3, 100.5, 100.2, 100.4)) == []
+    assert v.on_bar(bar("09:40", 50.5, 50.7, 50.4, 50.6, symbol="MSFT")) == []
     assert (v.last_price("AAPL"), v.last_price("MSFT")) == (100.4, 50.6)
 
 
@@ -389,27 +379,6 @@ def test_triggered_stop_limit_rests_until_its_limit():
     assert brief(v.on_bar(bar("09:45", 99.9, 100.3, 99.8, 100.2))) == [("fill", "A-1", 10, 99.9, at("09:45"))]
 
 
-@pytest.mark.parametrize(
-    ("side", "kind", "levels", "start", "price", "continuous", "expected"),
-    [
-        (BUY, LIMIT, {"limit_price": 10.0}, 10.2, 9.8, True, 10.0),  # crossed on the way: at the level
-        (BUY, LIMIT, {"limit_price": 10.0}, 10.2, 9.8, False, 9.8),  # a jump: at the better price
-        (BUY, LIMIT, {"limit_price": 10.0}, 9.9, 9.7, True, 9.7),  # marketable since the start
-        (BUY, LIMIT, {"limit_price": 10.0}, 9.9, 10.3, True, 10.0),  # leaves through the level
-        (BUY, LIMIT, {"limit_price": 10.0}, 10.2, 10.1, True, None),
-        (SELL, STOP, {"stop_price": 10.0}, 10.2, 9.8, True, 10.0),
-        (SELL, STOP, {"stop_price": 10.0}, 10.2, 9.8, False, 9.8),  # a jump: at the worse price
-        (SELL, STOP, {"stop_price": 10.0}, 9.9, 9.8, True, 9.8),  # already through at the start
-        (BUY, STOP, {"stop_price": 10.0}, 9.8, 9.9, True, None),
-        (SELL, LIMIT, {"limit_price": 10.0}, 9.8, 10.2, True, 10.0),
-        (SELL, LIMIT, {"limit_price": 10.0}, 9.8, 10.2, False, 10.2),
-    ],
-)
-def test_match_price_table(side, kind, levels, start, price, continuous, expected):
-    o = Order(id="x", symbol="AAPL", side=side, qty=1, type=kind, ts=0, **levels)
-    assert match_price(o, triggered=False, start=start, price=price, continuous=continuous)[0] == expected
-
-
 # -- time: expiry, delay, sessions --------------------------------------------------------------------
 
 
@@ -499,6 +468,22 @@ def test_delayed_order_is_activated_at_its_first_point_even_far_from_the_market(
     assert v.status("A-1") is OrderStatus.PENDING
     assert v.on_bar(bar("09:35", 101.0, 101.5, 100.9, 101.2)) == []
     assert v.status("A-1") is OrderStatus.ACCEPTED
+
+
+def test_next_deadline_is_the_next_activation_or_day_close_and_on_clock_does_the_work():
+    v = make(fill_delay_ms_min=500, fill_delay_ms_max=500)
+    assert v.next_deadline() is None
+    warm(v, 100.5)
+    v.submit(order("A-1", BUY, 10, type=LIMIT, limit_price=90.0))
+    v.submit(order("A-2", BUY, 10, type=LIMIT, limit_price=90.0, tif=TimeInForce.GTC))
+    active = at("09:35") + 500 * NS_PER_MS
+    assert v.next_deadline() == active
+    assert v.on_clock(active - 1) == [] and v.status("A-1") is OrderStatus.PENDING
+    assert v.on_clock(active) == []  # the delay has passed: active with no point since
+    assert (v.status("A-1"), v.status("A-2")) == (OrderStatus.ACCEPTED, OrderStatus.ACCEPTED)
+    assert v.next_deadline() == at("16:00")  # A-1's DAY expiry
+    assert brief(v.on_clock(at("16:00"))) == [("cancelled", "A-1", "expired", at("16:00"))]
+    assert v.next_deadline() is None  # a GTC order resting needs market data only
 
 
 def test_delayed_stop_is_not_checked_at_once_and_jumps_when_it_activates():
@@ -771,6 +756,6 @@ def test_snapshot_restore_continue_equals_uninterrupted(preset):
         head = run(v, steps[:split])
         data = json.loads(json.dumps(v.snapshot()))
         restored = Venue.restore(data, model, SESSIONS)
-        assert restored == v
+        assert restored.snapshot() == v.snapshot()  # (equal up to bars not yet folded into a last point)
         assert head + run(restored, steps[split:]) == expected
         assert restored.snapshot() == reference.snapshot()

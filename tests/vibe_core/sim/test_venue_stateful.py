@@ -337,7 +337,7 @@ class VenueMachine(RuleBasedStateMachine):
     def restart(self):
         data = json.loads(json.dumps(self.venue.snapshot()))
         restored = Venue.restore(data, self.model, SESSIONS)
-        assert restored == self.venue
+        assert restored.snapshot() == self.venue.snapshot()  # (equal up to bars not yet folded)
         self.venue = restored
 
     # -- invariants ----------------------------------------------------------------------------
