@@ -311,13 +311,9 @@ def _on_closed_bars(
                 if observe is not None:
                     observe(b)
                 marks[b.symbol] = b.close
-    react = state.strategy.on_bars
-    position = state.portfolio.position_qty
-    done, n = 0, len(closed)
-    while done < n:  # the strategy stops at each signal: its entry is placed before the next bar
-        done, signal = react(closed, done, bank, position)
-        if signal is not None:
-            _on_signal(state, signal, now, out)
+    # each signal's entry is placed before the strategy goes on (a generator resumes after it)
+    for signal in state.strategy.on_bars(closed, bank, state.portfolio.position_qty):
+        _on_signal(state, signal, now, out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -439,6 +435,7 @@ def _on_signal(state: EngineState, signal: Signal, now: int, out: list[Action]) 
         stop_loss=signal.stop,
         take_profit=signal.target,
         tag="entry",
+        strategy=signal.strategy,
         max_notional=None
         if state.config.risk.allow_margin or signal.side is SELL
         else max(exposure.cash, 0.0),

@@ -587,6 +587,7 @@ class Venue:
             fee=fee(self.model, qty),
             ts=at.ts,
             tag=order.tag,
+            strategy=order.strategy,
         )
         out.append(Filled.make(ts=at.ts, fill=fill))
         if done:
@@ -623,6 +624,7 @@ class Venue:
                 tif=p.tif,
                 parent_id=p.id,
                 tag=tag,
+                strategy=p.strategy,
             )
             for kind, price, order_type, tag in (
                 ("sl", p.stop_loss, STOP, "stop"),
