@@ -352,10 +352,7 @@ def structure_section(data: Any, cls: type[Any], path: str) -> Any:
         return data
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path}: expected a mapping of keys, got {data!r}")
-    names = [f.name for f in attrs.fields(cls)]
-    unknown = sorted(set(data) - set(names))
-    if unknown:
-        raise ConfigError(f"{path}.{unknown[0]}: unknown key (valid here: {', '.join(sorted(names))})")
+    _check_keys(data, cls, f"{path}.")
     try:
         return _converter.structure(dict(data), cls)
     except ConfigError:
@@ -367,6 +364,30 @@ def structure_section(data: Any, cls: type[Any], path: str) -> Any:
         if isinstance(exc, cattrs.BaseValidationError):
             raise ConfigError("; ".join(cattrs.transform_error(exc, path=path))) from None
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def _check_strategy_key(data: Mapping[str, Any], key: str, value: Any) -> None:
+    if key == "name":
+        if isinstance(value, str):
+            strategy_config_class(value)  # an unknown name or a failed import: named here
+        return
+    section = data.get("strategy")
+    name = section.get("name", "orb") if isinstance(section, Mapping) else "orb"
+    if not isinstance(name, str):
+        return  # (config_from_dict names it)
+    names = sorted(f.name for f in attrs.fields(strategy_config_class(name)))
+    if key not in names:
+        raise ConfigError(
+            f"unknown config key 'strategy.{key}' for strategy {name!r} (valid here: {', '.join(names)}; "
+            "strategy.name comes first)"
+        )
+
+
+def _check_keys(data: Mapping[str, Any], cls: type[Any], prefix: str) -> None:
+    names = sorted(f.name for f in attrs.fields(cls))
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise ConfigError(f"{prefix}{unknown[0]}: unknown key (valid here: {', '.join(names)})")
 
 
 def _structure_strategy(data: Any, _t: Any, path: str = "strategy") -> StrategyConfig:
@@ -420,6 +441,11 @@ _converter = _strict_converter()
 
 def config_from_dict(data: dict[str, Any] | None = None) -> Config:
     """Build a :class:`Config` from nested dicts; unknown or ill-typed keys raise :class:`ConfigError`."""
+    _check_keys(data or {}, Config, "")
+    for name, cls in (("risk", RiskConfig), ("exchange", ExchangeConfig)):
+        section = (data or {}).get(name)
+        if isinstance(section, Mapping):
+            _check_keys(section, cls, f"{name}.")
     try:
         return _converter.structure(data or {}, Config)
     except ConfigError:
@@ -453,17 +479,15 @@ def config_to_dict(config: Config) -> dict[str, Any]:
     return result
 
 
-#: sections whose keys depend on their contents: any key is accepted here, and checked (named in
-#: the error) when the merged dicts are structured, once ``strategy.name`` is known
-_OPEN_SECTIONS = ("strategy",)
-
-
 def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set ``a.b.c`` in nested dicts, creating levels; rejects keys the config does not have."""
+    """Set ``a.b.c`` in nested dicts, creating levels; rejects keys the config does not have.
+
+    ``strategy.<key>`` is checked against the config class of the strategy ``data`` names so far
+    (``orb`` when none): set ``strategy.name`` before the strategy's own keys.
+    """
     parts = dotted.split(".")
-    if parts[0] in _OPEN_SECTIONS:
-        if len(parts) != 2 or not parts[1]:
-            raise ConfigError(f"unknown config key {dotted!r}: expected {parts[0]}.<key>")
+    if parts[0] == "strategy" and len(parts) == 2:
+        _check_strategy_key(data, parts[1], value)
     elif parts[0] == "validation" and len(parts) == 2:
         valid = set(ValidationConfig().flat())
         if parts[1] not in valid:
