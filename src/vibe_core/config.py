@@ -340,7 +340,7 @@ def _strict_converter() -> cattrs.Converter:
     conv.register_structure_hook_func(lambda t: t == tuple[StrategyConfig, ...], _structure_strategies)
     conv.register_structure_hook_func(lambda t: t is ValidationConfig, _structure_validation)
     conv.register_unstructure_hook_func(
-        lambda t: t is StrategyConfig, lambda c: conv.unstructure(c, unstructure_as=type(c))
+        lambda t: t is StrategyConfig, lambda c: {"name": c.name, **conv.unstructure(c, unstructure_as=type(c))}
     )
     conv.register_unstructure_hook(ValidationConfig, lambda c: c.flat())
     return conv
