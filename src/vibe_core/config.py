@@ -339,9 +339,11 @@ def _strict_converter() -> cattrs.Converter:
     conv.register_structure_hook_func(lambda t: t is StrategyConfig, _structure_strategy)
     conv.register_structure_hook_func(lambda t: t == tuple[StrategyConfig, ...], _structure_strategies)
     conv.register_structure_hook_func(lambda t: t is ValidationConfig, _structure_validation)
-    conv.register_unstructure_hook_func(
-        lambda t: t is StrategyConfig, lambda c: {"name": c.name, **conv.unstructure(c, unstructure_as=type(c))}
-    )
+
+    def _unstructure_strategy(config: StrategyConfig) -> dict[str, Any]:
+        return {"name": config.name, **conv.unstructure(config, unstructure_as=type(config))}
+
+    conv.register_unstructure_hook_func(lambda t: t is StrategyConfig, _unstructure_strategy)
     conv.register_unstructure_hook(ValidationConfig, lambda c: c.flat())
     return conv
 
