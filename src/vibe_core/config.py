@@ -378,11 +378,17 @@ def _check_strategy_key(data: Mapping[str, Any], key: str, value: Any) -> None:
     if not isinstance(name, str):
         return  # (config_from_dict names it)
     names = sorted(f.name for f in attrs.fields(strategy_config_class(name)))
-    if key not in names:
+    if key not in names and not _registered_key(key):  # (a registered one's: the name may come later)
         raise ConfigError(
             f"unknown config key 'strategy.{key}' for strategy {name!r} (valid here: {', '.join(names)}; "
             "strategy.name comes first)"
         )
+
+
+def _registered_key(key: str) -> bool:
+    from vibe_core.strategy.registry import registered, strategy_type
+
+    return any(key in attrs.fields_dict(strategy_type(n).config_class) for n in registered())
 
 
 def _check_keys(data: Mapping[str, Any], cls: type[Any], prefix: str) -> None:
@@ -484,8 +490,9 @@ def config_to_dict(config: Config) -> dict[str, Any]:
 def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
     """Set ``a.b.c`` in nested dicts, creating levels; rejects keys the config does not have.
 
-    ``strategy.<key>`` is checked against the config class of the strategy ``data`` names so far
-    (``orb`` when none): set ``strategy.name`` before the strategy's own keys.
+    ``strategy.<key>`` must be a key of the strategy ``data`` names so far (``orb`` when none) or of
+    a registered one: set ``strategy.name`` before the own keys of a strategy named by import path.
+    The merged section is checked against its strategy's class by :func:`config_from_dict`.
     """
     parts = dotted.split(".")
     if parts[0] == "strategy" and len(parts) == 2:

@@ -115,3 +115,11 @@ def test_a_key_the_users_strategy_does_not_have_is_an_error_naming_it(tmp_path: 
     assert proc.returncode == 2
     assert "strategy.stop_percent" in proc.stderr and "stop_pct" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_layers_name_a_strategy_and_set_its_keys_in_any_order_of_the_environment() -> None:
+    from vibe_backtest.settings import load_settings
+
+    env = {"VIBE__STRATEGY__EMA_PERIOD": "9", "VIBE__STRATEGY__NAME": "ema_pullback"}  # EMA_ sorts first
+    cfg = load_settings(None, ["strategy.allow_short=true"], environ=env)
+    assert (cfg.strategy.name, cfg.strategy.ema_period, cfg.strategy.allow_short) == ("ema_pullback", 9, True)

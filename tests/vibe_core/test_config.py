@@ -188,12 +188,12 @@ def test_two_strategies_of_one_kind_run_side_by_side_with_labels() -> None:
 def test_set_path_checks_strategy_keys_against_the_strategy_named_so_far() -> None:
     data: dict[str, object] = {}
     set_path(data, "strategy.opening_range_minutes", 30)  # orb's, the default
-    with pytest.raises(ConfigError, match=r"'strategy.stop_buffer_pct' for strategy 'orb'.*name comes first"):
-        set_path(data, "strategy.stop_buffer_pct", 0.01)
+    with pytest.raises(ConfigError, match=r"'strategy.stop_pct' for strategy 'orb'.*name comes first"):
+        set_path(data, "strategy.stop_pct", 0.01)  # no registered strategy has it
+    set_path(data, "strategy.stop_buffer_pct", 0.01)  # ema_pullback's: its name may come later
     with pytest.raises(ConfigError, match=r"strategy.name: unknown strategy 'nope'"):
         set_path(data, "strategy.name", "nope")
     set_path(data, "strategy.name", "ema_pullback")
-    set_path(data, "strategy.stop_buffer_pct", 0.01)
     set_path(data, "validation.ema_period", 30)
     set_path(data, "risk.max_open_positions", 2)
     assert data == {
