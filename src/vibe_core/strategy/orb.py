@@ -9,6 +9,10 @@ the low when ``allow_short``), before ``last_entry_time`` and the flatten time, 
 ``max_trades_per_day`` entries a day. Stop: the range's other side, k x ATR or a percent; target:
 close + ``reward_risk`` x (close - stop). Prices rounded to the cent.
 Invariants: a bar is used only once closed; nothing carries over from one session to the next.
+
+Its keys are :class:`OrbConfig` (``strategy: {name: orb, ...}``). ``on_bars`` is its own loop over
+the step's bars rather than ``on_bar`` per bar (it runs for every bar of a backtest): a generator,
+resumed after each signal's entry is placed, so it sees that entry as if the bars came one by one.
 """
 
 from __future__ import annotations
