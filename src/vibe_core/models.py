@@ -41,6 +41,7 @@ class Order:
     parent_id: str | None = None
     tag: str = ""
     max_notional: float | None = None  #: cash cap checked at execution: buys never spend more
+    strategy: str = ""  #: the strategy whose signal the order (or its bracket) comes from
 
 
 @fast_init
@@ -59,6 +60,7 @@ class Fill:
     fee: float
     ts: int
     tag: str = ""
+    strategy: str = ""  #: the order's strategy
 
 
 @fast_init
@@ -96,6 +98,7 @@ class TradeRecord:
     pnl: float
     fees: float
     exit_reason: ExitReason
+    strategy: str = ""  #: the strategy whose entry opened the round trip
 
 
 @attrs.frozen(kw_only=True)

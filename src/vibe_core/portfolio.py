@@ -46,6 +46,7 @@ class Position:
     exit_value: float = 0.0
     fees: float = 0.0
     realized: float = 0.0  #: P&L realized so far in this round trip, fees excluded
+    strategy: str = ""  #: the strategy of the opening fill
 
 
 @attrs.define
@@ -130,6 +131,7 @@ class Portfolio:
                 entry_qty=fill.qty,
                 entry_cost=fill.price * fill.qty,
                 fees=fill.fee,
+                strategy=fill.strategy,
             )
             return None
         pos.fees += fill.fee
@@ -162,6 +164,7 @@ class Portfolio:
             pnl=pos.realized - pos.fees,
             fees=pos.fees,
             exit_reason=EXIT_REASONS.get(fill.tag, ExitReason.CLOSE_ALL),
+            strategy=pos.strategy,
         )
         remainder = fill.qty - closing
         if remainder:  # a reversal opens a new round trip with the rest
@@ -172,6 +175,7 @@ class Portfolio:
                 entry_time=fill.ts,
                 entry_qty=remainder,
                 entry_cost=fill.price * remainder,
+                strategy=fill.strategy,
             )
         return record
 

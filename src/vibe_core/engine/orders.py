@@ -81,6 +81,7 @@ def on_signal(state: EngineState, signal: Signal, now: int) -> list[Action]:
         stop_loss=signal.stop,
         take_profit=signal.target,
         tag="entry",
+        strategy=signal.strategy,
         max_notional=None
         if state.config.risk.allow_margin or signal.side is SELL
         else max(exposure.cash, 0.0),

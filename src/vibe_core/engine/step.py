@@ -237,12 +237,7 @@ def _on_closed_bars(state: EngineState, closed: list[Bar], now: int, *, seen: bo
 def _strategy(state: EngineState, closed: list[Bar], now: int) -> list[Action]:
     """The strategy reacts to the closed bars; each signal goes through validation, risk and orders."""
     actions: list[Action] = []
-    react = state.strategy.on_bars
-    bank = state.indicators
-    position = state.portfolio.position_qty
-    done, n = 0, len(closed)
-    while done < n:  # the strategy stops at each signal: its entry is placed before the next bar
-        done, signal = react(closed, done, bank, position)
-        if signal is not None:
-            actions += on_signal(state, signal, now)
+    # each signal's entry is placed before the strategy goes on (a generator resumes after it)
+    for signal in state.strategy.on_bars(closed, state.indicators, state.portfolio.position_qty):
+        actions += on_signal(state, signal, now)
     return actions

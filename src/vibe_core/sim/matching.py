@@ -246,6 +246,7 @@ class Matcher:
             fee=fee(self.model, qty),
             ts=at.ts,
             tag=order.tag,
+            strategy=order.strategy,
         )
         out.append(Filled(ts=at.ts, fill=fill))
         if not done and capped:
@@ -288,6 +289,7 @@ class Matcher:
                 tif=p.tif,
                 parent_id=p.id,
                 tag=tag,
+                strategy=p.strategy,
             )
             book.remember(leg.id, session_index)
             # a leg lives as long as its parent (a DAY leg of a close fill: not past it)

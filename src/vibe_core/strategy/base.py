@@ -1,26 +1,31 @@
-"""The strategy protocol and the registry that builds strategies by name from config.
+"""The strategy protocol, and two helpers to write one: :class:`PerBar` and :class:`BarStrategy`.
 
-A strategy is a small reducer owned by the engine: it sees closed bars (all timeframes, in
-close order) and the session calendar, and proposes :class:`~vibe_core.models.Signal`s. It never
-sizes, validates or places orders: risk, validation and the venue do that, the same way for every
-strategy. A new strategy plugs in with :func:`register` and touches nothing else.
+A strategy is a small reducer owned by the engine: it sees closed bars (all timeframes, in close
+order) and the session calendar, and proposes :class:`~vibe_core.models.Signal` s. It never sizes,
+validates or places orders: validation, risk and the venue do that, the same way for every
+strategy. A new strategy is one module: a config class, the strategy class, and a
+:func:`~vibe_core.strategy.registry.register` call (or none: ``strategy.name`` may be its import
+path ``mypkg.strats:MyStrategy``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+import copy
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from vibe_core.calendar import Session
-from vibe_core.config import Config
+from vibe_core.config import StrategyConfig
 from vibe_core.events import Bar
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
 
-__all__ = ["Strategy", "PerBar", "register", "create", "registered", "restore_strategy"]
+__all__ = ["Strategy", "PerBar", "BarStrategy"]
 
 
 class Strategy(Protocol):
+    """What the engine calls. ``name`` tags the strategy's signals (their ``strategy`` field)."""
+
     name: str
 
     def required_indicators(self) -> list[IndicatorSpec]:
@@ -32,74 +37,81 @@ class Strategy(Protocol):
         ...
 
     def on_bars(
-        self, bars: Sequence[Bar], start: int, indicators: IndicatorBank, position: Callable[[str], int]
-    ) -> tuple[int, Signal | None]:
-        """React to the closed bars ``bars[start:]`` in turn, up to the first one that signals.
+        self, bars: Sequence[Bar], indicators: IndicatorBank, position: Callable[[str], int]
+    ) -> Iterable[Signal]:
+        """The closed bars of one instant, in close order: the entry signals they give, in order.
 
-        Returns the index after that bar and its entry signal, or ``(len(bars), None)``. The engine
-        sizes and places (or vetoes) the entry, then calls again from the returned index, so the
-        bars after it see the entry (:meth:`on_entry`) exactly as if they came one by one.
-        ``bars`` are every tracked timeframe's bars closing now, in close order (a strategy
-        picks its own); ``indicators`` already include all of them; ``position(symbol)`` is the
-        symbol's signed quantity. One call per engine step instead of one per bar: this runs for
-        every bar of a backtest. :class:`PerBar` writes it for a strategy that has ``on_bar``.
+        ``bars`` are every tracked timeframe's bars closing now (a strategy picks its own);
+        ``indicators`` already include all of them; ``position(symbol)`` is the symbol's signed
+        quantity. The engine validates, sizes and places each signal's entry as it comes, so a
+        generator (``yield``) sees its entry (:meth:`on_entry`) before it looks at the next bar,
+        exactly as if the bars came one by one; a list is fine when that does not matter.
         """
         ...
 
     def on_entry(self, symbol: str) -> None:
-        """An entry order for ``symbol`` was placed (counts toward the daily trade limit)."""
+        """An entry order for ``symbol`` was placed (counts toward a daily trade limit)."""
         ...
 
-    def snapshot(self) -> dict[str, Any]: ...
+    def snapshot(self) -> Any:
+        """The strategy's state as JSON-safe data (its class's ``restore`` takes it back)."""
+        ...
 
 
 class PerBar:
-    """Mixin: :meth:`Strategy.on_bars` from a one-bar ``on_bar(bar, indicators, position)``.
-
-    For strategies that look at one bar at a time and need no speed beyond it (the built-in ORB
-    writes its own loop).
-    """
+    """Mixin: :meth:`Strategy.on_bars` from a one-bar ``on_bar(bar, indicators, position)``."""
 
     def on_bar(self, bar: Bar, indicators: IndicatorBank, position: int) -> Signal | None:
         """A closed bar (any timeframe); may return an entry signal."""
         raise NotImplementedError
 
     def on_bars(
-        self, bars: Sequence[Bar], start: int, indicators: IndicatorBank, position: Callable[[str], int]
-    ) -> tuple[int, Signal | None]:
-        for i in range(start, len(bars)):
-            bar = bars[i]
+        self, bars: Sequence[Bar], indicators: IndicatorBank, position: Callable[[str], int]
+    ) -> Iterator[Signal]:
+        for bar in bars:
             signal = self.on_bar(bar, indicators, position(bar.symbol))
             if signal is not None:
-                return i + 1, signal
-        return len(bars), None
+                yield signal
 
 
-Factory = Callable[[Config], Strategy]
-Restorer = Callable[[Config, dict[str, Any]], Strategy]
-_REGISTRY: dict[str, tuple[Factory, Restorer]] = {}
+C = TypeVar("C", bound=StrategyConfig)
 
 
-def register(name: str, factory: Factory, restorer: Restorer) -> None:
-    """Make a strategy available as ``strategy.name = <name>`` in config."""
-    _REGISTRY[name] = (factory, restorer)
+class BarStrategy(PerBar, Generic[C]):
+    """A base for a strategy written as ``on_bar``: everything else has a default.
 
+    Set ``config_class`` to the strategy's config class (a :class:`StrategyConfig` subclass) and
+    write :meth:`on_bar`. Keep what the strategy remembers in ``self.state`` (JSON-safe: numbers,
+    strings, lists, dicts): it is saved and restored with the engine, so a restart continues the
+    same day. Override :meth:`on_session_open` to reset per-day state and
+    :meth:`required_indicators` to read indicators.
+    """
 
-def registered() -> list[str]:
-    return sorted(_REGISTRY)
+    config_class: ClassVar[type[StrategyConfig]] = StrategyConfig
 
+    def __init__(self, config: C) -> None:
+        self.config = config
+        self.name = config.tag
+        self.state: dict[str, Any] = {}
 
-def _lookup(name: str) -> tuple[Factory, Restorer]:
-    from vibe_core.config import ConfigError
+    @classmethod
+    def from_config(cls, config: C) -> Self:
+        return cls(config)
 
-    if name not in _REGISTRY:
-        raise ConfigError(f"strategy.name: unknown strategy {name!r}; known: {', '.join(registered())}")
-    return _REGISTRY[name]
+    @classmethod
+    def restore(cls, config: C, data: Any) -> Self:
+        strategy = cls(config)
+        strategy.state = copy.deepcopy(data)
+        return strategy
 
+    def snapshot(self) -> Any:
+        return copy.deepcopy(self.state)
 
-def create(config: Config) -> Strategy:
-    return _lookup(config.strategy.name)[0](config)
+    def required_indicators(self) -> list[IndicatorSpec]:
+        return []
 
+    def on_session_open(self, symbol: str, session: Session) -> None:
+        pass
 
-def restore_strategy(config: Config, data: dict[str, Any]) -> Strategy:
-    return _lookup(config.strategy.name)[1](config, data)
+    def on_entry(self, symbol: str) -> None:
+        pass

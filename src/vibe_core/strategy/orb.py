@@ -9,24 +9,44 @@ the low when ``allow_short``), before ``last_entry_time`` and the flatten time, 
 ``max_trades_per_day`` entries a day. Stop: the range's other side, k x ATR or a percent; target:
 close + ``reward_risk`` x (close - stop). Prices rounded to the cent.
 Invariants: a bar is used only once closed; nothing carries over from one session to the next.
+
+Its keys are :class:`OrbConfig` (``strategy: {name: orb, ...}``). ``on_bars`` is its own loop over
+the step's bars rather than ``on_bar`` per bar (it runs for every bar of a backtest): a generator,
+resumed after each signal's entry is placed, so it sees that entry as if the bars came one by one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ClassVar
 
 import attrs
 
 from vibe_core.calendar import Session
-from vibe_core.config import Config, StrategyConfig
+from vibe_core.config import StrategyConfig, hhmm, non_negative, one_of, positive
 from vibe_core.events import Bar
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
-from vibe_core.strategy.base import register
+from vibe_core.strategy.registry import register
 from vibe_core.types import BUY, M5, NS_PER_MINUTE, SELL, Side, Timeframe
 
-__all__ = ["OpeningRangeBreakout", "DayState"]
+__all__ = ["OpeningRangeBreakout", "OrbConfig", "DayState"]
+
+
+@attrs.frozen(kw_only=True)
+class OrbConfig(StrategyConfig):
+    """The ``strategy`` section of ``name: orb`` (DESIGN §4 defaults)."""
+
+    name: str = "orb"
+    opening_range_minutes: int = attrs.field(default=15, validator=positive)
+    last_entry_time: str = attrs.field(default="15:00", validator=hhmm)
+    reward_risk: float = attrs.field(default=2.0, validator=positive)
+    max_trades_per_day: int = attrs.field(default=1, validator=non_negative)
+    allow_short: bool = False
+    stop_type: str = attrs.field(default="range", validator=one_of("range", "atr", "percent"))
+    atr_period: int = attrs.field(default=14, validator=positive)
+    atr_multiplier: float = attrs.field(default=1.0, validator=positive)
+    stop_percent: float = attrs.field(default=0.01, validator=positive)
 
 
 @attrs.define
@@ -46,7 +66,9 @@ class DayState:
 
 @attrs.define
 class OpeningRangeBreakout:
-    config: StrategyConfig
+    config_class: ClassVar[type[OrbConfig]] = OrbConfig
+
+    config: OrbConfig
     primary: Timeframe = M5
     days: dict[str, DayState] = attrs.Factory(dict)
     name: str = "orb"
@@ -62,8 +84,8 @@ class OpeningRangeBreakout:
         self._live = dict(self.days)
 
     @classmethod
-    def from_config(cls, config: Config) -> OpeningRangeBreakout:
-        return cls(config=config.strategy)
+    def from_config(cls, config: OrbConfig) -> OpeningRangeBreakout:
+        return cls(config=config, name=config.tag)
 
     def required_indicators(self) -> list[IndicatorSpec]:
         if self.config.stop_type != "atr":
@@ -88,18 +110,22 @@ class OpeningRangeBreakout:
                 day.until = 0
 
     def on_bars(
-        self, bars: Sequence[Bar], start: int, indicators: IndicatorBank, position: Callable[[str], int]
-    ) -> tuple[int, Signal | None]:
+        self, bars: Sequence[Bar], indicators: IndicatorBank, position: Callable[[str], int]
+    ) -> Iterator[Signal] | tuple[()]:
+        if not self._live:  # every day is over until the next session opens
+            return ()
+        return self._scan(bars, indicators, position)
+
+    def _scan(
+        self, bars: Sequence[Bar], indicators: IndicatorBank, position: Callable[[str], int]
+    ) -> Iterator[Signal]:
+        """The breakouts among ``bars``; resumed after each one's entry is placed (:meth:`on_entry`)."""
         live = self._live
-        if not live:  # every day is over until the next session opens
-            return len(bars), None
         primary = self.primary
         shorts = self.config.allow_short
         last_ts: int | None = None
         end = 0  # bars closing together share their open: their end is computed once
-        i = start  # (a counter: cheaper than range() or enumerate() over a step's few bars)
-        for bar in bars[start:] if start else bars:
-            i += 1
+        for bar in bars:
             day = live.get(bar.symbol)
             if day is None or bar.timeframe is not primary:
                 continue
@@ -142,8 +168,7 @@ class OpeningRangeBreakout:
             if position(bar.symbol) == 0:
                 signal = self._signal(bar, side, day, indicators)
                 if signal is not None:
-                    return i, signal
-        return len(bars), None
+                    yield signal
 
     def _signal(self, bar: Bar, side: Side, day: DayState, indicators: IndicatorBank) -> Signal | None:
         cfg = self.config
@@ -163,7 +188,7 @@ class OpeningRangeBreakout:
         if risk <= 0:
             return None
         target = round(close + sign * cfg.reward_risk * risk, 2)
-        return Signal.make(
+        return Signal(
             symbol=bar.symbol,
             ts=bar.ts + self.primary.ns,
             side=side,
@@ -179,11 +204,11 @@ class OpeningRangeBreakout:
         return {sym: attrs.asdict(day) for sym, day in self.days.items()}
 
     @classmethod
-    def restore(cls, config: Config, data: dict[str, Any]) -> OpeningRangeBreakout:
+    def restore(cls, config: OrbConfig, data: dict[str, Any]) -> OpeningRangeBreakout:
         strategy = cls.from_config(config)
         strategy.days = {sym: DayState(**day) for sym, day in data.items()}
         strategy._live = dict(strategy.days)
         return strategy
 
 
-register("orb", OpeningRangeBreakout.from_config, OpeningRangeBreakout.restore)
+register("orb", OpeningRangeBreakout)

@@ -47,6 +47,7 @@ from vibe_core.events import (
 )
 from vibe_core.indicators import KINDS, IndicatorSpec
 from vibe_core.models import AccountView, Fill, Order, PositionView, Signal, TradeRecord
+from vibe_core.strategy.orb import OrbConfig
 from vibe_core.types import (
     NS_PER_SECOND,
     ExitReason,
@@ -499,7 +500,7 @@ def _hhmm() -> st.SearchStrategy[str]:
 
 def strategy_configs() -> st.SearchStrategy[StrategyConfig]:
     return st.builds(
-        StrategyConfig,
+        OrbConfig,
         opening_range_minutes=st.integers(1, 120),
         last_entry_time=_hhmm(),
         flatten_minutes_before_close=st.integers(0, 60),
@@ -515,7 +516,7 @@ def strategy_configs() -> st.SearchStrategy[StrategyConfig]:
 
 def validation_configs() -> st.SearchStrategy[ValidationConfig]:
     return st.builds(
-        ValidationConfig,
+        ValidationConfig.of,
         enabled=st.booleans(),
         trend=st.booleans(),
         volume=st.booleans(),

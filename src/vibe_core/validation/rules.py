@@ -1,28 +1,31 @@
-"""Validation rules: each looks at a signal and the multi-timeframe state and says yes or no, and why.
+"""The built-in validation rules: each looks at a signal and the multi-timeframe state: yes or no, and why.
 
 A rule returns ``(ok, reason)``; the reason is short and numeric ("volume 0.80x < 1.50x") so shells
-can log and show it. Rules never see a bar that had not closed when the signal was made.
+can log and show it. Rules never see a bar that had not closed when the signal was made. Each rule
+has its own config class (its keys, flat in the ``validation`` section) and registers itself.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol
+from typing import ClassVar
 
 import attrs
 
-from vibe_core.config import ValidationConfig
-from vibe_core.indicators import IndicatorBank, IndicatorSpec
+from vibe_core.config import RuleConfig, non_negative, one_of, positive
+from vibe_core.indicators import IndicatorSpec
 from vibe_core.models import Signal
 from vibe_core.types import BUY, H1, M5, M15, Timeframe
+from vibe_core.validation.registry import RuleContext, register_rule
 
 __all__ = [
-    "Rule",
-    "RuleContext",
     "TrendAlignment",
+    "TrendConfig",
     "VolumeConfirmation",
+    "VolumeConfig",
     "SupportResistance",
+    "SupportResistanceConfig",
     "Swings",
     "sr_atr_spec",
 ]
@@ -73,28 +76,7 @@ def _extremes(values: list[float], strength: int, pick: Callable[[list[float]], 
     return out
 
 
-@attrs.frozen
-class RuleContext:
-    indicators: IndicatorBank
-    swings: Swings | None
-    breakout_volume: float
-    volume_source_ok: str | None  #: None when the volume history is of the breakout bar's source
-    close_1h: float | None = None  #: close of the last closed 1h bar
-
-
-class Rule(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def specs(self) -> tuple[IndicatorSpec, ...]:
-        """The indicators the rule reads (the validator asks the bank for them)."""
-        ...
-
-    def check(self, signal: Signal, ctx: RuleContext) -> tuple[bool, str]: ...
-
-
-def sr_atr_spec(config: ValidationConfig) -> IndicatorSpec:
+def sr_atr_spec(config: SupportResistanceConfig) -> IndicatorSpec:
     """The ATR the support/resistance rule measures distances in (1h by default, like the swings).
 
     Swing points are 1h structure, so "near" is judged in 1h volatility; a 5m ATR would make the
@@ -109,12 +91,20 @@ def _fmt(x: float) -> str:
     return f"{x:.2f}"
 
 
+@attrs.frozen(kw_only=True)
+class TrendConfig(RuleConfig):
+    ema_period: int = attrs.field(default=20, validator=positive)
+
+
 @attrs.frozen
 class TrendAlignment:
     """Longs: 1h close above its EMA and the 15m EMA rising (mirrored for shorts)."""
 
-    config: ValidationConfig
+    config_class: ClassVar[type[RuleConfig]] = TrendConfig
+
+    config: TrendConfig
     name: str = "trend"
+    history_1h: int = 0
     specs: tuple[IndicatorSpec, ...] = attrs.field(init=False, repr=False, eq=False)
 
     @specs.default
@@ -149,12 +139,25 @@ class TrendAlignment:
         return ok, f"trend: 1h close {_fmt(close_1h)} {rel} {key_1h} {_fmt(ema_1h)}, {key_15m} {slope}"
 
 
+@attrs.frozen(kw_only=True)
+class VolumeConfig(RuleConfig):
+    volume_multiplier: float = attrs.field(default=1.5, validator=non_negative)
+    volume_sma_period: int = attrs.field(default=20, validator=positive)
+
+
 @attrs.frozen
 class VolumeConfirmation:
-    """Breakout bar volume >= multiplier x SMA of prior 5m volume, same data source only."""
+    """Breakout bar volume >= multiplier x SMA of prior 5m volume, same data source only.
 
-    config: ValidationConfig
+    The average needs ``volume_sma_period`` + 1 bars of the breakout bar's source in a row (the
+    breakout bar and the ones it is compared with): volume of another feed is not comparable.
+    """
+
+    config_class: ClassVar[type[RuleConfig]] = VolumeConfig
+
+    config: VolumeConfig
     name: str = "volume"
+    history_1h: int = 0
     specs: tuple[IndicatorSpec, ...] = attrs.field(init=False, repr=False, eq=False)
 
     @specs.default
@@ -164,8 +167,12 @@ class VolumeConfirmation:
         )
 
     def check(self, signal: Signal, ctx: RuleContext) -> tuple[bool, str]:
-        if ctx.volume_source_ok is not None:
-            return False, f"volume: {ctx.volume_source_ok}"
+        seen = ctx.volume_source
+        history = self.config.volume_sma_period + 1
+        if seen is None or seen[1] < history:
+            count = 0 if seen is None else seen[1]
+            source = "?" if seen is None else seen[0] or "unnamed"
+            return False, f"volume: only {count}/{history} {source} bars to compare"
         key = self.specs[0].key
         avg = ctx.indicators.value_at(signal.symbol, key, 1)
         if avg is None:
@@ -178,13 +185,30 @@ class VolumeConfirmation:
         return ok, f"volume {ratio:.2f}x {'>=' if ok else '<'} {need:.2f}x"  # .1f showed "1.5x < 1.5x"
 
 
+@attrs.frozen(kw_only=True)
+class SupportResistanceConfig(RuleConfig):
+    sr_atr_multiple: float = attrs.field(default=0.5, validator=non_negative)
+    #: the ATR that measures "near" a swing point: of the 1h bars the swing points come from
+    sr_atr_period: int = attrs.field(default=14, validator=positive)
+    sr_atr_timeframe: str = attrs.field(default="1h", validator=one_of("5m", "15m", "1h"))
+    swing_strength: int = attrs.field(default=2, validator=positive)
+    swing_lookback_bars: int = attrs.field(default=35, validator=positive)
+
+
 @attrs.frozen
 class SupportResistance:
     """Longs: no confirmed 1h swing high within k x ATR above the entry (mirrored for shorts)."""
 
-    config: ValidationConfig
+    config_class: ClassVar[type[RuleConfig]] = SupportResistanceConfig
+
+    config: SupportResistanceConfig
     name: str = "support_resistance"
     specs: tuple[IndicatorSpec, ...] = attrs.field(init=False, repr=False, eq=False)
+    history_1h: int = attrs.field(init=False, repr=False, eq=False)
+
+    @history_1h.default
+    def _history_1h(self) -> int:
+        return self.config.swing_lookback_bars
 
     @specs.default
     def _specs(self) -> tuple[IndicatorSpec, ...]:
@@ -215,3 +239,8 @@ class SupportResistance:
             lo = max(near)
             return False, f"support: 1h swing low {_fmt(lo)} is {(price - lo) / atr:.2f} ATR below entry"
         return True, f"support: no 1h swing low within {self.config.sr_atr_multiple} ATR below"
+
+
+register_rule("trend", TrendAlignment)
+register_rule("volume", VolumeConfirmation)
+register_rule("support_resistance", SupportResistance)

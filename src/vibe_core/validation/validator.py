@@ -1,7 +1,7 @@
 """The multi-timeframe validator: runs the enabled rules over 15m and 1h state for each signal.
 
-State: per symbol, the recent closed 1h bars (for swing points) and the source of the 5m volume
-history (volume rules compare a bar only with bars of the same source).
+State: per symbol, the recent closed 1h bars (for swing points, as many as a rule reads) and the
+source of the 5m volume history (volume rules compare a bar only with bars of the same source).
 Consumes: closed bars (via :meth:`Validator.on_bar`), signals (via :meth:`Validator.evaluate`).
 Emits: a verdict ``(accepted, reasons)``; the engine turns it into a ``SignalEvaluated`` action.
 Invariants: reads only closed bars; with ``validation.enabled = false`` every signal passes.
@@ -19,14 +19,8 @@ from vibe_core.events import Bar
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
 from vibe_core.types import H1, M5
-from vibe_core.validation.rules import (
-    Rule,
-    RuleContext,
-    SupportResistance,
-    Swings,
-    TrendAlignment,
-    VolumeConfirmation,
-)
+from vibe_core.validation.registry import Rule, RuleContext, rule_types
+from vibe_core.validation.rules import Swings
 
 __all__ = ["Validator"]
 
@@ -39,17 +33,14 @@ class Validator:
     volume_source: dict[str, list[Any]] = attrs.Factory(dict)  #: symbol -> [source, bars seen from it]
     last_volume: dict[str, float] = attrs.Factory(dict)
     close_1h: dict[str, float] = attrs.Factory(dict)
+    history_1h: int = 0  #: 1h bars kept per symbol: the most any rule reads
 
     @classmethod
     def from_config(cls, config: ValidationConfig) -> Validator:
-        rules: list[Rule] = []
-        if config.trend:
-            rules.append(TrendAlignment(config))
-        if config.volume:
-            rules.append(VolumeConfirmation(config))
-        if config.support_resistance:
-            rules.append(SupportResistance(config))
-        return cls(config=config, rules=rules)
+        """The enabled rules of ``config``, in registration order."""
+        types = rule_types()
+        rules = [types[name](rule) for name, rule in config.rules if rule.enabled]
+        return cls(config=config, rules=rules, history_1h=max((r.history_1h for r in rules), default=0))
 
     def required_indicators(self) -> list[IndicatorSpec]:
         """The specs the enabled rules read (none when validation is off)."""
@@ -74,11 +65,12 @@ class Validator:
                 else:
                     seen[1] += 1
             elif tf is H1:
-                sw = self.swings.get(bar.symbol)
-                if sw is None:
-                    sw = self.swings[bar.symbol] = Swings.empty(self.config.swing_lookback_bars)
-                sw.highs.append(bar.high)
-                sw.lows.append(bar.low)
+                if self.history_1h:
+                    sw = self.swings.get(bar.symbol)
+                    if sw is None:
+                        sw = self.swings[bar.symbol] = Swings.empty(self.history_1h)
+                    sw.highs.append(bar.high)
+                    sw.lows.append(bar.low)
                 self.close_1h[bar.symbol] = bar.close
 
     def evaluate(self, signal: Signal, indicators: IndicatorBank) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -86,17 +78,11 @@ class Validator:
         if not self.config.enabled:
             return ("validation off",), ()
         seen = self.volume_source.get(signal.symbol)
-        need = self.config.volume_sma_period + 1
-        source_problem = None
-        if seen is None or seen[1] < need:
-            count = 0 if seen is None else seen[1]
-            source = "?" if seen is None else seen[0] or "unnamed"
-            source_problem = f"only {count}/{need} {source} bars to compare"
         ctx = RuleContext(
             indicators=indicators,
             swings=self.swings.get(signal.symbol),
             breakout_volume=self.last_volume.get(signal.symbol, 0.0),
-            volume_source_ok=source_problem,
+            volume_source=None if seen is None else (seen[0], seen[1]),
             close_1h=self.close_1h.get(signal.symbol),
         )
         reasons = []
@@ -120,7 +106,7 @@ class Validator:
     def restore(cls, config: ValidationConfig, data: dict[str, Any]) -> Validator:
         v = cls.from_config(config)
         for sym, (highs, lows) in data["swings"].items():
-            sw = Swings.empty(config.swing_lookback_bars)
+            sw = Swings.empty(v.history_1h)
             sw.highs.extend(highs)
             sw.lows.extend(lows)
             v.swings[sym] = sw
