@@ -26,8 +26,7 @@ than the whole step). Callers that need an independent copy use :func:`save_stat
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar, assert_never
+from typing import Any, assert_never
 
 import attrs
 
@@ -58,7 +57,6 @@ from vibe_core.events import (
     Resume,
     Trade,
 )
-from vibe_core.fastinit import fast_init
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Fill, Order, Signal
 from vibe_core.portfolio import Portfolio
@@ -75,12 +73,9 @@ TIMEFRAMES = (Timeframe.M5, Timeframe.M15, Timeframe.H1)
 _TF_NS = {tf: tf.ns for tf in Timeframe}
 
 
-@fast_init
 @attrs.define
 class PendingEntry:
     """A working entry order and the cash it has reserved."""
-
-    make: ClassVar[Callable[..., PendingEntry]]  #: ``PendingEntry(...)`` as a plain call (fast_init)
 
     order_id: str
     reserved: float
@@ -395,7 +390,7 @@ def _exposure(state: EngineState) -> Exposure:
     portfolio = state.portfolio
     reserved = _reserved(state)
     open_symbols = portfolio.positions.keys() | state.pending.keys()
-    return Exposure.make(
+    return Exposure(
         equity=portfolio.equity(),
         cash=portfolio.cash - reserved,
         gross=portfolio.gross_exposure() + reserved,
@@ -418,18 +413,16 @@ def _on_signal(state: EngineState, signal: Signal, now: int, out: list[Action]) 
         vetoes = ("risk: an entry is already working",)
         reasons = (*reasons, *vetoes)
     if vetoes:
-        out.append(SignalEvaluated.make(signal=signal, accepted=False, qty=0, reasons=reasons, vetoes=vetoes))
+        out.append(SignalEvaluated(signal=signal, accepted=False, qty=0, reasons=reasons, vetoes=vetoes))
         return
     exposure = _exposure(state)
     qty, why = size_entry(signal, state.risk, exposure, state.config.risk)
     reasons = (*reasons, why)
     if qty <= 0:
-        out.append(
-            SignalEvaluated.make(signal=signal, accepted=False, qty=qty, reasons=reasons, vetoes=(why,))
-        )
+        out.append(SignalEvaluated(signal=signal, accepted=False, qty=qty, reasons=reasons, vetoes=(why,)))
         return
-    out.append(SignalEvaluated.make(signal=signal, accepted=True, qty=qty, reasons=reasons, vetoes=()))
-    order = Order.make(
+    out.append(SignalEvaluated(signal=signal, accepted=True, qty=qty, reasons=reasons, vetoes=()))
+    order = Order(
         id=_next_order_id(state, signal.symbol),
         symbol=signal.symbol,
         side=signal.side,
@@ -443,7 +436,7 @@ def _on_signal(state: EngineState, signal: Signal, now: int, out: list[Action]) 
         if state.config.risk.allow_margin or signal.side is SELL
         else max(exposure.cash, 0.0),
     )
-    state.pending[signal.symbol] = PendingEntry.make(
+    state.pending[signal.symbol] = PendingEntry(
         order_id=order.id, reserved=qty * signal.price, price=signal.price
     )
     state.strategy.on_entry(signal.symbol)
@@ -485,7 +478,7 @@ def _flatten_all(state: EngineState, ts: int, reason: str, out: list[Action]) ->
     for symbol, position in sorted(state.portfolio.positions.items()):
         if position.qty == 0:
             continue
-        order = Order.make(
+        order = Order(
             id=_next_order_id(state, symbol),
             symbol=symbol,
             side=SELL if position.qty > 0 else BUY,
@@ -563,9 +556,9 @@ def _on_fill(state: EngineState, fill: Fill, out: list[Action]) -> None:
             del state.pending[fill.symbol]
     record = state.portfolio.apply_fill(fill)
     if record is not None:
-        out.append(TradeClosed.make(trade=record))
+        out.append(TradeClosed(trade=record))
         out.append(
-            Notify.make(
+            Notify(
                 ts=fill.ts,
                 severity=Severity.INFO,
                 title=f"{record.symbol} closed ({record.exit_reason.value})",

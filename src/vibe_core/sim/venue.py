@@ -30,8 +30,8 @@ together fill at most what their parent filled; every draw comes from (seed, ord
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, TypeAlias
+from collections.abc import Sequence
+from typing import Any, TypeAlias
 
 import attrs
 
@@ -39,7 +39,6 @@ from vibe_core.calendar import SessionTable
 from vibe_core.codec import structure, unstructure
 from vibe_core.config import FillModel
 from vibe_core.events import Bar, Filled, OrderAccepted, OrderCancelled, OrderRejected, Trade
-from vibe_core.fastinit import fast_init
 from vibe_core.models import Fill, Order
 from vibe_core.orders import TERMINAL, transition
 from vibe_core.sim.draws import integer, uniform
@@ -78,12 +77,9 @@ def fill_delay_ns(model: FillModel, seed: int, order_id: str) -> int:
     return integer(seed, order_id, 0, lo, hi) * NS_PER_MS
 
 
-@fast_init
 @attrs.define
 class _Working:
     """A working order and its progress (owned by one venue)."""
-
-    make: ClassVar[Callable[..., _Working]]  #: ``_Working(...)`` as a plain call (fast_init)
 
     order: Order
     status: OrderStatus
@@ -113,12 +109,9 @@ class _Market:
     range_pct: float = 0.0  #: (high - low) / open of the last observed primary bar
 
 
-@fast_init
 @attrs.define
 class _At:
     """The point being matched: its liquidity is used up as orders fill."""
-
-    make: ClassVar[Callable[..., _At]]  #: ``_At(...)`` as a plain call (fast_init)
 
     ts: int
     price: float
@@ -210,10 +203,8 @@ class Venue:
             transition(_PENDING, "reject")
             return [OrderRejected(ts=order.ts, order_id=order.id, symbol=order.symbol, reason=reason)]
         delay = fill_delay_ns(self.model, self.seed, order.id)
-        w = _Working.make(
-            order=order, status=_PENDING, active_ts=order.ts + delay, expires=self._expiry(order)
-        )
-        out: list[VenueRecord] = [OrderAccepted.make(ts=order.ts, order_id=order.id, order=order)]
+        w = _Working(order=order, status=_PENDING, active_ts=order.ts + delay, expires=self._expiry(order))
+        out: list[VenueRecord] = [OrderAccepted(ts=order.ts, order_id=order.id, order=order)]
         self._add(w)
         if delay == 0:
             w.status = transition(w.status, "accept")
@@ -303,7 +294,7 @@ class Venue:
         symbol = bar.symbol
         points = bar_points(bar)
         end = points[3].ts
-        at = _At.make(ts=0, price=0.0, liquidity=0.0, remaining=0.0, range_pct=range_pct)  # (per point)
+        at = _At(ts=0, price=0.0, liquidity=0.0, remaining=0.0, range_pct=range_pct)  # (per point)
         for point in points:
             self._match_point(symbol, market, point, at, in_session, cold, out)
             book = self._books.get(symbol)
@@ -337,7 +328,7 @@ class Venue:
         if not self._new_interval(market, trade.ts):
             point = point._replace(jump=False)
         in_session = self.sessions.is_open(trade.ts)
-        at = _At.make(ts=0, price=0.0, liquidity=0.0, remaining=0.0, range_pct=market.range_pct)
+        at = _At(ts=0, price=0.0, liquidity=0.0, remaining=0.0, range_pct=market.range_pct)
         self._match_point(symbol, market, point, at, in_session, frozenset(), out)
         return out
 
@@ -394,7 +385,7 @@ class Venue:
             return  # no price in this session
         if w.status is _PENDING:
             w.status = transition(w.status, "activate")
-        at = _At.make(ts=close, price=market.price, liquidity=0.0, remaining=0.0, range_pct=market.range_pct)
+        at = _At(ts=close, price=market.price, liquidity=0.0, remaining=0.0, range_pct=market.range_pct)
         self._fill(w, market.price, False, at, out, whole=True)
 
     def observe_bar(self, bar: Bar) -> None:
@@ -463,7 +454,7 @@ class Venue:
         ts = w.order.ts
         if self.sessions.index_at(market.ts) != self.sessions.index_at(ts):
             return  # the last price is from an earlier session: the next open decides
-        at = _At.make(
+        at = _At(
             ts=ts,
             price=market.price,
             liquidity=market.liquidity,
@@ -577,7 +568,7 @@ class Venue:
         at.remaining = max(0.0, at.remaining - qty)
         done = w.remaining <= 0
         w.status = transition(w.status, "fill_full" if done else "fill_partial")
-        fill = Fill.make(
+        fill = Fill(
             order_id=order.id,
             symbol=order.symbol,
             side=order.side,
@@ -588,7 +579,7 @@ class Venue:
             ts=at.ts,
             tag=order.tag,
         )
-        out.append(Filled.make(ts=at.ts, fill=fill))
+        out.append(Filled(ts=at.ts, fill=fill))
         if done:
             self._drop(w)
         elif capped:
@@ -611,7 +602,7 @@ class Venue:
         suffix = "" if parent.pairs == 1 else f"-{parent.pairs}"
         side = p.side.opposite
         legs = [
-            Order.make(
+            Order(
                 id=f"{p.id}-{kind}{suffix}",
                 symbol=p.symbol,
                 side=side,
@@ -633,12 +624,10 @@ class Venue:
         children: list[_Working] = []
         for leg in legs:
             self._remember(leg.id, at.ts)
-            child = (
-                _Working.make(  # a leg lives as long as its parent (a DAY leg of a close fill: not past it)
-                    order=leg, status=transition(_PENDING, "accept"), active_ts=at.ts, expires=parent.expires
-                )
+            child = _Working(  # a leg lives as long as its parent (a DAY leg of a close fill: not past it)
+                order=leg, status=transition(_PENDING, "accept"), active_ts=at.ts, expires=parent.expires
             )
-            out.append(OrderAccepted.make(ts=at.ts, order_id=leg.id, order=leg))
+            out.append(OrderAccepted(ts=at.ts, order_id=leg.id, order=leg))
             self._add(child)
             children.append(child)
         if len(children) == 2:
@@ -693,7 +682,7 @@ class Venue:
     def _finish(self, w: _Working, event: str, ts: int, reason: str, out: list[VenueRecord]) -> None:
         w.status = transition(w.status, event)
         self._drop(w)
-        out.append(OrderCancelled.make(ts=ts, order_id=w.order.id, reason=reason))
+        out.append(OrderCancelled(ts=ts, order_id=w.order.id, reason=reason))
 
     def _remember(self, order_id: str, ts: int) -> None:
         """Keep ids of the current and previous session for idempotency (bounded memory)."""

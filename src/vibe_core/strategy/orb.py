@@ -163,7 +163,7 @@ class OpeningRangeBreakout:
         if risk <= 0:
             return None
         target = round(close + sign * cfg.reward_risk * risk, 2)
-        return Signal.make(
+        return Signal(
             symbol=bar.symbol,
             ts=bar.ts + self.primary.ns,
             side=side,
