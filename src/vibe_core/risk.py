@@ -26,7 +26,7 @@ class RiskState:
     halted: bool = False
     session_start_equity: float = 0.0
     #: equity at or below which the session's loss halts trading (``None``: no limit, no session yet);
-    #: fixed at the open, so the check at every bar is one comparison
+    #: fixed at the session open
     halt_equity: float | None = None
 
     def on_session_open(self, equity: float, config: RiskConfig) -> None:
