@@ -31,7 +31,10 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Speed and memory figures (printed); `nox -s bench -- bars` runs one benchmark."""
+    """Speed and memory figures (printed); `nox -s bench -- bars` runs one benchmark.
+
+    `nox -s bench -- compare` times the engine at 0799dbe and HEAD side by side (bench_compare.py).
+    """
     session.install("-e", ".[test,bench]")
     names = session.posargs or ["bars", "indicators", "venue", "engine", "data", "backtest"]
     for name in names:

@@ -24,7 +24,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from vibe_core.calendar import NEW_YORK, SessionTable
-from vibe_core.events import Bar, make_bar
+from vibe_core.events import Bar
 from vibe_core.types import NS_PER_SECOND, Timeframe
 
 __all__ = [
@@ -598,7 +598,10 @@ def iter_bars(series: Mapping[str, BarSeries], *, chunk: int = 65_536) -> Iterat
         t, k = ts[idx].tolist(), code[idx].tolist()
         o, h, low, c, v = (col[idx].tolist() for col in cols)
         for ti, ki, oi, hi, li, ci, vi in zip(t, k, o, h, low, c, v, strict=True):
-            yield make_bar(symbols[ki], frames[ki], ti, oi, hi, li, ci, vi, sources[ki])
+            yield Bar(
+                symbol=symbols[ki], timeframe=frames[ki], ts=ti, open=oi, high=hi, low=li, close=ci,
+                volume=vi, source=sources[ki],
+            )  # fmt: skip
 
 
 def date_range(series: BarSeries | Mapping[str, BarSeries]) -> tuple[dt.date, dt.date]:

@@ -1,20 +1,20 @@
 """Actions: what the core asks the shells to do or record. A closed union.
 
 ``SubmitOrder``/``CancelOrder`` go to a broker; ``Notify`` to people; the rest are records the
-shells persist and publish (fills, closed trades, evaluated signals, risk halts). With the
+shells persist and publish (fills, closed trades, evaluated signals, risk halts).
+Like events, actions check their fields where they are built (:mod:`vibe_core.checks`). With the
 built-in simulated venue, order events (accepted, rejected, filled, cancelled) are emitted as
 records too, with the same classes an external broker sends back as events.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import ClassVar, TypeAlias
+from typing import TypeAlias
 
 import attrs
 
+from vibe_core.checks import INF, field, finite, instance, name, reject, relation, text, timestamp
 from vibe_core.events import Event, Filled, OrderAccepted, OrderCancelled, OrderRejected
-from vibe_core.fastinit import fast_init
 from vibe_core.models import Order, Signal, TradeRecord
 from vibe_core.types import Severity
 
@@ -35,6 +35,10 @@ __all__ = [
 class SubmitOrder:
     order: Order
 
+    def __attrs_post_init__(self) -> None:
+        if type(self.order) is not Order:
+            reject(self, (instance("order", Order),))
+
 
 @attrs.frozen(kw_only=True)
 class CancelOrder:
@@ -42,33 +46,43 @@ class CancelOrder:
     order_id: str
     reason: str
 
+    def __attrs_post_init__(self) -> None:
+        if not (
+            type(self.ts) is int
+            and type(self.order_id) is str
+            and self.order_id != ""
+            and type(self.reason) is str
+        ):
+            reject(self, (field("ts", timestamp), field("order_id", name), field("reason", text)))
 
-@fast_init
+
 @attrs.frozen(kw_only=True)
 class Notify:
-    make: ClassVar[Callable[..., Notify]]  #: ``Notify(...)`` as a plain call (fast_init)
     ts: int
     severity: Severity
     title: str
     fields: tuple[tuple[str, str], ...] = ()
 
+    def __attrs_post_init__(self) -> None:
+        if not (type(self.ts) is int and type(self.severity) is Severity and type(self.title) is str):
+            reject(self, (field("ts", timestamp), instance("severity", Severity), field("title", text)))
 
-@fast_init
+
 @attrs.frozen(kw_only=True)
 class TradeClosed:
-    make: ClassVar[Callable[..., TradeClosed]]  #: ``TradeClosed(...)`` as a plain call (fast_init)
     trade: TradeRecord
 
+    def __attrs_post_init__(self) -> None:
+        if type(self.trade) is not TradeRecord:
+            reject(self, (instance("trade", TradeRecord),))
 
-@fast_init
+
 @attrs.frozen(kw_only=True)
 class SignalEvaluated:
-    """A signal and its verdict: ``accepted`` with ``qty``, or not.
+    """A signal and its verdict: ``accepted`` with ``qty`` > 0, or not.
 
     ``reasons`` holds every check's verdict, passes included; ``vetoes`` only the failing ones.
     """
-
-    make: ClassVar[Callable[..., SignalEvaluated]]  #: ``SignalEvaluated(...)`` as a plain call (fast_init)
 
     signal: Signal
     accepted: bool
@@ -76,14 +90,52 @@ class SignalEvaluated:
     reasons: tuple[str, ...] = ()
     vetoes: tuple[str, ...] = ()
 
+    def __attrs_post_init__(self) -> None:
+        qty = self.qty
+        if not (
+            type(self.signal) is Signal
+            and type(self.accepted) is bool
+            and type(qty) is int
+            and (qty > 0 if self.accepted else qty >= 0)
+        ):
+            reject(self, _SIGNAL_EVALUATED)
 
-@fast_init
+
+_SIGNAL_EVALUATED = (
+    instance("signal", Signal),
+    instance("accepted", bool),
+    field("qty", lambda v: type(v) is int and v >= 0, "an int >= 0"),
+    relation("qty", lambda e: e.qty > 0 or not e.accepted, "> 0 when accepted"),
+)
+
+
 @attrs.frozen(kw_only=True)
 class RiskHalted:
     ts: int
     reason: str
     session_start_equity: float
     equity: float
+
+    def __attrs_post_init__(self) -> None:
+        try:
+            ok = (
+                type(self.ts) is int
+                and type(self.reason) is str
+                and -INF < self.session_start_equity < INF
+                and -INF < self.equity < INF
+            )
+        except TypeError:
+            ok = False
+        if not ok:
+            reject(self, _RISK_HALTED)
+
+
+_RISK_HALTED = (
+    field("ts", timestamp),
+    field("reason", text),
+    field("session_start_equity", finite),
+    field("equity", finite),
+)
 
 
 @attrs.frozen(kw_only=True)

@@ -18,14 +18,13 @@ exactly like the original.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
-from typing import Any, ClassVar, Final, assert_never
+from collections.abc import Iterable
+from typing import Any, Final, assert_never
 
 import attrs
 
 from vibe_core.calendar import SessionTable
-from vibe_core.events import Bar, Clock, Trade, make_bar
-from vibe_core.fastinit import fast_init
+from vibe_core.events import Bar, Clock, Trade
 from vibe_core.types import Timeframe
 
 __all__ = ["BarAggregator", "step", "DEFAULT_TIMEFRAMES"]
@@ -65,12 +64,9 @@ _TF_NS: Final = {tf: tf.ns for tf in Timeframe}
 SNAPSHOT_FORMAT: Final = 2  #: 2: each level folds into the next only (1 folded base bars into all)
 
 
-@fast_init
 @attrs.define
 class _Forming:
     """A bar being built; mutable and owned by one :class:`_SymbolState`."""
-
-    make: ClassVar[Callable[..., _Forming]]  #: ``_Forming(...)`` as a plain call (fast_init)
 
     start: int
     end: int
@@ -86,7 +82,7 @@ class _Forming:
     @classmethod
     def of(cls, bar: Bar | _Forming, start: int, end: int, session: tuple[int, int]) -> _Forming:
         """A new forming bar spanning ``[start, end)`` in ``session`` with ``bar``'s values."""
-        return cls.make(
+        return cls(
             start, end, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.source, session[0], session[1]
         )
 
@@ -438,7 +434,7 @@ class BarAggregator:
             return
         price = trade.price
         source = self.trade_source
-        new = _Forming.make(start, end, price, price, price, price, trade.size, source, s_open, s_close)
+        new = _Forming(start, end, price, price, price, price, trade.size, source, s_open, s_close)
         self._install(self._symbol(trade.symbol), new)
 
     def _install(self, sym: _SymbolState, fb: _Forming) -> None:
@@ -510,7 +506,7 @@ class BarAggregator:
             end = h_start + tf
             if end > s_close:
                 end = s_close
-            hb = forming[k] = _Forming.make(
+            hb = forming[k] = _Forming(
                 h_start, end, src.open, src.high, src.low, src.close, src.volume, src.source,
                 s_open, s_close,
             )  # fmt: skip
@@ -533,7 +529,10 @@ class BarAggregator:
 
     @staticmethod
     def _to_bar(symbol: str, timeframe: Timeframe, fb: _Forming) -> Bar:
-        return make_bar(symbol, timeframe, fb.start, fb.open, fb.high, fb.low, fb.close, fb.volume, fb.source)
+        return Bar(
+            symbol=symbol, timeframe=timeframe, ts=fb.start, open=fb.open, high=fb.high, low=fb.low,
+            close=fb.close, volume=fb.volume, source=fb.source,
+        )  # fmt: skip
 
 
 def step(state: BarAggregator, event: Trade | Bar | Clock) -> tuple[BarAggregator, list[Bar]]:

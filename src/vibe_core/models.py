@@ -1,31 +1,46 @@
-"""Value types that events and actions carry: orders, fills, signals, round-trip trades.
+"""Value types that events and actions carry: orders, fills, signals, round-trip trades, views.
 
-All are frozen, slotted, keyword-only attrs classes; :mod:`vibe_core.codec` converts them.
+All are frozen, slotted, keyword-only attrs classes, checked where they are built (a bad field is a
+``ValueError`` naming the class, the field and the value; see :mod:`vibe_core.checks`);
+:mod:`vibe_core.codec` converts them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import ClassVar
+from enum import Enum
 
 import attrs
 
-from vibe_core.fastinit import fast_init
-from vibe_core.types import ExitReason, OrderType, Side, TimeInForce
+from vibe_core.checks import (
+    INF,
+    field,
+    finite,
+    instance,
+    name,
+    optional_price,
+    optional_size,
+    price,
+    quantity,
+    reject,
+    relation,
+    size,
+    text,
+    timestamp,
+)
+from vibe_core.types import LIMIT, STOP, STOP_LIMIT, ExitReason, OrderType, Side, TimeInForce
 
 __all__ = ["Order", "Fill", "Signal", "TradeRecord", "PositionView", "AccountView"]
 
 
-@fast_init
 @attrs.frozen(kw_only=True)
 class Order:
     """An order as submitted. Ids are deterministic (``AAPL-20240315-1``) so a resubmission is idempotent.
 
     ``stop_loss``/``take_profit`` make it a bracket: when it fills, the venue places a stop and a
     limit for the filled quantity, linked one-cancels-other, matched from the fill's point on.
+    Checks: ``qty`` > 0; every price finite and > 0 when set; a limit (stop-limit) order has a
+    ``limit_price``, a stop (stop-limit) order a ``stop_price``; ``max_notional`` finite and >= 0.
     """
-
-    make: ClassVar[Callable[..., Order]]  #: ``Order(...)`` as a plain call (fast_init)
 
     id: str
     symbol: str
@@ -43,13 +58,65 @@ class Order:
     max_notional: float | None = None  #: cash cap checked at execution: buys never spend more
     strategy: str = ""  #: the strategy whose signal the order (or its bracket) comes from
 
+    def __attrs_post_init__(self) -> None:
+        kind, limit, stop = self.type, self.limit_price, self.stop_price
+        try:
+            ok = (
+                type(self.id) is str and self.id != ""
+                and type(self.symbol) is str and self.symbol != ""
+                and type(self.side) is Side and type(self.qty) is int and self.qty > 0
+                and isinstance(kind, Enum) and type(self.ts) is int and type(self.tif) is TimeInForce
+                and (limit is None or 0.0 < limit < INF)
+                and (stop is None or 0.0 < stop < INF)
+                and (limit is not None or (kind is not LIMIT and kind is not STOP_LIMIT))
+                and (stop is not None or (kind is not STOP and kind is not STOP_LIMIT))
+                and (self.stop_loss is None or 0.0 < self.stop_loss < INF)
+                and (self.take_profit is None or 0.0 < self.take_profit < INF)
+                and (self.parent_id is None or type(self.parent_id) is str)
+                and type(self.tag) is str
+                and (self.max_notional is None or 0.0 <= self.max_notional < INF)
+            )  # fmt: skip
+        except TypeError:
+            ok = False
+        if not ok:
+            reject(self, _ORDER)
 
-@fast_init
+
+_ORDER = (
+    field("id", name),
+    field("symbol", name),
+    instance("side", Side),
+    field("qty", quantity),
+    # OrderType, or the enum of an order type registered in vibe_core.sim.ordertypes
+    field("type", lambda v: isinstance(v, Enum), "an order type (an Enum member)"),
+    field("ts", timestamp),
+    instance("tif", TimeInForce),
+    field("limit_price", optional_price),
+    field("stop_price", optional_price),
+    relation(
+        "limit_price",
+        lambda o: o.limit_price is not None or o.type not in (LIMIT, STOP_LIMIT),
+        "set for a limit or stop-limit order",
+    ),
+    relation(
+        "stop_price",
+        lambda o: o.stop_price is not None or o.type not in (STOP, STOP_LIMIT),
+        "set for a stop or stop-limit order",
+    ),
+    field("stop_loss", optional_price),
+    field("take_profit", optional_price),
+    field("parent_id", lambda v: v is None or type(v) is str, "None or a str"),
+    field("tag", text),
+    field("max_notional", optional_size),
+)
+
+
 @attrs.frozen(kw_only=True)
 class Fill:
-    """One execution. ``ref_price`` is the matched price before slippage."""
+    """One execution. ``ref_price`` is the matched price before slippage.
 
-    make: ClassVar[Callable[..., Fill]]  #: ``Fill(...)`` as a plain call (fast_init)
+    Checks: ``qty`` > 0, prices finite and > 0, ``fee`` finite and >= 0.
+    """
 
     order_id: str
     symbol: str
@@ -62,13 +129,41 @@ class Fill:
     tag: str = ""
     strategy: str = ""  #: the order's strategy
 
+    def __attrs_post_init__(self) -> None:
+        try:
+            ok = (
+                type(self.order_id) is str and self.order_id != ""
+                and type(self.symbol) is str and self.symbol != ""
+                and type(self.side) is Side and type(self.qty) is int and self.qty > 0
+                and 0.0 < self.price < INF and 0.0 < self.ref_price < INF and 0.0 <= self.fee < INF
+                and type(self.ts) is int and type(self.tag) is str
+            )  # fmt: skip
+        except TypeError:
+            ok = False
+        if not ok:
+            reject(self, _FILL)
 
-@fast_init
+
+_FILL = (
+    field("order_id", name),
+    field("symbol", name),
+    instance("side", Side),
+    field("qty", quantity),
+    field("price", price),
+    field("ref_price", price),
+    field("fee", size),
+    field("ts", timestamp),
+    field("tag", text),
+)
+
+
 @attrs.frozen(kw_only=True)
 class Signal:
-    """A strategy's wish to enter, before validation and risk."""
+    """A strategy's wish to enter, before validation and risk.
 
-    make: ClassVar[Callable[..., Signal]]  #: ``Signal(...)`` as a plain call (fast_init)
+    Checks: ``price``, ``stop``, ``target`` (and the range, when given) finite and > 0. A stop on
+    the wrong side is not an error here: risk sizes it to zero and says why.
+    """
 
     symbol: str
     ts: int
@@ -80,13 +175,38 @@ class Signal:
     range_high: float | None = None
     range_low: float | None = None
 
+    def __attrs_post_init__(self) -> None:
+        high, low = self.range_high, self.range_low
+        try:
+            ok = (
+                type(self.symbol) is str and self.symbol != "" and type(self.ts) is int
+                and type(self.side) is Side
+                and 0.0 < self.price < INF and 0.0 < self.stop < INF and 0.0 < self.target < INF
+                and type(self.strategy) is str and self.strategy != ""
+                and (high is None or 0.0 < high < INF) and (low is None or 0.0 < low < INF)
+            )  # fmt: skip
+        except TypeError:
+            ok = False
+        if not ok:
+            reject(self, _SIGNAL)
 
-@fast_init
+
+_SIGNAL = (
+    field("symbol", name),
+    field("ts", timestamp),
+    instance("side", Side),
+    field("price", price),
+    field("stop", price),
+    field("target", price),
+    field("strategy", name),
+    field("range_high", optional_price),
+    field("range_low", optional_price),
+)
+
+
 @attrs.frozen(kw_only=True)
 class TradeRecord:
-    """A closed round trip."""
-
-    make: ClassVar[Callable[..., TradeRecord]]  #: ``TradeRecord(...)`` as a plain call (fast_init)
+    """A closed round trip. Checks: ``qty`` > 0, prices finite and > 0, ``pnl`` finite, ``fees`` >= 0."""
 
     symbol: str
     side: Side
@@ -100,22 +220,99 @@ class TradeRecord:
     exit_reason: ExitReason
     strategy: str = ""  #: the strategy whose entry opened the round trip
 
+    def __attrs_post_init__(self) -> None:
+        try:
+            ok = (
+                type(self.symbol) is str and self.symbol != "" and type(self.side) is Side
+                and type(self.qty) is int and self.qty > 0
+                and type(self.entry_time) is int and type(self.exit_time) is int
+                and 0.0 < self.entry_price < INF and 0.0 < self.exit_price < INF
+                and -INF < self.pnl < INF and 0.0 <= self.fees < INF
+                and type(self.exit_reason) is ExitReason
+            )  # fmt: skip
+        except TypeError:
+            ok = False
+        if not ok:
+            reject(self, _TRADE_RECORD)
+
+
+_TRADE_RECORD = (
+    field("symbol", name),
+    instance("side", Side),
+    field("qty", quantity),
+    field("entry_time", timestamp),
+    field("exit_time", timestamp),
+    field("entry_price", price),
+    field("exit_price", price),
+    field("pnl", finite),
+    field("fees", size),
+    instance("exit_reason", ExitReason),
+)
+
 
 @attrs.frozen(kw_only=True)
 class PositionView:
+    """An open position as readers see it. Checks: ``qty`` a non-zero int, prices > 0, P&L finite."""
+
     symbol: str
-    qty: int
+    qty: int  #: signed: > 0 long, < 0 short
     avg_price: float
     last_price: float
     unrealized_pnl: float
     realized_pnl: float
 
+    def __attrs_post_init__(self) -> None:
+        try:
+            ok = (
+                type(self.symbol) is str and self.symbol != "" and type(self.qty) is int and self.qty != 0
+                and 0.0 < self.avg_price < INF and 0.0 < self.last_price < INF
+                and -INF < self.unrealized_pnl < INF and -INF < self.realized_pnl < INF
+            )  # fmt: skip
+        except TypeError:
+            ok = False
+        if not ok:
+            reject(self, _POSITION_VIEW)
+
+
+_POSITION_VIEW = (
+    field("symbol", name),
+    field("qty", lambda v: type(v) is int and v != 0, "a non-zero int"),
+    field("avg_price", price),
+    field("last_price", price),
+    field("unrealized_pnl", finite),
+    field("realized_pnl", finite),
+)
+
 
 @attrs.frozen(kw_only=True)
 class AccountView:
+    """The account at ``ts``. Checks: every amount finite, ``gross_exposure`` >= 0."""
+
     ts: int
     cash: float
     equity: float
     realized_pnl: float
     unrealized_pnl: float
     gross_exposure: float
+
+    def __attrs_post_init__(self) -> None:
+        try:
+            ok = (
+                type(self.ts) is int and -INF < self.cash < INF and -INF < self.equity < INF
+                and -INF < self.realized_pnl < INF and -INF < self.unrealized_pnl < INF
+                and 0.0 <= self.gross_exposure < INF
+            )  # fmt: skip
+        except TypeError:
+            ok = False
+        if not ok:
+            reject(self, _ACCOUNT_VIEW)
+
+
+_ACCOUNT_VIEW = (
+    field("ts", timestamp),
+    field("cash", finite),
+    field("equity", finite),
+    field("realized_pnl", finite),
+    field("unrealized_pnl", finite),
+    field("gross_exposure", size),
+)

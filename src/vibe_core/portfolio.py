@@ -1,6 +1,9 @@
 """Portfolio accounting: cash, positions with average price, realized/unrealized P&L, round trips.
 
-State: :class:`Portfolio` (cash, per-symbol positions and open round trips, last marks).
+State: :class:`Portfolio` (cash, per-symbol open round trips, last marks). The per-symbol
+bookkeeping (:class:`_Position`) is private and mutable; readers get frozen
+views (:class:`~vibe_core.models.PositionView`, :meth:`Portfolio.position_views`) and quantities
+(:meth:`Portfolio.position_qty`).
 Consumes: fills (from the simulated venue or an external broker) and marks (bar closes, prints).
 Emits: :class:`~vibe_core.models.TradeRecord` when a position returns to flat.
 Invariants: equity == cash + sum(qty x last mark); a round trip's P&L is the change in cash it
@@ -9,16 +12,14 @@ caused; positions never hold zero quantity (flat symbols are removed).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
-from vibe_core.fastinit import fast_init
 from vibe_core.models import AccountView, Fill, PositionView, TradeRecord
 from vibe_core.types import BUY, SELL, ExitReason
 
-__all__ = ["Position", "Portfolio", "EXIT_REASONS"]
+__all__ = ["Portfolio", "EXIT_REASONS"]
 
 EXIT_REASONS: dict[str, ExitReason] = {
     "target": ExitReason.TARGET,
@@ -29,12 +30,9 @@ EXIT_REASONS: dict[str, ExitReason] = {
 }
 
 
-@fast_init
 @attrs.define
-class Position:
-    """An open position and the round trip it belongs to."""
-
-    make: ClassVar[Callable[..., Position]]  #: ``Position(...)`` as a plain call (fast_init)
+class _Position:
+    """An open position and the round trip it belongs to (bookkeeping owned by one portfolio)."""
 
     symbol: str
     qty: int  #: signed: > 0 long, < 0 short
@@ -53,7 +51,7 @@ class Position:
 class Portfolio:
     cash: float
     initial_capital: float
-    positions: dict[str, Position] = attrs.Factory(dict)
+    positions: dict[str, _Position] = attrs.Factory(dict)  #: never holds a zero quantity
     marks: dict[str, float] = attrs.Factory(dict)
     realized_pnl: float = 0.0  #: all closed P&L net of fees
     fees_paid: float = 0.0
@@ -123,7 +121,7 @@ class Portfolio:
         self.marks[fill.symbol] = fill.price
         pos = self.positions.get(fill.symbol)
         if pos is None:
-            self.positions[fill.symbol] = Position.make(
+            self.positions[fill.symbol] = _Position(
                 symbol=fill.symbol,
                 qty=signed,
                 avg_price=fill.price,
@@ -153,7 +151,7 @@ class Portfolio:
         if pos.qty != 0:
             return None
         del self.positions[fill.symbol]
-        record = TradeRecord.make(
+        record = TradeRecord(
             symbol=fill.symbol,
             side=BUY if direction > 0 else SELL,
             qty=pos.exit_qty,
@@ -168,7 +166,7 @@ class Portfolio:
         )
         remainder = fill.qty - closing
         if remainder:  # a reversal opens a new round trip with the rest
-            self.positions[fill.symbol] = Position.make(
+            self.positions[fill.symbol] = _Position(
                 symbol=fill.symbol,
                 qty=remainder * fill.side.sign,
                 avg_price=fill.price,
@@ -184,5 +182,5 @@ class Portfolio:
 
     @classmethod
     def restore(cls, data: dict[str, Any]) -> Portfolio:
-        positions = {k: Position(**v) for k, v in data["positions"].items()}
+        positions = {k: _Position(**v) for k, v in data["positions"].items()}
         return cls(**{**data, "positions": positions, "marks": dict(data["marks"])})

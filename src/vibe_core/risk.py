@@ -10,13 +10,11 @@ cash not already committed to working entries; the halt resets only at the next 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
 from vibe_core.config import RiskConfig
-from vibe_core.fastinit import fast_init
 from vibe_core.models import Signal
 
 __all__ = ["RiskState", "Exposure", "size_entry"]
@@ -28,7 +26,7 @@ class RiskState:
     halted: bool = False
     session_start_equity: float = 0.0
     #: equity at or below which the session's loss halts trading (``None``: no limit, no session yet);
-    #: fixed at the open, so the check at every bar is one comparison
+    #: fixed at the session open
     halt_equity: float | None = None
 
     def on_session_open(self, equity: float, config: RiskConfig) -> None:
@@ -52,12 +50,9 @@ class RiskState:
         return cls(**{f.name: data[f.name] for f in attrs.fields(cls)})  # (a missing key is named)
 
 
-@fast_init
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Exposure:
     """The account as risk sees it at decision time."""
-
-    make: ClassVar[Callable[..., Exposure]]  #: ``Exposure(...)`` as a plain call (fast_init)
 
     equity: float
     cash: float  #: cash not committed to working entry orders

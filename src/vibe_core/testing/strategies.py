@@ -223,7 +223,7 @@ def signals(draw: st.DrawFn) -> Signal:
     """Signals with the stop on the losing side and the target on the winning side."""
     side = draw(st.sampled_from(Side))
     price = draw(prices(1.0, 5_000.0))
-    risk = draw(st.floats(min_value=0.01, max_value=price / 2, allow_nan=False))
+    risk = draw(st.floats(min_value=0.01, max_value=price / 3, allow_nan=False))  # (target stays > 0)
     stop = price - side.sign * risk
     target = price + side.sign * 2 * risk
     has_range = draw(st.booleans())
@@ -261,7 +261,7 @@ def trade_records(draw: st.DrawFn) -> TradeRecord:
 def position_views(draw: st.DrawFn) -> PositionView:
     return PositionView(
         symbol=draw(symbols()),
-        qty=draw(st.integers(min_value=-100_000, max_value=100_000)),
+        qty=draw(st.integers(min_value=-100_000, max_value=100_000).filter(bool)),  # (flat: no position)
         avg_price=draw(prices()),
         last_price=draw(prices()),
         unrealized_pnl=draw(money()),
@@ -333,48 +333,65 @@ def bar_slices(draw: st.DrawFn) -> BarSlice:
     """A few bars (any symbols) moved to one open time."""
     parts = draw(st.lists(bars(timeframe=Timeframe.M5), max_size=5))
     ts = draw(timestamps()) // Timeframe.M5.ns * Timeframe.M5.ns
-    return BarSlice(ts=ts, bars=tuple(attrs.evolve(b, ts=ts) for b in parts))
+    return BarSlice(ts=ts, bars=tuple(attrs.evolve(b, ts=ts) for b in parts), ts_recv=draw(_ts_recv(ts)))
 
 
-def clocks() -> st.SearchStrategy[Clock]:
-    return st.builds(Clock, ts=timestamps())
+# (every event may carry ts_recv: drawn for each, None or a little after ts)
+
+
+@st.composite
+def clocks(draw: st.DrawFn) -> Clock:
+    ts = draw(timestamps())
+    return Clock(ts=ts, ts_recv=draw(_ts_recv(ts)))
 
 
 @st.composite
 def order_accepted(draw: st.DrawFn) -> OrderAccepted:
     order = draw(st.none() | orders())
     order_id = order.id if order is not None else draw(order_ids())
-    return OrderAccepted(ts=draw(timestamps()), order_id=order_id, order=order)
+    ts = draw(timestamps())
+    return OrderAccepted(ts=ts, order_id=order_id, order=order, ts_recv=draw(_ts_recv(ts)))
 
 
 @st.composite
 def order_rejected(draw: st.DrawFn) -> OrderRejected:
     sym = draw(symbols())
+    ts = draw(timestamps())
     return OrderRejected(
-        ts=draw(timestamps()), order_id=draw(order_ids(sym)), symbol=sym, reason=draw(reasons())
+        ts=ts, order_id=draw(order_ids(sym)), symbol=sym, reason=draw(reasons()), ts_recv=draw(_ts_recv(ts))
     )
 
 
 @st.composite
 def filled(draw: st.DrawFn) -> Filled:
     fill = draw(fills())
-    return Filled(ts=fill.ts, fill=fill)
+    return Filled(ts=fill.ts, fill=fill, ts_recv=draw(_ts_recv(fill.ts)))
 
 
-def order_cancelled() -> st.SearchStrategy[OrderCancelled]:
-    return st.builds(OrderCancelled, ts=timestamps(), order_id=order_ids(), reason=reasons())
+@st.composite
+def order_cancelled(draw: st.DrawFn) -> OrderCancelled:
+    ts = draw(timestamps())
+    return OrderCancelled(
+        ts=ts, order_id=draw(order_ids()), reason=draw(reasons()), ts_recv=draw(_ts_recv(ts))
+    )
 
 
-def pauses() -> st.SearchStrategy[Pause]:
-    return st.builds(Pause, ts=timestamps(), reason=reasons())
+@st.composite
+def pauses(draw: st.DrawFn) -> Pause:
+    ts = draw(timestamps())
+    return Pause(ts=ts, reason=draw(reasons()), ts_recv=draw(_ts_recv(ts)))
 
 
-def resumes() -> st.SearchStrategy[Resume]:
-    return st.builds(Resume, ts=timestamps())
+@st.composite
+def resumes(draw: st.DrawFn) -> Resume:
+    ts = draw(timestamps())
+    return Resume(ts=ts, ts_recv=draw(_ts_recv(ts)))
 
 
-def close_alls() -> st.SearchStrategy[CloseAll]:
-    return st.builds(CloseAll, ts=timestamps(), reason=reasons())
+@st.composite
+def close_alls(draw: st.DrawFn) -> CloseAll:
+    ts = draw(timestamps())
+    return CloseAll(ts=ts, reason=draw(reasons()), ts_recv=draw(_ts_recv(ts)))
 
 
 def market_events() -> st.SearchStrategy[Trade | Bar]:
