@@ -23,6 +23,7 @@ from vibe_core.config import Config, ConfigError, config_from_dict, config_to_di
 __all__ = [
     "ENV_PREFIX",
     "build_config",
+    "dotted_layer",
     "environment_layer",
     "file_layer",
     "load_settings",
@@ -109,7 +110,12 @@ def environment_layer(environ: Mapping[str, str] | None = None) -> Layer:
 
 def set_layer(overrides: Iterable[str], name: str = "--set") -> Layer:
     """``--set key.path=value`` assignments (a later one wins)."""
-    return Layer(name, _nest(parse_assignment(o, name) for o in overrides))
+    return dotted_layer(name, (parse_assignment(o, name) for o in overrides))
+
+
+def dotted_layer(name: str, items: Iterable[tuple[str, Any]]) -> Layer:
+    """A layer from ``(dotted.key, value)`` pairs (a later pair wins)."""
+    return Layer(name, _nest(items))
 
 
 def settings_layers(
