@@ -523,8 +523,8 @@ def _day_selector(
             "buttons": buttons,
             "active": len(views) - 1,
             "showactive": True,
-            "x": 1.0,
-            "xanchor": "right",
+            "x": 0.0,  # left: the right is plotly's toolbar
+            "xanchor": "left",
             "y": 1.16,
             "yanchor": "top",
         }
