@@ -1,4 +1,8 @@
-"""``vibe-backtest``: run, sample, sweep. Exit codes: 0 success, 2 bad input, 1 internal error."""
+"""``vibe-backtest``: run, sample, sweep, config show. Exit codes: 0 success, 2 bad input, 1 internal error.
+
+Bad input is found before any long work: the options, the config layers and the output folder are
+checked first, and results are written atomically (a complete folder or none).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import argparse
 import datetime as dt
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +18,16 @@ from typing import Any
 __all__ = ["main"]
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
 
 
 def _day(text: str) -> str:
@@ -23,20 +38,14 @@ def _day(text: str) -> str:
     return text
 
 
-def _add_data_options(p: argparse.ArgumentParser) -> None:
-    group = p.add_mutually_exclusive_group()
-    group.add_argument(
-        "--data", metavar="DIR", help="directory with one SYMBOL.csv or SYMBOL.parquet per symbol"
-    )
-    group.add_argument(
-        "--source", choices=["sample", "yahoo"], help="built-in sample market (default) or Yahoo"
-    )
+def _add_config_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--config", metavar="FILE", help="YAML config (environment VIBE__SECTION__KEY and --set win)"
+        "--config",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="YAML config (repeatable, a later file wins; environment VIBE__SECTION__KEY and --set win)",
     )
-    p.add_argument("--symbols", metavar="A,B", help="comma-separated symbols (default: all in the data)")
-    p.add_argument("--start", type=_day, metavar="YYYY-MM-DD", help="first New York date (inclusive)")
-    p.add_argument("--end", type=_day, metavar="YYYY-MM-DD", help="last New York date (inclusive)")
     p.add_argument(
         "--set",
         dest="overrides",
@@ -45,6 +54,20 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override a config key, e.g. --set exchange.preset=optimistic (repeatable)",
     )
+
+
+def _add_data_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--data", metavar="DIR", help="directory with one SYMBOL.csv or SYMBOL.parquet per symbol"
+    )
+    group.add_argument(
+        "--source", choices=["sample", "yahoo"], help="built-in sample market (default) or Yahoo"
+    )
+    _add_config_options(p)
+    p.add_argument("--symbols", metavar="A,B", help="comma-separated symbols (default: all in the data)")
+    p.add_argument("--start", type=_day, metavar="YYYY-MM-DD", help="first New York date (inclusive)")
+    p.add_argument("--end", type=_day, metavar="YYYY-MM-DD", help="last New York date (inclusive)")
     p.add_argument("--tz", default="America/New_York", help="timezone of naive timestamps in files")
     p.add_argument(
         "--cache-dir",
@@ -63,9 +86,29 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", metavar="DIR", help="output directory (default results/<timestamp>/)")
     run.add_argument("--no-report", action="store_true", help="skip report.html")
     run.add_argument("--quiet", action="store_true", help="no progress bar or table")
-    sample = sub.add_parser("sample", help="write the built-in sample market as files")
-    sample.add_argument("--out", metavar="DIR", required=True)
-    sample.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    sample = sub.add_parser(
+        "sample",
+        help="write the built-in sample market as files",
+        description="Write the seeded sample market (5m bars on real NYSE sessions) as one file a symbol.",
+    )
+    sample.add_argument("--out", metavar="DIR", required=True, help="folder for SYMBOL.csv / SYMBOL.parquet")
+    sample.add_argument(
+        "--format", choices=["csv", "parquet"], default="csv", help="file format (default csv)"
+    )
+    sample.add_argument(
+        "--sessions", type=_positive, default=60, metavar="N", help="number of sessions (default 60)"
+    )
+    sample.add_argument(
+        "--end",
+        type=_day,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="last session on or before this date (default 2024-07-26)",
+    )
+    sample.add_argument(
+        "--symbols", metavar="A,B", help="comma-separated symbols (default AAPL,MSFT,AMZN,TSLA,GOOGL)"
+    )
+    sample.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
     sweep = sub.add_parser("sweep", help="run every combination of a parameter grid in parallel")
     _add_data_options(sweep)
     sweep.add_argument(
@@ -78,6 +121,14 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--metric", default="sharpe", help="summary field for the heatmap (default sharpe)")
     sweep.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     sweep.add_argument("--out", metavar="DIR", help="output directory (default results/sweep-<timestamp>/)")
+    config = sub.add_parser("config", help="show the effective configuration and where each value came from")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    show = config_sub.add_parser(
+        "show",
+        help="print the merged config, each value with the layer that set it (secrets masked)",
+        description="Layers: defaults < --config FILE(s) < environment VIBE__SECTION__KEY < --set.",
+    )
+    _add_config_options(show)
     return parser
 
 
@@ -97,7 +148,7 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def print_summary(summary: dict[str, Any], out: Path) -> None:
+def print_summary(summary: dict[str, Any], out: Path, *, report: bool = True) -> None:
     rows = [
         ("period", f"{summary.get('start')} .. {summary.get('end')} ({summary.get('sessions')} sessions)"),
         ("symbols", ", ".join(summary.get("symbols", []))),
@@ -123,68 +174,129 @@ def print_summary(summary: dict[str, Any], out: Path) -> None:
     print()
     for key, value in rows:
         print(f"  {key:<{width}}  {value}")
-    print(f"\n  results in {out}/ (open report.html)\n")
+    print(f"\n  results in {out}/" + (" (open report.html)" if report else "") + "\n")
+
+
+def _check_data_options(args: argparse.Namespace) -> None:
+    """Options that can be judged without loading anything, named as the user typed them."""
+    from vibe_backtest.api import check_tz
+    from vibe_backtest.data import DataError
+
+    try:
+        check_tz(args.tz)
+    except DataError as exc:
+        raise _BadInput(f"--tz: {exc}") from None
+    if args.start is not None and args.end is not None and args.start > args.end:
+        raise _BadInput(f"--start {args.start} is after --end {args.end}")
+    if args.data is not None:
+        data = Path(args.data)
+        if data.is_file():
+            raise _BadInput(
+                f"--data {data} is a file; give the folder that holds the SYMBOL.csv / SYMBOL.parquet "
+                f"files (here: --data {data.parent})"
+            )
+        if not data.is_dir():
+            raise _BadInput(f"--data {data}: no such folder")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from vibe_backtest.api import run_backtest
+    from vibe_backtest.results import atomic_dir
     from vibe_backtest.settings import load_settings
 
+    _check_data_options(args)
     config = load_settings(args.config, args.overrides)
-    result = run_backtest(
-        args.data,
-        config=config,
-        source=args.source,
-        symbols=_symbols(args.symbols),
-        start=args.start,
-        end=args.end,
-        tz=args.tz,
-        cache_dir=args.cache_dir,
-        progress=not args.quiet,
-        keep_bars=not args.no_report,
-    )
     out = Path(args.out) if args.out else _default_out()
-    result.write(out, report=not args.no_report)
+    with atomic_dir(out) as folder:  # checked and made before the backtest runs
+        result = run_backtest(
+            args.data,
+            config=config,
+            source=args.source,
+            symbols=_symbols(args.symbols),
+            start=args.start,
+            end=args.end,
+            tz=args.tz,
+            cache_dir=args.cache_dir,
+            progress=not args.quiet,
+            keep_bars=not args.no_report,
+        )
+        result.write_files(folder, report=not args.no_report)
     if not args.quiet:
-        print_summary(result.summary, out)
+        print_summary(result.summary, out, report=not args.no_report)
     return EXIT_OK
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
     from vibe_backtest.api import calendar
-    from vibe_backtest.sample import write_sample
+    from vibe_backtest.sample import SAMPLE_END, write_sample
+    from vibe_core.config import MVP_SYMBOLS
 
-    paths = write_sample(args.out, args.format, sessions=calendar())
+    end = dt.date.fromisoformat(args.end) if args.end else SAMPLE_END
+    try:
+        paths = write_sample(
+            args.out,
+            args.format,
+            symbols=_symbols(args.symbols) or MVP_SYMBOLS,
+            sessions=calendar(),
+            n_sessions=args.sessions,
+            end=end,
+            seed=args.seed,
+        )
+    except ValueError as exc:  # more sessions than the calendar has before --end
+        raise _BadInput(f"--sessions {args.sessions} --end {end}: {exc}") from None
     for p in paths:
         print(p)
     return EXIT_OK
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    from vibe_backtest.results import atomic_dir
     from vibe_backtest.settings import load_settings
-    from vibe_backtest.sweep import parse_grid, run_sweep
+    from vibe_backtest.sweep import SWEEP_FILES, parse_grid, run_sweep, write_sweep_files
 
     if not args.grid:
         raise _BadInput("sweep needs at least one --grid KEY=V1,V2")
-    grid = parse_grid(args.grid)
+    _check_data_options(args)
     base = load_settings(args.config, args.overrides)
+    grid = parse_grid(args.grid, base=base)
     out = Path(args.out) if args.out else _default_out("sweep-")
-    table = run_sweep(
-        grid,
-        base=base,
-        data=args.data,
-        source=args.source,
-        symbols=_symbols(args.symbols),
-        start=args.start,
-        end=args.end,
-        tz=args.tz,
-        workers=args.workers,
-        out=out,
-        metric=args.metric,
-    )
+    with atomic_dir(out, SWEEP_FILES) as folder:
+        table = run_sweep(
+            grid,
+            base=base,
+            data=args.data,
+            source=args.source,
+            symbols=_symbols(args.symbols),
+            start=args.start,
+            end=args.end,
+            tz=args.tz,
+            workers=args.workers,
+            metric=args.metric,
+        )
+        write_sweep_files(table, list(grid), args.metric, folder)
     print(table.to_string(index=False, max_rows=50))
     print(f"\n  {len(table)} combinations; results in {out}/ (sweep.csv, sweep.html)\n")
     return EXIT_OK
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from vibe_backtest.settings import settings_layers, show_settings
+
+    print(show_settings(settings_layers(args.config, args.overrides)), end="")
+    return EXIT_OK
+
+
+def _warning_printer(original: Any) -> Any:
+    """Data warnings as one line naming the program; any other warning as Python prints it."""
+    from vibe_backtest.data import DataWarning
+
+    def show(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+        if isinstance(category, type) and issubclass(category, DataWarning):
+            print(f"vibe-backtest: warning: {message}", file=sys.stderr)
+        else:
+            original(message, category, *args, **kwargs)
+
+    return show
 
 
 class _BadInput(Exception):
@@ -192,13 +304,20 @@ class _BadInput(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from vibe_backtest.data import DataError
+    from vibe_backtest.data import DataError, DataWarning
+    from vibe_backtest.results import OutputError
     from vibe_core.config import ConfigError
 
     args = _parser().parse_args(argv)
-    handlers = {"run": _cmd_run, "sample": _cmd_sample, "sweep": _cmd_sweep}
+    handlers = {"run": _cmd_run, "sample": _cmd_sample, "sweep": _cmd_sweep, "config": _cmd_config}
     try:
-        return handlers[args.command](args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", DataWarning)
+            warnings.showwarning = _warning_printer(warnings.showwarning)
+            return handlers[args.command](args)
+    except OutputError as exc:
+        print(f"vibe-backtest: error: --out {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except (ConfigError, DataError, _BadInput) as exc:
         print(f"vibe-backtest: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

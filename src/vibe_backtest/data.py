@@ -29,6 +29,7 @@ from vibe_core.types import NS_PER_SECOND, Timeframe
 
 __all__ = [
     "DataError",
+    "DataWarning",
     "BarSeries",
     "BAR_SUFFIXES",
     "bars_from_frame",
@@ -54,6 +55,10 @@ I64 = npt.NDArray[np.int64]
 
 class DataError(ValueError):
     """Bad input data; the message names the file and, where it applies, the row and the column."""
+
+
+class DataWarning(UserWarning):
+    """Input that works but not as asked (dates asked for that the data does not cover)."""
 
 
 def _ints(values: Any) -> I64:
@@ -525,6 +530,11 @@ def load_dir(
     ``start``/``end`` are New York dates, inclusive (see :func:`load_file`).
     """
     root = Path(path)
+    if root.is_file():
+        raise DataError(
+            f"{root}: is a file; give the folder that holds the SYMBOL.csv / SYMBOL.parquet files "
+            f"({root.parent})"
+        )
     if not root.is_dir():
         raise DataError(f"{root}: no such directory")
     files: dict[str, Path] = {}

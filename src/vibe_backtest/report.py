@@ -43,6 +43,7 @@ __all__ = [
     "month_table",
     "signal_table",
     "veto_reasons",
+    "has_opening_range",
     "MAX_EQUITY_POINTS",
     "MAX_CANDLE_DAYS",
 ]
@@ -85,6 +86,8 @@ table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.9em; }
 th, td { padding: 0.25em 0.8em; border-bottom: 1px solid #eee; text-align: right; }
 th:first-child, td:first-child { text-align: left; } th { background: #f4f4f4; }
 .note { color: #666; font-style: italic; } .grid { display: flex; gap: 3em; flex-wrap: wrap; }
+.wide { overflow-x: auto; max-width: 100%; } .wide table { font-size: 0.8em; }
+.wide th { position: sticky; top: 0; white-space: normal; min-width: 4em; }
 """
 
 
@@ -283,11 +286,25 @@ def _pattern(reason: str) -> str:
     return _NUMBER.sub("#", reason.strip())
 
 
-def veto_reasons(signals: pd.DataFrame, top: int = 10) -> pd.DataFrame:
-    """The most common reasons among vetoed signals, numbers replaced by ``#`` so they group.
+def _span(numbers: list[str]) -> str:
+    """One number as written, or the smallest and largest as written (``0.53..1.49``)."""
+    ordered = sorted(set(numbers), key=float)
+    return ordered[0] if len(ordered) == 1 else f"{ordered[0]}..{ordered[-1]}"
 
+
+def _with_numbers(example: str, seen: list[list[str]]) -> str:
+    """``example`` with each number replaced by the span of that number over ``seen``."""
+    slots = iter(_span([numbers[i] for numbers in seen]) for i in range(len(seen[0])))
+    return _NUMBER.sub(lambda _match: next(slots), example.strip())
+
+
+def veto_reasons(signals: pd.DataFrame, top: int = 10) -> pd.DataFrame:
+    """The most common reasons among vetoed signals, grouped by their wording, with their numbers.
+
+    Reasons that differ only in their numbers group together; the reason shown gives each number
+    as the range it took (``volume 0.12..1.49x < 1.50x``), or the one value it always had.
     Uses the ``vetoes`` column (the failing checks only) when present. Without it (older result
-    files), a reason whose pattern also occurs on an accepted signal is taken as a pass and left
+    files), a reason whose wording also occurs on an accepted signal is taken as a pass and left
     out. ``count`` counts vetoed signals giving the reason; ``share`` divides by all vetoed signals.
     """
     if not len(signals):
@@ -298,15 +315,21 @@ def veto_reasons(signals: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     passes: set[str] = set()
     if column == "reasons":
         passes = {_pattern(r) for t in texts[accepted] for r in t.split(";") if r.strip()}
-    counts: dict[str, int] = {}
+    examples: dict[str, str] = {}
+    numbers: dict[str, list[list[str]]] = {}
     for text in texts[~accepted]:
-        for pattern in {_pattern(r) for r in text.split(";") if r.strip()} - passes:
-            counts[pattern] = counts.get(pattern, 0) + 1
+        mine: dict[str, str] = {}
+        for reason in (r for r in text.split(";") if r.strip()):
+            mine.setdefault(_pattern(reason), reason)
+        for pattern, reason in mine.items():
+            if pattern not in passes:
+                examples.setdefault(pattern, reason)
+                numbers.setdefault(pattern, []).append(_NUMBER.findall(reason.strip()))
     vetoed = int((~accepted).sum())
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    ranked = sorted(numbers.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:top]
     return pd.DataFrame(
-        {"count": [c for _, c in ranked], "share": [c / vetoed for _, c in ranked]},
-        index=pd.Index([r for r, _ in ranked], name="reason"),
+        {"count": [len(seen) for _, seen in ranked], "share": [len(seen) / vetoed for _, seen in ranked]},
+        index=pd.Index([_with_numbers(examples[p], seen) for p, seen in ranked], name="reason"),
     ).astype({"count": "int64"})
 
 
@@ -434,8 +457,87 @@ def _equity_figure(points: pd.DataFrame, daily: bool) -> go.Figure:
     return fig
 
 
-def _candles(symbol: str, result: BacktestResult, minutes: int) -> tuple[str, str]:
-    """(note, figure html) for one symbol; the figure is empty when there is nothing to show."""
+def has_opening_range(signals: pd.DataFrame) -> bool:
+    """Whether the strategy's signals carry an opening range (ORB's do; a strategy without one not)."""
+    if not len(signals) or not {"range_high", "range_low"} <= set(signals.columns):
+        return False
+    high = pd.to_numeric(signals["range_high"], errors="coerce").to_numpy(dtype=np.float64)
+    return bool(np.isfinite(high).any())
+
+
+def _day_views(
+    view: pd.DataFrame, marks: list[tuple[pd.DatetimeIndex, npt.NDArray[np.float64]]], step: pd.Timedelta
+) -> list[tuple[pd.Timestamp, list[str], list[float]]]:
+    """Per shown day: (day, x range, y range) fitting its candles and the marks (time, price) of that day."""
+    times = pd.DatetimeIndex(view.index)
+    frame = pd.DataFrame({"t": times, "low": view["low"].to_numpy(), "high": view["high"].to_numpy()})
+    for t, price in marks:
+        frame = pd.concat([frame, pd.DataFrame({"t": t, "low": price, "high": price})], ignore_index=True)
+    frame = frame[np.isfinite(frame["low"].to_numpy(dtype=np.float64))]
+    frame["day"] = pd.DatetimeIndex(frame["t"]).normalize()
+    frame = frame[frame["day"].isin(times.normalize())]
+    views = []
+    for day, rows in frame.groupby("day", sort=True):
+        t0, t1 = pd.Timestamp(rows["t"].min()).floor("min"), pd.Timestamp(rows["t"].max()).floor("min")
+        lo, hi = float(rows["low"].min()), float(rows["high"].max())
+        pad = (hi - lo) * 0.04 or max(abs(hi) * 0.001, 0.01)
+        x = list(pd.DatetimeIndex([t0 - step / 2, t1 + step / 2]).strftime("%Y-%m-%d %H:%M:%S"))
+        views.append((pd.Timestamp(day), x, [lo - pad, hi + pad]))
+    return views
+
+
+def _day_selector(
+    views: list[tuple[pd.Timestamp, list[str], list[float]]], whole: list[str]
+) -> list[dict[str, Any]]:
+    """A dropdown: one day per view (x and y fitted to that day, ticks every half hour), or all days."""
+    day_axis = {"xaxis.tickmode": "linear", "xaxis.dtick": 30 * 60 * 1000, "xaxis.tickformat": "%H:%M"}
+    buttons = [
+        {
+            "label": day.strftime("%a %Y-%m-%d"),
+            "method": "relayout",
+            "args": [
+                {"xaxis.range": x, "yaxis.range": y, "xaxis.tick0": f"{day:%Y-%m-%d} 09:30", **day_axis}
+            ],
+        }
+        for day, x, y in views
+    ]
+    days = [f"{day:%Y-%m-%d} 09:30" for day, _, _ in views]
+    buttons.append(
+        {
+            "label": f"all {len(views)} days",
+            "method": "relayout",
+            "args": [
+                {
+                    "xaxis.range": whole,
+                    "yaxis.autorange": True,
+                    "xaxis.tickmode": "array",
+                    "xaxis.tickvals": days,
+                    "xaxis.ticktext": [f"{day:%b %d}" for day, _, _ in views],
+                }
+            ],
+        }
+    )
+    return [
+        {
+            "type": "dropdown",
+            "buttons": buttons,
+            "active": len(views) - 1,
+            "showactive": True,
+            "x": 0.0,  # left: the right is plotly's toolbar
+            "xanchor": "left",
+            "y": 1.16,
+            "yanchor": "top",
+        }
+    ]
+
+
+def _candles(symbol: str, result: BacktestResult, minutes: int | None) -> tuple[str, str]:
+    """(note, figure html) for one symbol; the figure is empty when there is nothing to show.
+
+    One day per view: the chart opens on the last day shown, fitted to its candles, with a
+    dropdown to pick another day (or all of them, one date tick a day). ``minutes``: the opening
+    range to draw (``None``: the strategy has none, no range lines).
+    """
     bars = _bars_local(result.bars[symbol])
     trades = result.trades[result.trades["symbol"] == symbol] if len(result.trades) else result.trades
     signals = result.signals[result.signals["symbol"] == symbol] if len(result.signals) else result.signals
@@ -458,31 +560,39 @@ def _candles(symbol: str, result: BacktestResult, minutes: int) -> tuple[str, st
             name=symbol,
         )
     )
-    ranges = opening_ranges(view, signals, minutes)
     view_times = pd.DatetimeIndex(view.index)
-    stamps = pd.Series(_times(view_times).tolist(), index=view_times.normalize())
-    first = stamps.groupby(level=0).first().to_dict()
-    last = stamps.groupby(level=0).last().to_dict()
-    for side, colour in (("high", "#1f77b4"), ("low", "#ff7f0e")):
-        xs: list[str | None] = []
-        ys: list[float | None] = []
-        for day, level in zip(ranges.index, ranges[side].to_numpy(), strict=True):
-            if day in first:
-                xs += [first[day], last[day], None]
-                ys += [float(level), float(level), None]
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines",
-                name=f"range {side}",
-                line={"color": colour, "dash": "dot", "width": 1},
+    marks: list[tuple[pd.DatetimeIndex, npt.NDArray[np.float64]]] = []
+    if minutes is not None:
+        ranges = opening_ranges(view, signals, minutes)
+        stamps = pd.Series(_times(view_times).tolist(), index=view_times.normalize())
+        first = stamps.groupby(level=0).first().to_dict()
+        last = stamps.groupby(level=0).last().to_dict()
+        for side, colour in (("high", "#1f77b4"), ("low", "#ff7f0e")):
+            xs: list[str | None] = []
+            ys: list[float | None] = []
+            for day, level in zip(ranges.index, ranges[side].to_numpy(), strict=True):
+                if day in first:
+                    xs += [first[day], last[day], None]
+                    ys += [float(level), float(level), None]
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    name=f"range {side}",
+                    line={"color": colour, "dash": "dot", "width": 1},
+                )
             )
-        )
+            days_ns = pd.DatetimeIndex(ranges.index) + _SESSION_OPEN
+            marks.append((days_ns, ranges[side].to_numpy(dtype=np.float64)))
     marked = [view_times]
     if len(trades):
         trades = trades[_local(trades["entry_time"]).normalize().isin(shown)].sort_values("entry_time")
         entry_t, exit_t = _local(trades["entry_time"]), _local(trades["exit_time"])
+        marks += [
+            (entry_t, trades["entry_price"].to_numpy(dtype=np.float64)),
+            (exit_t, trades["exit_price"].to_numpy(dtype=np.float64)),
+        ]
         longs = (trades["side"].astype(str) == "buy").to_numpy()
         fig.add_trace(
             go.Scatter(
@@ -516,17 +626,33 @@ def _candles(symbol: str, result: BacktestResult, minutes: int) -> tuple[str, st
             )
     step = pd.Series(view_times).diff().min() if len(view_times) > 1 else _FIVE_MINUTES  # one candle
     everything = pd.DatetimeIndex(np.concatenate(marked)).floor("min")
-    # An explicit range: plotly's autorange pads for the markers in time *including* the hidden
-    # gaps, which leaves a blank stretch of real days before the first candle.
-    edges = pd.DatetimeIndex([everything.min() - step / 2, everything.max() + step / 2])
+    # Explicit ranges: plotly's autorange pads for the markers in time *including* the hidden
+    # gaps, and fits y to every day at once, which squeezes one day's candles flat.
+    whole = list(
+        pd.DatetimeIndex([everything.min() - step / 2, everything.max() + step / 2]).strftime(
+            "%Y-%m-%d %H:%M:%S"
+        )
+    )
+    views = _day_views(view, marks, step)
+    last_day, last_x, last_y = views[-1]
     fig.update_xaxes(
         rangebreaks=_gap_breaks(everything, step),
-        range=list(edges.strftime("%Y-%m-%d %H:%M:%S")),
+        range=last_x,
         rangeslider_visible=False,
+        tickmode="linear",
+        tick0=f"{last_day:%Y-%m-%d} 09:30",
+        dtick=30 * 60 * 1000,
+        tickformat="%H:%M",
     )
-    fig.update_layout(title=f"{symbol}: 5m bars, opening range, entries and exits", hovermode="closest")
+    fig.update_yaxes(range=last_y)
+    what = "opening range, entries and exits" if minutes is not None else "entries and exits"
+    fig.update_layout(
+        title=f"{symbol}: 5m bars, {what}",
+        hovermode="closest",
+        updatemenus=_day_selector(views, whole),
+    )
     more = f"the last {len(shown)} of {len(active)}" if len(active) > len(shown) else f"all {len(shown)}"
-    note = _note(f"{symbol}: {more} days with a trade or a signal.")
+    note = _note(f"{symbol}: {more} days with a trade or a signal; pick a day above the chart.")
     return note, _figure(fig, f"candles-{re.sub(r'[^A-Za-z0-9_-]', '_', symbol)}", 480)
 
 
@@ -611,11 +737,14 @@ def write_report(result: BacktestResult, path: Path) -> Path:
         body.append(_figure(_equity_figure(points, daily), "equity-chart", 520))
     else:
         body.append(_note("No equity samples."))
-    body.append('<h2 id="price">Price, opening range and trades</h2>')
+    ranged = has_opening_range(result.signals)
+    title = "Price, opening range and trades" if ranged else "Price and trades"
+    body.append(f'<h2 id="price">{title}</h2>')
     if not result.bars:
         body.append(_note("Input bars were not kept for this result (keep_bars=False)."))
     for symbol in sorted(result.bars):
-        note, fig = _candles(symbol, result, cfg.strategy.opening_range_minutes)
+        minutes = getattr(cfg.strategy, "opening_range_minutes", 15) if ranged else None
+        note, fig = _candles(symbol, result, minutes)
         body += [note, fig]
     no_trades = _note("No trades in this backtest.")
     body.append('<h2 id="pnl">P&amp;L distribution</h2>')
@@ -716,6 +845,6 @@ def write_sweep_report(table: pd.DataFrame, keys: list[str], metric: str, path: 
         '<h2 id="grid">Metric over the grid</h2>',
         _figure(fig, "sweep-chart", 520),
         '<h2 id="table">All runs, sorted by the metric</h2>',
-        _table(ranked, "sweep-table"),
+        f'<div class="wide">{_table(ranked, "sweep-table")}</div>',
     ]
     return _write(path, _page(f"vibe sweep: {metric}", body))

@@ -6,8 +6,13 @@ tz-aware pandas timestamps in frames.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
+import shutil
+import tempfile
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +24,7 @@ from vibe_backtest.loop import LoopResult
 from vibe_core.config import Config, config_to_dict
 from vibe_core.metrics import summary_metrics
 
-__all__ = ["BacktestResult", "TRADE_COLUMNS"]
+__all__ = ["BacktestResult", "TRADE_COLUMNS", "RESULT_FILES", "OutputError", "atomic_dir"]
 
 TZ = "America/New_York"
 TRADE_COLUMNS = [
@@ -33,6 +38,84 @@ TRADE_COLUMNS = [
     "pnl",
     "exit_reason",
 ]
+
+#: The files :meth:`BacktestResult.write` makes; a folder holding only these may be replaced.
+RESULT_FILES = frozenset(
+    {
+        "trades.csv",
+        "orders.csv",
+        "fills.csv",
+        "equity.csv",
+        "signals.csv",
+        "summary.json",
+        "config.json",
+        "report.html",
+    }
+)
+
+
+class OutputError(ValueError):
+    """The output folder cannot be written; the message names it."""
+
+
+@contextlib.contextmanager
+def atomic_dir(target: Path | str, replaceable: Collection[str] = RESULT_FILES) -> Iterator[Path]:
+    """A fresh folder beside ``target`` (same filesystem) that becomes ``target`` when the block ends.
+
+    Entering checks that ``target`` can be written (its parents are made) and raises
+    :class:`OutputError` if not, so a caller can check before long work. If the block raises
+    (``KeyboardInterrupt`` included), the temporary folder is removed and ``target`` is untouched:
+    a results folder is either complete or absent, never half-written. An existing ``target``
+    is replaced only when it holds nothing but ``replaceable`` names (an earlier run's files).
+    """
+    target = Path(target)
+    _check_target(target, replaceable)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the results folder is an ordinary one
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write the results folder: {exc.strerror or exc}") from None
+    try:
+        yield tmp
+        _check_target(target, replaceable)  # it may have changed meanwhile
+        _swap_in(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _check_target(target: Path, replaceable: Collection[str]) -> None:
+    if target.is_dir():
+        foreign = sorted(p.name for p in target.iterdir() if p.name not in replaceable)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+            raise OutputError(
+                f"{target}: the folder exists and holds other files ({shown}); give a new or empty folder"
+            )
+    elif target.exists() or target.is_symlink():
+        raise OutputError(f"{target}: exists and is not a folder")
+    else:
+        ancestor = target.parent
+        while not ancestor.exists():
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise OutputError(f"{target}: cannot be made, {ancestor} is a file")
+        if not os.access(ancestor, os.W_OK | os.X_OK):
+            raise OutputError(f"{target}: cannot be made, {ancestor} is not writable")
+
+
+def _swap_in(tmp: Path, target: Path) -> None:
+    """Rename ``tmp`` to ``target``; an earlier results folder there is moved aside, then deleted."""
+    old: Path | None = None
+    if target.is_dir() and any(target.iterdir()):
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+        target.replace(old / target.name)
+    tmp.replace(target)  # an empty folder at target is replaced atomically
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _times(ns: Any) -> pd.DatetimeIndex:
@@ -116,8 +199,8 @@ class BacktestResult:
                 "price": [s.signal.price for s in rec.signals],
                 "stop": [s.signal.stop for s in rec.signals],
                 "target": [s.signal.target for s in rec.signals],
-                "range_high": [s.signal.range_high for s in rec.signals],
-                "range_low": [s.signal.range_low for s in rec.signals],
+                "range_high": [getattr(s.signal, "range_high", None) for s in rec.signals],
+                "range_low": [getattr(s.signal, "range_low", None) for s in rec.signals],
                 "accepted": [s.accepted for s in rec.signals],
                 "qty": [s.qty for s in rec.signals],
                 "reasons": ["; ".join(s.reasons) for s in rec.signals],
@@ -186,9 +269,17 @@ class BacktestResult:
         )
 
     def write(self, out: Path | str, *, report: bool = True) -> Path:
-        """Write trades/orders/fills/equity/signals CSVs, summary.json, config.json and report.html."""
+        """Write trades/orders/fills/equity/signals CSVs, summary.json, config.json and report.html.
+
+        Atomically (:func:`atomic_dir`): ``out`` appears complete at the end, or not at all.
+        """
+        with atomic_dir(out) as folder:
+            self.write_files(folder, report=report)
+        return Path(out)
+
+    def write_files(self, out: Path | str, *, report: bool = True) -> Path:
+        """Write the result files into the existing folder ``out`` (not atomic: see :meth:`write`)."""
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
         fmt = "%.10g"  # no float noise (-4.518999999999949) in files; 10 significant digits
         _iso(self.trades).to_csv(out / "trades.csv", index=False, float_format=fmt)
         _iso(self.orders).to_csv(out / "orders.csv", index=False, float_format=fmt)

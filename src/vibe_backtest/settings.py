@@ -1,4 +1,7 @@
-"""Configuration layering for the shells: YAML file < environment ``VIBE__SECTION__KEY`` < ``--set``.
+"""Configuration layering for the shells: defaults < YAML file(s) < environment < ``--set``.
+
+The layers are :class:`~vibe_backtest.layers.Layer` values, merged with provenance (which layer,
+file or variable set each key) by :mod:`vibe_backtest.layers`.
 
 Values from the environment and ``--set`` are parsed as YAML scalars (``1.5``, ``false``; ``AAPL,MSFT``
 and ``14:30`` stay strings: base-60 numbers are not read, here or in the YAML file).
@@ -8,24 +11,36 @@ Unknown keys and bad values raise :class:`~vibe_core.config.ConfigError` naming 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from vibe_core.config import Config, ConfigError, config_from_dict, set_path
+from vibe_backtest.layers import DEFAULT, Layer, LayerError, build_layers, merge_layers, render_tree
+from vibe_core.config import Config, ConfigError, config_from_dict, config_to_dict
 
-__all__ = ["load_settings", "parse_assignment", "ENV_PREFIX"]
+__all__ = [
+    "ENV_PREFIX",
+    "build_config",
+    "dotted_layer",
+    "environment_layer",
+    "file_layer",
+    "load_settings",
+    "parse_assignment",
+    "set_layer",
+    "settings_layers",
+    "show_settings",
+]
 
 ENV_PREFIX = "VIBE__"
 
 
-def parse_assignment(text: str) -> tuple[str, Any]:
+def parse_assignment(text: str, option: str = "--set") -> tuple[str, Any]:
     """``"strategy.reward_risk=2.5"`` -> ``("strategy.reward_risk", 2.5)``."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"--set {text!r}: expected key.path=value")
+        raise ConfigError(f"{option} {text!r}: expected key.path=value")
     return key.strip(), _scalar(raw.strip())
 
 
@@ -66,42 +81,84 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
-    for key, value in data.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            yield from _flatten(value, path + ".")
-        else:
-            yield path, value
+def _nest(items: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """Dotted keys to nested dicts (a later key wins)."""
+
+    def nested(dotted: str, value: Any) -> dict[str, Any]:
+        for part in reversed(dotted.split(".")[1:]):
+            value = {part: value}
+        return {dotted.split(".")[0]: value}
+
+    merged, _ = merge_layers(Layer("", nested(k, v)) for k, v in items)
+    return merged
+
+
+def file_layer(path: Path | str) -> Layer:
+    """A YAML file's layer, named by its path."""
+    return Layer(str(path), _read_yaml(Path(path)))
+
+
+def environment_layer(environ: Mapping[str, str] | None = None) -> Layer:
+    """``VIBE__SECTION__KEY=value`` variables (``os.environ`` by default); each leaf names its variable."""
+    env = os.environ if environ is None else environ
+    names = {
+        k[len(ENV_PREFIX) :].lower().replace("__", "."): k for k in sorted(env) if k.startswith(ENV_PREFIX)
+    }
+    data = _nest((key, _scalar(env[name])) for key, name in names.items())
+    return Layer("environment", data, sources=names)
+
+
+def set_layer(overrides: Iterable[str], name: str = "--set") -> Layer:
+    """``--set key.path=value`` assignments (a later one wins)."""
+    return dotted_layer(name, (parse_assignment(o, name) for o in overrides))
+
+
+def dotted_layer(name: str, items: Iterable[tuple[str, Any]]) -> Layer:
+    """A layer from ``(dotted.key, value)`` pairs (a later pair wins)."""
+    return Layer(name, _nest(items))
+
+
+def settings_layers(
+    config_files: Path | str | Sequence[Path | str] | None = None,
+    overrides: Iterable[str] = (),
+    *,
+    environ: Mapping[str, str] | None = None,
+    base: Mapping[str, Any] | None = None,
+) -> list[Layer]:
+    """The layers in precedence order: ``base`` < each file < environment < ``--set``."""
+    if config_files is None:
+        files: Sequence[Path | str] = ()
+    elif isinstance(config_files, (str, Path)):
+        files = (config_files,)
+    else:
+        files = config_files
+    layers = [Layer(DEFAULT, base)] if base else []
+    layers += [file_layer(f) for f in files]
+    layers += [environment_layer(environ), set_layer(overrides)]
+    return layers
+
+
+def build_config(layers: Sequence[Layer]) -> tuple[Config, dict[str, str]]:
+    """The config the layers give and every set key's origin; refusals name the layer and the key."""
+    try:
+        return build_layers(layers, config_from_dict, dump=config_to_dict, errors=ConfigError)
+    except LayerError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def load_settings(
-    config_file: Path | str | None = None,
+    config_file: Path | str | Sequence[Path | str] | None = None,
     overrides: Iterable[str] = (),
     *,
     environ: Mapping[str, str] | None = None,
     base: Mapping[str, Any] | None = None,
 ) -> Config:
     """The merged configuration; every layer's keys are checked against the config tree."""
-    data: dict[str, Any] = {}
-    layers: list[tuple[str, Iterable[tuple[str, Any]]]] = []
-    if base:
-        layers.append(("defaults", _flatten(base)))
-    if config_file is not None:
-        path = Path(config_file)
-        layers.append((str(path), list(_flatten(_read_yaml(path)))))
-    env = os.environ if environ is None else environ
-    env_items = [
-        (k[len(ENV_PREFIX) :].lower().replace("__", "."), _scalar(v))
-        for k, v in sorted(env.items())
-        if k.startswith(ENV_PREFIX)
-    ]
-    layers.append(("environment", env_items))
-    layers.append(("--set", [parse_assignment(o) for o in overrides]))
-    for origin, layer in layers:
-        for key, value in layer:
-            try:
-                set_path(data, key, value)
-            except ConfigError as exc:
-                raise ConfigError(f"{origin}: {exc}") from None
-    return config_from_dict(data)
+    config, _ = build_config(settings_layers(config_file, overrides, environ=environ, base=base))
+    return config
+
+
+def show_settings(layers: Sequence[Layer]) -> str:
+    """The whole effective config, each value with the layer that set it, secrets masked."""
+    config, provenance = build_config(layers)
+    return render_tree(config_to_dict(config), provenance)

@@ -15,25 +15,34 @@ from typing import Any
 
 import pandas as pd
 
-from vibe_core.config import Config, ConfigError, config_to_dict, set_path
+from vibe_backtest.results import atomic_dir
+from vibe_core.config import Config, ConfigError, config_to_dict
 
-__all__ = ["parse_grid", "combinations", "run_sweep"]
+__all__ = ["parse_grid", "combinations", "run_sweep", "write_sweep_files", "SWEEP_FILES"]
+
+SWEEP_FILES = frozenset({"sweep.csv", "sweep.html"})
 
 _MARKET: Any = None
 
 
-def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
-    """``["strategy.reward_risk=1.5,2,3"]`` -> ``{"strategy.reward_risk": [1.5, 2, 3]}`` (keys checked)."""
+def parse_grid(items: Sequence[str], *, base: Config | None = None) -> dict[str, list[Any]]:
+    """``["strategy.reward_risk=1.5,2,3"]`` -> ``{"strategy.reward_risk": [1.5, 2, 3]}``.
+
+    Every value is checked on ``base`` (default: the defaults in code); errors name ``--grid``.
+    """
     from vibe_backtest.settings import parse_assignment
 
     grid: dict[str, list[Any]] = {}
     for item in items:
-        key, raw = parse_assignment(item)
-        values = [v for v in (str(raw).split(",") if isinstance(raw, str) else [raw])]
-        parsed = [parse_assignment(f"{key}={v.strip() if isinstance(v, str) else v}")[1] for v in values]
-        set_path({}, key, parsed[0])
+        key, raw = parse_assignment(item, "--grid")
+        values = str(raw).split(",") if isinstance(raw, str) else [raw]
+        parsed = [
+            parse_assignment(f"{key}={v.strip() if isinstance(v, str) else v}", "--grid")[1] for v in values
+        ]
         if key in grid:
             raise ConfigError(f"--grid {key} given twice")
+        for value in parsed:
+            _config_for(base or Config(), {key: value})
         grid[key] = parsed
     return grid
 
@@ -44,12 +53,13 @@ def combinations(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 
 def _config_for(base: Config, combo: dict[str, Any]) -> Config:
-    from vibe_core.config import config_from_dict
+    """``base`` with one grid combination on top; a refused value names ``--grid`` and its key."""
+    from vibe_backtest.layers import DEFAULT, Layer
+    from vibe_backtest.settings import build_config, dotted_layer
 
-    data = config_to_dict(base)
-    for key, value in combo.items():
-        set_path(data, key, value)
-    return config_from_dict(data)
+    layers = [Layer(DEFAULT, config_to_dict(base)), dotted_layer("--grid", combo.items())]
+    config, _ = build_config(layers)
+    return config
 
 
 def _init_worker(market_args: dict[str, Any]) -> None:
@@ -116,10 +126,15 @@ def run_sweep(
         rows.append(row)
     table = pd.DataFrame(rows)
     if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out / "sweep.csv", index=False)
-        from vibe_backtest.report import write_sweep_report
-
-        write_sweep_report(table, list(grid), metric, out / "sweep.html")
+        with atomic_dir(out, SWEEP_FILES) as folder:
+            write_sweep_files(table, list(grid), metric, folder)
     return table
+
+
+def write_sweep_files(table: pd.DataFrame, keys: list[str], metric: str, folder: Path | str) -> None:
+    """``sweep.csv`` and ``sweep.html`` into the existing ``folder``."""
+    from vibe_backtest.report import write_sweep_report
+
+    folder = Path(folder)
+    table.to_csv(folder / "sweep.csv", index=False)
+    write_sweep_report(table, keys, metric, folder / "sweep.html")

@@ -167,7 +167,9 @@ def test_load_market_restricts_symbols_and_new_york_dates() -> None:
         ({"data": "somewhere", "source": "sample"}, "either data or source"),
         ({"symbols": ["ZZZZ"]}, "ZZZZ"),
         ({"start": "2025-01-01"}, "no bars"),
-        ({"start": "2024-06-10", "end": "2024-06-01"}, "no bars"),
+        ({"start": "2024-06-10", "end": "2024-06-01"}, "start 2024-06-10 is after end 2024-06-01"),
+        ({"start": "2025-01-01", "end": "2025-01-31"}, "no bars .* data covers 2024-05-01 to 2024-07-26"),
+        ({"tz": "Mars/Olympus"}, "unknown time zone 'Mars/Olympus'"),
         ({"source": "nasdaq"}, "nasdaq"),
     ],
 )

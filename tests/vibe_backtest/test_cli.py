@@ -373,7 +373,7 @@ def fails_with(capsys: pytest.CaptureFixture[str], argv: list[str], *needles: st
         (["--set", "noequals"], ["noequals"]),
         (["--symbols", "AAPL,ZZZZ"], ["ZZZZ"]),
         (["--start", "2025-01-01"], ["no bars"]),
-        (["--start", "2024-06-10", "--end", "2024-06-01"], ["no bars"]),
+        (["--start", "2024-06-10", "--end", "2024-06-01"], ["--start 2024-06-10 is after --end 2024-06-01"]),
     ],
 )
 def test_bad_run_input(

@@ -10,6 +10,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pandas as pd
 import pytest
@@ -347,7 +348,8 @@ def assert_time_axes_sane(data: list[dict], layout: dict) -> None:
         for name, x in xs.items():
             assert x == sorted(x), f"{name}: x not sorted"
         every = sorted({x for x_ in xs.values() for x in x_})
-        lo, hi = (ms(axis["range"][0]), ms(axis["range"][1])) if "range" in axis else (every[0], every[-1])
+        whole = all_days_view(layout).get("xaxis.range", axis.get("range"))  # candles open on one day
+        lo, hi = (ms(whole[0]), ms(whole[1])) if whole is not None else (every[0], every[-1])
         assert lo <= every[0] and every[-1] <= hi, "the x range cuts data off"
         breaks = plotly_breaks(axis.get("rangebreaks", []), lo, hi)
         assert sum(b - a for a, b in breaks) < hi - lo, "the rangebreaks hide the whole axis"
@@ -357,6 +359,20 @@ def assert_time_axes_sane(data: list[dict], layout: dict) -> None:
         assert not hidden, f"points inside a rangebreak: {hidden[:3]}"
         position = [axis_position(x, breaks) for x in every]
         assert all(p < q for p, q in itertools.pairwise(position)), "the axis runs backwards"
+
+
+def day_buttons(layout: dict) -> list[dict]:
+    """The candlestick chart's day selector: one relayout button a day, then "all N days"."""
+    (menu,) = layout["updatemenus"]
+    return [b for b in menu["buttons"] if not b["label"].startswith("all ")]
+
+
+def all_days_view(layout: dict) -> dict:
+    for menu in layout.get("updatemenus", []):
+        for button in menu["buttons"]:
+            if button["label"].startswith("all "):
+                return dict(button["args"][0])
+    return {}
 
 
 def assert_charts_sane(text: str) -> None:
@@ -442,8 +458,9 @@ def test_signal_tables(report: str) -> None:
     assert counts["MSFT"] == ["3", "1", "2"]
     assert counts["all"] == ["6", "4", "2"]
     vetoes = as_dict(found["veto-table"][1:])
-    # "trend ok" and "volume #x >= #x" also appear on accepted signals, so they are passes
-    assert vetoes == {"volume #x < #x": ["2", "100.00%"], "trend weak": ["1", "50.00%"]}
+    # "trend ok" and "volume ...x >= ...x" also appear on accepted signals, so they are passes; the
+    # two vetoes "volume 0.5x < 1.5x" and "volume 0.7x < 1.5x" group, their numbers as a range
+    assert vetoes == {"volume 0.5..0.7x < 1.5x": ["2", "100.00%"], "trend weak": ["1", "50.00%"]}
 
 
 def test_report_with_no_trades(tmp_path: Path) -> None:
@@ -533,7 +550,7 @@ def test_candles_show_at_most_the_last_days_with_activity(tmp_path: Path) -> Non
     signals = pd.DataFrame([signal("AAPL", d, False, "x") for d in days], columns=SIGNAL_COLUMNS)
     result = sample_result(bars={"AAPL": day_bars(days)}, trades=trades_frame([]), signals=signals)
     text = write_report(result, tmp_path / "r.html").read_text(encoding="utf-8")
-    assert f"AAPL: the last {MAX_CANDLE_DAYS} of {MAX_CANDLE_DAYS + 5} days with a trade or a signal." in text
+    assert f"AAPL: the last {MAX_CANDLE_DAYS} of {MAX_CANDLE_DAYS + 5} days with a trade or a signal;" in text
     chart = text[text.index('id="candles-AAPL"') :]
     chart = chart[: chart.index("</script>")]
     assert days[5] in chart  # the first shown day
@@ -617,7 +634,15 @@ def test_charts_hide_nights_weekends_holidays_and_early_closes_only(tmp_path: Pa
     assert [x for x in values(traces["range high"]["x"]) if x is not None][::2] == [
         f"{d} 09:30" for d in days
     ]
-    assert "range" not in layout.get("yaxis", {})  # y autoranges on what is shown
+    # one day per view: the chart opens on the last day, x and y fitted to its candles and marks
+    buttons = day_buttons(layout)
+    assert [b["label"][4:] for b in buttons] == days
+    views = {b["label"][4:]: b["args"][0] for b in buttons}
+    assert layout["xaxis"]["range"] == views["2024-07-05"]["xaxis.range"]
+    assert layout["yaxis"]["range"] == views["2024-07-05"]["yaxis.range"]
+    assert views["2024-07-03"]["xaxis.range"] == ["2024-07-03 09:27:30", "2024-07-03 12:57:30"]
+    assert views["2024-05-24"]["xaxis.range"][1] == "2024-05-24 16:00:30"  # the 15:58 stop exit
+    assert all_days_view(layout)["xaxis.tickvals"] == [f"{d} 09:30" for d in days]  # a tick a day
     assert len(values(traces["entry"]["x"])) == 4
     assert list(values(traces["exit: eod"]["x"])) == [
         "2024-05-28 11:00",
@@ -749,6 +774,8 @@ def test_signal_and_veto_counts_are_consistent(flags: list[tuple[str, bool, set[
     def pattern(reason: str) -> str:
         return reason.replace("12.5", "#").replace("0.5", "#")
 
+    vetoes.index = [pattern(r) for r in vetoes.index]  # each reason has one number value here
+
     passes = {pattern(r) for _, a, rs in flags if a for r in rs}
     expected: dict[str, int] = {}
     for _, a, rs in flags:
@@ -869,3 +896,43 @@ def test_report_from_a_real_sample_run(tmp_path: Path) -> None:
     if len(result.signals):
         counts = as_dict(found["signal-table"][1:])
         assert counts["all"][:2] == [str(len(result.signals)), str(int(result.signals["accepted"].sum()))]
+    reasons = [row[0] for row in found["veto-table"][1:]]
+    assert reasons and not any("#" in r for r in reasons)  # the numbers are printed
+    volume = next(r for r in reasons if r.startswith("volume") and "<" in r)
+    low, high = re.fullmatch(r"volume (\d+\.\d+)\.\.(\d+\.\d+)x < 1\.50x", volume).groups()
+    assert float(low) < float(high) <= 1.5
+
+
+@attrs.frozen(kw_only=True)
+class _ReclaimConfig:
+    """A strategy config that is not ORB's: no opening range."""
+
+    name: str = "vwap_reclaim"
+    band_pct: float = 0.002
+
+
+def test_a_strategy_without_an_opening_range_shows_nothing_of_orb(tmp_path: Path) -> None:
+    base = sample_result()
+    signals = base.signals.assign(range_high=np.nan, range_low=np.nan)
+    config = attrs.evolve(base.config, strategy=_ReclaimConfig())
+    result = attrs.evolve(base, signals=signals, config=config)
+    text = write_report(result, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert ">Price and trades</h2>" in text and "opening range" not in text.lower()
+    for div, (data, layout) in figures(text).items():
+        assert not any(str(t.get("name", "")).startswith("range") for t in data), div
+        if div.startswith("candles"):
+            assert layout["title"]["text"].endswith("5m bars, entries and exits")
+    config_rows = as_dict(tables(text)["config-table"])
+    assert config_rows["strategy.name"] == ["vwap_reclaim"] and config_rows["strategy.band_pct"] == ["0.20%"]
+    assert not any("opening_range" in k for k in config_rows)
+    # the same result with ORB's ranges draws them
+    orb = write_report(base, tmp_path / "orb.html").read_text(encoding="utf-8")
+    assert ">Price, opening range and trades</h2>" in orb
+    assert any(t.get("name") == "range high" for t in figures(orb)["candles-AAPL"][0])
+
+
+def test_the_sweep_table_scrolls_inside_its_container(tmp_path: Path) -> None:
+    table = pd.DataFrame({f"strategy.key_{i}": [1.0, 2.0] for i in range(30)} | {"sharpe": [0.5, 1.0]})
+    text = write_sweep_report(table, ["strategy.key_0"], "sharpe", tmp_path / "s.html").read_text()
+    assert '<div class="wide"><table id="sweep-table">' in text
+    assert re.search(r"\.wide \{[^}]*overflow-x: auto", text)
