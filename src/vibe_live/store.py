@@ -284,6 +284,10 @@ class Store:
         ``results`` pairs a log ``seq`` with the actions of that event. Idempotent: recording the
         same results again (a replay after a crash) leaves the tables as they were.
         """
+        results = [(seq, acts) for seq, acts in results if any(isinstance(a, _RECORDS) for a in acts)]
+        equity, sessions = list(equity), list(sessions)
+        if not (results or equity or sessions):
+            return  # most prints cause nothing to record: no transaction for them
         with self._transaction("record actions") as conn:
             for seq, actions in results:
                 for idx, action in enumerate(actions):
@@ -341,6 +345,9 @@ def _check_header(path: Path, readonly: bool) -> None:
         raise StoreError(f"{path}: cannot read: {exc.strerror}") from exc
     if head and head != _SQLITE_MAGIC:
         raise StoreError(f"{path}: not a SQLite database (it starts with {head[:8]!r}); give another --db")
+
+
+_RECORDS = (Filled, SignalEvaluated, TradeClosed, OrderAccepted, OrderRejected, OrderCancelled, RiskHalted)
 
 
 def _write_action(conn: sqlite3.Connection, seq: int, idx: int, action: Action) -> None:
