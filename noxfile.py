@@ -33,6 +33,6 @@ def typecheck(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Speed and memory figures (printed); `nox -s bench -- bars` runs one benchmark."""
     session.install("-e", ".[test,bench]")
-    names = session.posargs or ["bars", "indicators", "venue", "engine", "data", "backtest"]
+    names = session.posargs or ["bars", "indicators", "venue", "engine", "data", "backtest", "store"]
     for name in names:
         session.run("python", f"benchmarks/bench_{name}.py")

@@ -99,7 +99,7 @@ class Journal:
 
     def snapshot(self) -> None:
         """Save the engine's state after the last applied event (at shutdown, or by policy)."""
-        if self._snapshot_seq != self.last_seq or self.store.latest_snapshot() is None:
+        if self._snapshot_seq != self.last_seq:
             self.store.save_snapshot(self.last_seq, save_state(self.state))
             self._snapshot_seq = self.last_seq
 

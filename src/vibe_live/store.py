@@ -307,7 +307,7 @@ class Store:
     def rows(self, table: str) -> list[dict[str, Any]]:
         """Every row of a read table (or ``events``), in key order: for export, audit and tests."""
         orders = {
-            "orders": "seq, id",
+            "orders": "seq, idx",
             "order_events": "seq, idx",
             "fills": "seq, idx",
             "trades": "seq, idx",
@@ -397,9 +397,9 @@ def _write_order_event(
         o = action.order
         if o is not None:
             conn.execute(
-                "INSERT OR IGNORE INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (o.id, seq, o.ts, o.symbol, o.side.value, o.type.value, o.qty, o.limit_price, o.stop_price,
-                 o.tif.value, o.tag, o.parent_id, status, _dumps(unstructure(o))),
+                "INSERT OR IGNORE INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (o.id, seq, idx, o.ts, o.symbol, o.side.value, o.type.value, o.qty, o.limit_price,
+                 o.stop_price, o.tif.value, o.tag, o.parent_id, status, _dumps(unstructure(o))),
             )  # fmt: skip
     elif isinstance(action, OrderRejected):
         kind, reason = "rejected", action.reason

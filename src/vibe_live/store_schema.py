@@ -14,9 +14,10 @@ replay after a crash writes the same keys again, which ``INSERT OR IGNORE`` drop
 - ``events``: the write-ahead log, append-only: ``seq``, ``ts``, ``kind`` (the event's class),
   ``payload`` (the codec's tagged JSON).
 - ``snapshots``: ``save_state`` of the engine after the event ``seq``.
-- ``orders`` (keyed by the deterministic order id), ``order_events`` (accepted, rejected,
-  cancelled), ``fills``, ``trades``, ``signals`` (verdict, reasons, vetoes), ``halts``: the
-  engine's records for people. Each also keeps the action itself (``action``, codec JSON).
+- ``orders`` (keyed by the deterministic order id; ``seq, idx`` of its acceptance),
+  ``order_events`` (accepted, rejected, cancelled), ``fills``, ``trades``, ``signals`` (verdict,
+  reasons, vetoes), ``halts``: the engine's records for people. Each also keeps the action
+  itself (``action``, codec JSON).
 - ``equity``: samples keyed by time; ``sessions``: one row per trading day.
 - ``meta``: key/value pairs (the config the log was written with).
 """
@@ -41,7 +42,8 @@ _V1 = (
     "CREATE TABLE events (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, kind TEXT NOT NULL,"
     " payload TEXT NOT NULL)",
     "CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, payload TEXT NOT NULL)",
-    "CREATE TABLE orders (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, time INTEGER NOT NULL,"
+    "CREATE TABLE orders (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, idx INTEGER NOT NULL,"
+    " time INTEGER NOT NULL,"
     " symbol TEXT NOT NULL, side TEXT NOT NULL, type TEXT NOT NULL, qty INTEGER NOT NULL,"
     " limit_price REAL, stop_price REAL, tif TEXT NOT NULL, tag TEXT NOT NULL, parent_id TEXT,"
     " status TEXT NOT NULL, action TEXT NOT NULL)",

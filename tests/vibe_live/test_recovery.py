@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import vibe_live
+from vibe_backtest.loop import Recorder
 from vibe_core.actions import (
     Filled,
     OrderAccepted,
@@ -30,7 +31,7 @@ from vibe_core.actions import (
     TradeClosed,
 )
 from vibe_core.calendar import nyse_sessions
-from vibe_core.codec import action_to_dict
+from vibe_core.codec import action_to_dict, unstructure
 from vibe_core.config import config_from_dict
 from vibe_core.engine import new_state, save_state, step
 from vibe_core.events import Bar, CloseAll, Pause, Resume, Trade
@@ -122,12 +123,16 @@ def test_recovered_runs_equal_the_uninterrupted_run(scenario):
     engine = lambda: new_state(cfg, SESSIONS)  # noqa: E731
 
     straight = engine()
-    expected = {table: [] for table in RECORDS.values()}  # the straight run's records, by log position
+    expected = {table: [] for table in [*RECORDS.values(), "orders"]}  # the straight run's, by log position
+    recorder = Recorder()  # the backtester's, for the order statuses
     for seq, e in enumerate(events, start=1):
         straight, actions = step(straight, e)
+        recorder.record(actions)
         for idx, a in enumerate(actions):
             if type(a) in RECORDS:
                 expected[RECORDS[type(a)]].append((seq, idx, action_to_dict(a)))
+            if isinstance(a, OrderAccepted) and a.order is not None:
+                expected["orders"].append((seq, idx, unstructure(a.order)))
 
     with tempfile.TemporaryDirectory() as tmp:
         clean, crashed = Path(tmp) / "clean.db", Path(tmp) / "crashed.db"
@@ -162,6 +167,9 @@ def test_recovered_runs_equal_the_uninterrupted_run(scenario):
         assert tables == _tables(clean)
         got = {t: [(r["seq"], r["idx"], json.loads(r["action"])) for r in tables[t]] for t in expected}
         assert got == expected
+        assert {r["id"]: r["status"] for r in tables["orders"]} == {
+            o.id: recorder.order_status[o.id] for o in recorder.orders
+        }
 
 
 def test_the_recovery_property_sees_trades_and_crashes():
@@ -200,12 +208,16 @@ def test_recovery_resumes_after_the_last_logged_event(tmp_path):
         for e in events[260:]:
             state, _ = step(state, e)
     straight = engine()
-    expected = {table: [] for table in RECORDS.values()}  # the straight run's records, by log position
+    expected = {table: [] for table in [*RECORDS.values(), "orders"]}  # the straight run's, by log position
+    recorder = Recorder()  # the backtester's, for the order statuses
     for seq, e in enumerate(events, start=1):
         straight, actions = step(straight, e)
+        recorder.record(actions)
         for idx, a in enumerate(actions):
             if type(a) in RECORDS:
                 expected[RECORDS[type(a)]].append((seq, idx, action_to_dict(a)))
+            if isinstance(a, OrderAccepted) and a.order is not None:
+                expected["orders"].append((seq, idx, unstructure(a.order)))
     assert save_state(state) == save_state(straight)
 
 
