@@ -91,7 +91,12 @@ class Journal:
         return journal
 
     def feed(self, events: Sequence[Event]) -> list[tuple[int, list[Action]]]:
-        """Log ``events`` (one commit), apply them, record their actions; ``(seq, actions)`` per event."""
+        """Log ``events`` (one commit), apply them, record their actions; ``(seq, actions)`` per event.
+
+        If ``step`` raises (a broken invariant of the core: bad input is a record, not an
+        exception), the group is logged but only partly applied: drop this journal and
+        :meth:`resume` a new one, or stop.
+        """
         if not events:
             return []
         seqs = self.store.append(events)

@@ -36,9 +36,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from vibe_core.actions import Action, RiskHalted, SignalEvaluated, TradeClosed
-from vibe_core.codec import action_to_dict, event_from_dict, event_to_dict, unstructure
-from vibe_core.events import Event, Filled, OrderAccepted, OrderCancelled, OrderRejected
+from vibe_core.actions import Action
+from vibe_core.codec import event_from_dict, event_to_dict
+from vibe_core.events import Event
+from vibe_live.store_rows import RECORDS, write_action
 from vibe_live.store_schema import APPLICATION_ID, SCHEMA_VERSION, StoreError, migrate
 
 __all__ = ["DEFAULT_PATH", "Store", "StoreError", "EquitySample", "SessionRow"]
@@ -284,14 +285,14 @@ class Store:
         ``results`` pairs a log ``seq`` with the actions of that event. Idempotent: recording the
         same results again (a replay after a crash) leaves the tables as they were.
         """
-        results = [(seq, acts) for seq, acts in results if any(isinstance(a, _RECORDS) for a in acts)]
+        results = [(seq, acts) for seq, acts in results if any(isinstance(a, RECORDS) for a in acts)]
         equity, sessions = list(equity), list(sessions)
         if not (results or equity or sessions):
             return  # most prints cause nothing to record: no transaction for them
         with self._transaction("record actions") as conn:
             for seq, actions in results:
                 for idx, action in enumerate(actions):
-                    _write_action(conn, seq, idx, action)
+                    write_action(conn, seq, idx, action)
             conn.executemany(
                 "INSERT OR REPLACE INTO equity (time, seq, cash, equity, exposed) VALUES (?, ?, ?, ?, ?)",
                 equity,
@@ -345,70 +346,3 @@ def _check_header(path: Path, readonly: bool) -> None:
         raise StoreError(f"{path}: cannot read: {exc.strerror}") from exc
     if head and head != _SQLITE_MAGIC:
         raise StoreError(f"{path}: not a SQLite database (it starts with {head[:8]!r}); give another --db")
-
-
-_RECORDS = (Filled, SignalEvaluated, TradeClosed, OrderAccepted, OrderRejected, OrderCancelled, RiskHalted)
-
-
-def _write_action(conn: sqlite3.Connection, seq: int, idx: int, action: Action) -> None:
-    """The read rows of one action; actions that are not records (notifications, broker requests) add none."""
-    if isinstance(action, Filled):
-        f = action.fill
-        conn.execute(
-            "INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (seq, idx, f.ts, f.order_id, f.symbol, f.side.value, f.qty, f.price, f.ref_price, f.fee, f.tag,
-             _dumps(action_to_dict(action))),
-        )  # fmt: skip
-    elif isinstance(action, SignalEvaluated):
-        s = action.signal
-        conn.execute(
-            "INSERT OR IGNORE INTO signals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (seq, idx, s.ts, s.symbol, s.strategy, s.side.value, s.price, s.stop, s.target, s.range_high,
-             s.range_low, int(action.accepted), action.qty, _dumps(list(action.reasons)),
-             _dumps(list(action.vetoes)), _dumps(action_to_dict(action))),
-        )  # fmt: skip
-    elif isinstance(action, TradeClosed):
-        t = action.trade
-        conn.execute(
-            "INSERT OR IGNORE INTO trades VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (seq, idx, t.symbol, t.side.value, t.qty, t.entry_time, t.entry_price, t.exit_time, t.exit_price,
-             t.pnl, t.fees, t.exit_reason.value, _dumps(action_to_dict(action))),
-        )  # fmt: skip
-    elif isinstance(action, OrderAccepted | OrderRejected | OrderCancelled):
-        _write_order_event(conn, seq, idx, action)
-    elif isinstance(action, RiskHalted):
-        conn.execute(
-            "INSERT OR IGNORE INTO halts VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (seq, idx, action.ts, action.reason, action.session_start_equity, action.equity,
-             _dumps(action_to_dict(action))),
-        )  # fmt: skip
-
-
-def _write_order_event(
-    conn: sqlite3.Connection, seq: int, idx: int, action: OrderAccepted | OrderRejected | OrderCancelled
-) -> None:
-    """An order's life: the order row (status as the backtester's recorder keeps it) and the event row.
-
-    The status is overwritten in log order, so replaying a suffix of the log ends on the same value.
-    """
-    data = _dumps(action_to_dict(action))
-    if isinstance(action, OrderAccepted):
-        kind, reason, status = "accepted", "", "accepted"
-        o = action.order
-        if o is not None:
-            conn.execute(
-                "INSERT OR IGNORE INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (o.id, seq, idx, o.ts, o.symbol, o.side.value, o.type.value, o.qty, o.limit_price,
-                 o.stop_price, o.tif.value, o.tag, o.parent_id, status, _dumps(unstructure(o))),
-            )  # fmt: skip
-    elif isinstance(action, OrderRejected):
-        kind, reason = "rejected", action.reason
-        status = f"rejected: {reason}"
-    else:
-        kind, reason = "cancelled", action.reason
-        status = f"cancelled: {reason}"
-    conn.execute("UPDATE orders SET status = ? WHERE id = ?", (status, action.order_id))
-    conn.execute(
-        "INSERT OR IGNORE INTO order_events VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (seq, idx, action.ts, action.order_id, kind, reason, data),
-    )
