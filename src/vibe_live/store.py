@@ -135,7 +135,10 @@ class Store:
             with self._errors("check"):
                 verdict = [r[0] for r in conn.execute("PRAGMA quick_check")]
             if verdict != ["ok"]:
-                raise StoreError(f"{self.path}: the database is damaged: {'; '.join(verdict[:3])}")
+                lines = [line.strip() for text in verdict for line in text.splitlines()]
+                problems = [line for line in lines if "***" not in line]
+                more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+                raise StoreError(f"{self.path}: the database is damaged: {'; '.join(problems[:3])}{more}")
         if version < SCHEMA_VERSION:
             if self.readonly:
                 raise StoreError(
