@@ -221,7 +221,8 @@ def test_show_settings_lists_every_key_with_its_layer(tmp_path: Path) -> None:
     assert origin["allow_short"] == ("true", str(config))
     assert origin["seed"] == ("9", "VIBE__SEED")
     assert origin["initial_capital"] == ("10000.0", "default")
-    assert len(origin) == sum(1 for _ in leaves(_config_dict()))  # every leaf of the config is shown
+    shown = sum(1 for line in text.splitlines() if "# " in line)  # (leaf names repeat across sections)
+    assert shown == sum(1 for _ in leaves(_config_dict()))  # every leaf of the config is shown
 
 
 def _config_dict() -> dict[str, Any]:

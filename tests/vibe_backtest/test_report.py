@@ -30,7 +30,7 @@ from vibe_backtest.report import (
     write_sweep_report,
 )
 from vibe_backtest.results import TRADE_COLUMNS, BacktestResult
-from vibe_core.config import Config
+from vibe_core.config import Config, config_from_dict
 
 NY = "America/New_York"
 SIGNAL_COLUMNS = [
@@ -903,18 +903,11 @@ def test_report_from_a_real_sample_run(tmp_path: Path) -> None:
     assert float(low) < float(high) <= 1.5
 
 
-@attrs.frozen(kw_only=True)
-class _ReclaimConfig:
-    """A strategy config that is not ORB's: no opening range."""
-
-    name: str = "vwap_reclaim"
-    band_pct: float = 0.002
-
-
 def test_a_strategy_without_an_opening_range_shows_nothing_of_orb(tmp_path: Path) -> None:
     base = sample_result()
     signals = base.signals.assign(range_high=np.nan, range_low=np.nan)
-    config = attrs.evolve(base.config, strategy=_ReclaimConfig())
+    pullback = config_from_dict({"strategy": {"name": "ema_pullback"}}).strategy  # no opening range
+    config = attrs.evolve(base.config, strategy=pullback)
     result = attrs.evolve(base, signals=signals, config=config)
     text = write_report(result, tmp_path / "r.html").read_text(encoding="utf-8")
     assert ">Price and trades</h2>" in text and "opening range" not in text.lower()
@@ -923,7 +916,7 @@ def test_a_strategy_without_an_opening_range_shows_nothing_of_orb(tmp_path: Path
         if div.startswith("candles"):
             assert layout["title"]["text"].endswith("5m bars, entries and exits")
     config_rows = as_dict(tables(text)["config-table"])
-    assert config_rows["strategy.name"] == ["vwap_reclaim"] and config_rows["strategy.band_pct"] == ["0.20%"]
+    assert config_rows["strategy.name"] == ["ema_pullback"] and "strategy.stop_buffer_pct" in config_rows
     assert not any("opening_range" in k for k in config_rows)
     # the same result with ORB's ranges draws them
     orb = write_report(base, tmp_path / "orb.html").read_text(encoding="utf-8")
