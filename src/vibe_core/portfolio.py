@@ -114,7 +114,10 @@ class Portfolio:
     def apply_fill(self, fill: Fill) -> TradeRecord | None:
         """Book a fill; returns the round trip when the position returns to flat."""
         signed = fill.qty * fill.side.sign
-        self.cash -= signed * fill.price + fill.fee
+        # Cash is kept on a micro-dollar grid: each fill's amount is a short decimal (4-decimal
+        # prices x shares, fees), so the rounded sum is the same double whatever order the fills of
+        # different symbols are booked in (bars take symbols one after another, prints interleave).
+        self.cash = round(self.cash - (signed * fill.price + fill.fee), 6)
         self.fees_paid += fill.fee
         self.realized_pnl -= fill.fee
         self.n_fills += 1

@@ -18,7 +18,8 @@ from vibe_core.actions import RiskHalted, SignalEvaluated, TradeClosed
 from vibe_core.calendar import ns_to_datetime
 from vibe_core.config import config_from_dict
 from vibe_core.engine import new_state, step
-from vibe_core.events import Bar, Clock, CloseAll, Filled, OrderAccepted, OrderCancelled
+from vibe_core.events import Bar, Clock, CloseAll, Filled, OrderAccepted, Trade
+from vibe_core.sim.points import bar_points
 from vibe_core.testing.market import as_slices, day_bars, events_for
 from vibe_core.types import ExitReason, OrderType, Side
 
@@ -226,11 +227,24 @@ def test_daily_loss_halt_blocks_next_entry(sessions):
     assert [f.symbol for f in fills(actions)] == ["AAPL", "AAPL"]
 
 
-@pytest.mark.parametrize("sliced", [False, True], ids=["bars", "slices"])
-def test_halt_in_one_symbols_bar_cancels_anothers_entry_before_its_bar_of_the_same_step(sessions, sliced):
-    # MSFT breaks out on the 09:50 bar: its entry is placed at 09:55 and would fill at MSFT's 09:55
-    # open. AAPL's 09:55 bar (first in the step) gaps through its stop and halts trading, which
-    # cancels MSFT's entry before MSFT's bar of that same step is matched.
+def _as_prints(events):
+    """Bars as their four points, printed (what the live shell's replay feed sends)."""
+    prints = [
+        Trade(symbol=e.symbol, ts=p.ts, price=p.price, size=p.liquidity)
+        for e in events
+        if isinstance(e, Bar)
+        for p in bar_points(e)
+    ]
+    prints.sort(key=lambda t: t.ts)
+    return [*prints, *(e for e in events if isinstance(e, Clock))]
+
+
+@pytest.mark.parametrize("mode", ["bars", "slices", "prints"])
+def test_the_halt_is_checked_on_closing_marks_alike_in_bars_and_prints(sessions, mode):
+    # MSFT breaks out on the 09:50 bar: its entry is placed at 09:55 and fills at MSFT's 09:55
+    # open. AAPL's 09:55 bar gaps through its stop. Within the interval nothing is decided (prints
+    # interleave the symbols, bars take them one after the other): the halt fires on the closing
+    # marks at 10:00, in every mode, and flattens MSFT at its 10:00 open.
     s = session(sessions, "2024-05-01")
     n = n_slots(s)
     aapl = [*RANGE, BREAKOUT, ENTRY_BAR, (80.0, 80.5, 79.5, 80.2, 1000.0)]
@@ -243,17 +257,19 @@ def test_halt_in_one_symbols_bar_cancels_anothers_entry_before_its_bar_of_the_sa
     ]
     msft += flat(101.9, n - len(msft))
     events = events_for([(s, [day_bars(s, "AAPL", aapl), day_bars(s, "MSFT", msft)])])
-    if sliced:
-        events = as_slices(events)
+    events = {"bars": events, "slices": as_slices(events), "prints": _as_prints(events)}[mode]
     _, actions = run(events, config(), sessions)
     (halt,) = of(actions, RiskHalted)
-    assert local(halt.ts) == "10:00:00"  # (stamped at the end of AAPL's bar)
+    assert local(halt.ts) == "10:00:00"
     signals = of(actions, SignalEvaluated)
     assert [(sig.signal.symbol, sig.accepted) for sig in signals] == [("AAPL", True), ("MSFT", True)]
-    (msft_entry,) = [a for a in of(actions, OrderAccepted) if a.order.symbol == "MSFT"]
-    cancelled = [a for a in of(actions, OrderCancelled) if a.order_id == msft_entry.order_id]
-    assert [c.reason for c in cancelled] == ["halt"]
-    assert [f.symbol for f in fills(actions)] == ["AAPL", "AAPL"]
+    done = sorted((local(f.ts), f.symbol, f.side, f.qty, f.price, f.tag) for f in fills(actions))
+    assert [(t, sym, tag) for t, sym, _, _, _, tag in done] == [
+        ("09:50:00", "AAPL", "entry"),
+        ("09:55:00", "AAPL", "stop"),
+        ("09:55:00", "MSFT", "entry"),
+        ("10:00:00", "MSFT", "halt"),
+    ]
 
 
 def test_halt_resets_at_next_session(sessions):

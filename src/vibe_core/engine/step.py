@@ -131,11 +131,10 @@ def _on_trade(state: EngineState, trade: Trade) -> list[Action]:
         actions += due_time(state, ts)
     elif ts > state.now:
         state.now = ts
-    n_fills = state.portfolio.n_fills
     closed = state.bars.on_trade(trade)  # bars closed (before the print is matched)
     if closed:
         actions += _on_closed_bars(state, closed, ts, seen=False)
-    actions += _match_trade(state, trade, n_fills)  # market data matched
+    actions += _match_trade(state, trade)  # market data matched
     return actions
 
 
@@ -159,53 +158,31 @@ def _deferred_end(state: EngineState) -> int:
 
 def _close_deferred(state: EngineState, now: int) -> list[Action]:
     """Due time, bar mode: the deferred input bars close (they all end at or before ``now``)."""
-    actions = check_halt(state, now) if state.portfolio.positions else []  # (their marks moved)
     closed = state.bars.on_slice(state.deferred[0].ts, state.deferred)
     state.deferred.clear()
-    if closed:
-        actions += _on_closed_bars(state, closed, now, seen=True)
-    return actions
+    return _on_closed_bars(state, closed, now, seen=True) if closed else []
 
 
 def _match_bars(state: EngineState, bars: tuple[Bar, ...]) -> list[Action]:
-    """Market data matched, bar mode: each bar's four points, its records booked before the next bar."""
-    portfolio = state.portfolio
-    marks = portfolio.marks
-    in_session = state.session_index >= 0 and not state.session_closed  # (fills don't change it)
+    """Market data matched, bar mode: the bars' four points each, then their records are booked."""
     venue = state.venue
-    if venue is None:  # an external broker: the bars only mark the positions
-        if in_session:
-            for bar in bars:
-                marks[bar.symbol] = bar.close
-        return []
-    actions: list[Action] = []
-    on_bar = venue.on_bar
-    for bar in bars:
-        records = on_bar(bar)
-        if records:
-            n_fills = portfolio.n_fills
-            actions += book_records(state, records)
-            if in_session:  # (after the records: a fill marks its symbol at the fill price)
-                marks[bar.symbol] = bar.close
-            if portfolio.n_fills != n_fills:  # marks alone are checked once per time, at the close
-                actions += check_halt(state, bar.ts + _TF_NS[bar.timeframe])
-        elif in_session:
+    actions = [] if venue is None else book_records(state, venue.on_bars(bars))
+    if state.session_index >= 0 and not state.session_closed:
+        marks = state.portfolio.marks
+        for bar in bars:
             marks[bar.symbol] = bar.close
     return actions
 
 
-def _match_trade(state: EngineState, trade: Trade, n_fills: int) -> list[Action]:
-    """Market data matched, live mode: one print; then the mark and the daily loss halt."""
+def _match_trade(state: EngineState, trade: Trade) -> list[Action]:
+    """Market data matched, live mode: one print, then the symbol's mark."""
     actions: list[Action] = []
     if state.venue is not None:
         records = state.venue.on_trade(trade)
         if records:
             actions = book_records(state, records)
-    portfolio = state.portfolio
     if state.session_index >= 0 and not state.session_closed:
-        portfolio.marks[trade.symbol] = trade.price
-    if portfolio.positions or portfolio.n_fills != n_fills:
-        actions += check_halt(state, trade.ts)
+        state.portfolio.marks[trade.symbol] = trade.price
     return actions
 
 
@@ -223,15 +200,17 @@ def _on_closed_bars(state: EngineState, closed: list[Bar], now: int, *, seen: bo
     validator = state.validator
     if validator.config.enabled:
         validator.on_bars(closed)
-    if not seen:  # (bar mode marked the bars when it matched them)
-        marks = state.portfolio.marks
-        observe = None if state.venue is None else state.venue.observe_bar
-        for b in closed:
-            if b.timeframe is PRIMARY:
-                if observe is not None:
-                    observe(b)
+    marks = state.portfolio.marks
+    observe = None if state.venue is None else state.venue.observe_bar
+    for b in closed:
+        if b.timeframe is PRIMARY:
+            if observe is not None:
+                observe(b)  # (its range: the volatility term of slippage from now on)
+            if not seen:  # (bar mode marked the bars when it matched them)
                 marks[b.symbol] = b.close
-    return _strategy(state, closed, now)
+    # the daily loss halt is checked on closing marks, the same instants in both shells
+    actions = check_halt(state, now)
+    return actions + _strategy(state, closed, now)
 
 
 def _strategy(state: EngineState, closed: list[Bar], now: int) -> list[Action]:

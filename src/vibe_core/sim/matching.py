@@ -43,7 +43,7 @@ from vibe_core.sim.fees import fee
 from vibe_core.sim.ordertypes import LIMIT_KIND, STOP_KIND, kind_of
 from vibe_core.sim.points import Point, bar_points
 from vibe_core.sim.quiet import inside
-from vibe_core.sim.slippage import bar_range_pct, slippage_fraction, slipped_price
+from vibe_core.sim.slippage import slippage_fraction, slipped_price
 from vibe_core.types import BUY, LIMIT, STOP, OrderStatus
 
 __all__ = ["At", "Market", "Matcher", "VenueRecord", "match_price"]
@@ -100,7 +100,7 @@ class Matcher:
         ``fast``: stop after a point that leaves the bar quiet for the book (the later points
         would only move the last price, to the close, its liquidity untouched).
         """
-        range_pct = bar_range_pct(bar.high, bar.low, bar.open)
+        range_pct = market.range_pct  # (the last closed bar's: this bar's range is not known yet)
         in_session = self.sessions.is_open(bar.ts)
         out: list[VenueRecord] = []
         symbol = bar.symbol

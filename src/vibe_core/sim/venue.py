@@ -31,6 +31,7 @@ the same snapshots.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -137,23 +138,33 @@ class Venue:
 
     def on_bar(self, bar: Bar) -> list[VenueRecord]:
         """Match the bar's four points against the symbol's working orders."""
-        symbol = bar.symbol
-        if not self.fast:
-            return self._matcher.bar(bar, self._market(symbol), _NO_COLD, False)
-        book = self._book.by_symbol.get(symbol)
-        if book is not None:
-            end = bar.ts + _CLOSE_OFFSET[bar.timeframe]  # the bar's close point
-            low, high = bar.low, bar.high
-            if not 0.0 < low <= high < _INF:
-                raise ValueError(f"invalid bar of {symbol} at {bar.ts}: low {low!r}, high {high!r}")
-            if not inside(self._book.band(symbol, book), low, high, end) and may_act(book, low, high, end):
-                return self._matcher.bar(bar, self._market(symbol), cold(book, low, high), True)
-        # no order can act in this bar: it only becomes the last point, written when next read
-        close, volume = bar.close, bar.volume
-        if not (0.0 < close < _INF and 0.0 <= volume < _INF):
-            raise ValueError(f"invalid bar of {symbol} at {bar.ts}: close {close!r}, volume {volume!r}")
-        self._unseen[symbol] = bar
-        return []
+        return self.on_bars((bar,))
+
+    def on_bars(self, bars: Sequence[Bar]) -> list[VenueRecord]:
+        """Match each bar's four points in turn (one bar-mode step: every symbol's bar at once).
+
+        The bars are of different symbols, and matching one symbol reads nothing of another's, so
+        one call for the step gives the records of the bars one by one.
+        """
+        out: list[VenueRecord] = []
+        by_symbol = self._book.by_symbol
+        for bar in bars:
+            symbol = bar.symbol
+            if not self.fast:
+                out += self._matcher.bar(bar, self._market(symbol), _NO_COLD, False)
+                continue
+            book = by_symbol.get(symbol)
+            if book is not None:
+                end = bar.ts + _CLOSE_OFFSET[bar.timeframe]  # the bar's close point
+                low, high = bar.low, bar.high
+                if not inside(self._book.band(symbol, book), low, high, end) and may_act(
+                    book, low, high, end
+                ):
+                    out += self._matcher.bar(bar, self._market(symbol), cold(book, low, high), True)
+                    continue
+            # no order can act in this bar: it only becomes the last point, written when next read
+            self._unseen[symbol] = bar
+        return out
 
     def on_trade(self, trade: Trade) -> list[VenueRecord]:
         """Match one print (a jump offering its size) against the symbol's working orders."""
@@ -232,8 +243,15 @@ class Venue:
         self._matcher.at_close(w, close, market, out)
 
     def observe_bar(self, bar: Bar) -> None:
-        """A closed primary bar: its range is the volatility term of slippage for prints."""
-        self._market(bar.symbol).range_pct = bar_range_pct(bar.high, bar.low, bar.open)
+        """A closed primary bar: its range is the volatility term of slippage until the next one closes.
+
+        Both shells show the venue the same closed bars (bar mode its input bars as they close,
+        live mode the bars built from prints), so a fill's slippage never reads the bar it is in.
+        """
+        market = self._markets.get(bar.symbol)
+        if market is None:
+            market = self._markets[bar.symbol] = Market()
+        market.range_pct = bar_range_pct(bar.high, bar.low, bar.open)
 
     def next_deadline(self) -> int | None:
         """The earliest time the venue has work without market data: a pending order's activation

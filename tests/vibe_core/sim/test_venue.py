@@ -589,11 +589,13 @@ def test_base_preset_slippage_by_hand():
     v = make("base")
     assert min(uniform(0, oid, 1) for oid in ("A-1", "B-1", "L-1")) >= 0.2  # none draws a partial fill
     warm(v, 100.0)
+    v.observe_bar(bar("09:30", 100.0, 100.5, 99.0, 100.0))  # the last closed bar: range 1.5 / 100
     v.submit(order("A-1", BUY, 20))
     v.submit(order("B-1", SELL, 30, type=STOP, stop_price=99.8))
     v.submit(order("L-1", BUY, 10, type=LIMIT, limit_price=99.7))
-    # range 1.5 / open 100 = 0.015; points of 1000 shares; 100.0 -> 99.5 -> 101.0 -> 100.5
-    a, b, c = fills(v.on_bar(bar("09:35", 100.0, 101.0, 99.5, 100.5, v=4000.0)))
+    # volatility 0.015 (the last closed bar's, never the matched bar's own: its range is not known
+    # yet when it opens); points of 1000 shares; 100.0 -> 99.5 -> 103.0 -> 100.5
+    a, b, c = fills(v.on_bar(bar("09:35", 100.0, 103.0, 99.5, 100.5, v=4000.0)))
     # A: f = 0.0002 + 0.05 x 0.015 + 0.1 x 20/1000 = 0.00295 -> 100 x 1.00295
     assert (a.qty, a.ref_price, a.price) == (20, 100.0, 100.295)
     # B: f = 0.0002 + 0.00075 + 0.1 x 30/1000 = 0.00395 -> 99.8 x 0.99605 = 99.40579
