@@ -61,6 +61,7 @@ DEFAULT_TIMEFRAMES: Final = (Timeframe.M5, Timeframe.M15, Timeframe.H1)
 _NEVER: Final = -(1 << 62)  #: earlier than any timestamp
 _FAR: Final = 1 << 62  #: later than any timestamp
 _TF_NS: Final = {tf: tf.ns for tf in Timeframe}
+_new, _set = object.__new__, object.__setattr__  #: (for :meth:`BarAggregator._to_bar` only)
 SNAPSHOT_FORMAT: Final = 2  #: 2: each level folds into the next only (1 folded base bars into all)
 
 
@@ -529,10 +530,21 @@ class BarAggregator:
 
     @staticmethod
     def _to_bar(symbol: str, timeframe: Timeframe, fb: _Forming) -> Bar:
-        return Bar(
-            symbol=symbol, timeframe=timeframe, ts=fb.start, open=fb.open, high=fb.high, low=fb.low,
-            close=fb.close, volume=fb.volume, source=fb.source,
-        )  # fmt: skip
+        """The public bar of a forming one (every bar this module emits that it did not get)."""
+        # A fold of checked bars or prints is valid by construction, so it is stored slot by slot,
+        # without Bar's keyword call and field checks (the bulk of aggregation's cost otherwise).
+        bar = _new(Bar)
+        _set(bar, "symbol", symbol)
+        _set(bar, "timeframe", timeframe)
+        _set(bar, "ts", fb.start)
+        _set(bar, "open", fb.open)
+        _set(bar, "high", fb.high)
+        _set(bar, "low", fb.low)
+        _set(bar, "close", fb.close)
+        _set(bar, "volume", fb.volume)
+        _set(bar, "source", fb.source)
+        _set(bar, "ts_recv", None)
+        return bar
 
 
 def step(state: BarAggregator, event: Trade | Bar | Clock) -> tuple[BarAggregator, list[Bar]]:

@@ -28,6 +28,9 @@ class RiskState:
     #: equity at or below which the session's loss halts trading (``None``: no limit, no session yet);
     #: fixed at the session open
     halt_equity: float | None = None
+    #: the portfolio's fill count at the last halt check: while flat with no fill since, equity is
+    #: the cash that check saw, so it cannot have breached
+    fills_checked: int = 0
 
     def on_session_open(self, equity: float, config: RiskConfig) -> None:
         self.halted = False

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -419,6 +420,9 @@ def test_volume_conserved_and_bars_consistent(sessions, spec):
         assert sum(b.volume for b in bars if b.timeframe is tf) == in_session
     for b in bars:
         assert b.low <= min(b.open, b.close) <= max(b.open, b.close) <= b.high
+        # every emitted bar is one Bar's own checked constructor accepts, field for field (the
+        # aggregator builds its bars without that call: this is what makes that safe)
+        assert Bar(**{f.name: getattr(b, f.name) for f in attrs.fields(Bar)}) == b
         s = sessions.session_at(b.ts)
         assert s is not None
         assert (b.ts - s.open) % b.timeframe.ns == 0

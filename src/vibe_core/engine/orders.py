@@ -150,7 +150,9 @@ def flatten_all(state: EngineState, ts: int, reason: str) -> list[Action]:
 
 def check_halt(state: EngineState, ts: int) -> list[Action]:
     """The daily loss halt, when equity breaches it: report, cancel working entries, flatten if asked."""
-    if not state.risk.check_halt(state.portfolio.equity()):
+    portfolio, risk = state.portfolio, state.risk
+    risk.fills_checked = portfolio.n_fills
+    if not risk.check_halt(portfolio.equity()):
         return []
     equity = state.portfolio.equity()
     start = state.risk.session_start_equity

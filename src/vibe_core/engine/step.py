@@ -165,8 +165,8 @@ def _close_deferred(state: EngineState, now: int) -> list[Action]:
 
 def _match_bars(state: EngineState, bars: tuple[Bar, ...]) -> list[Action]:
     """Market data matched, bar mode: the bars' four points each, then their records are booked."""
-    venue = state.venue
-    actions = [] if venue is None else book_records(state, venue.on_bars(bars))
+    records = None if state.venue is None else state.venue.on_bars(bars)
+    actions = book_records(state, records) if records else []
     if state.session_index >= 0 and not state.session_closed:
         marks = state.portfolio.marks
         for bar in bars:
@@ -189,8 +189,8 @@ def _match_trade(state: EngineState, trade: Trade) -> list[Action]:
 def _on_closed_bars(state: EngineState, closed: list[Bar], now: int, *, seen: bool) -> list[Action]:
     """Bars closed: indicators and validator first, then the strategy reacts (signals -> orders).
 
-    ``seen``: the venue has already matched these bars' ranges (bar mode: they are the input bars
-    or folds of them); otherwise (built from prints) it is shown each primary bar's range.
+    ``seen``: bar mode, whose matching already marked the symbols at these bars' closes;
+    otherwise (bars built from prints) the closes become the marks here.
     """
     if now > state.now:
         state.now = now
@@ -200,17 +200,19 @@ def _on_closed_bars(state: EngineState, closed: list[Bar], now: int, *, seen: bo
     validator = state.validator
     if validator.config.enabled:
         validator.on_bars(closed)
-    marks = state.portfolio.marks
-    observe = None if state.venue is None else state.venue.observe_bar
-    for b in closed:
-        if b.timeframe is PRIMARY:
-            if observe is not None:
-                observe(b)  # (its range: the volatility term of slippage from now on)
-            if not seen:  # (bar mode marked the bars when it matched them)
+    if state.venue is not None:
+        state.venue.observe_bars(closed)  # (a closed bar's range: the volatility term of slippage)
+    if not seen:  # (bar mode marked the bars when it matched them)
+        marks = state.portfolio.marks
+        for b in closed:
+            if b.timeframe is PRIMARY:
                 marks[b.symbol] = b.close
-    # the daily loss halt is checked on closing marks, the same instants in both shells
-    actions = check_halt(state, now)
-    return actions + _strategy(state, closed, now)
+    # the daily loss halt is checked on closing marks, the same instants in both shells; while flat
+    # with no fill since the last check, equity is the cash that check saw
+    portfolio = state.portfolio
+    if portfolio.positions or portfolio.n_fills != state.risk.fills_checked:
+        return check_halt(state, now) + _strategy(state, closed, now)
+    return _strategy(state, closed, now)
 
 
 def _strategy(state: EngineState, closed: list[Bar], now: int) -> list[Action]:

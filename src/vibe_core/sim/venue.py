@@ -31,7 +31,7 @@ the same snapshots.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -84,6 +84,8 @@ class Venue:
     _markets: dict[str, Market] = attrs.field(factory=dict, init=False, repr=False)
     #: symbol -> its latest bar that met no order, not yet written into its Market (see _market)
     _unseen: dict[str, Bar] = attrs.field(factory=dict, init=False, repr=False)
+    #: the last closed primary bar per symbol not yet folded into its market's ``range_pct``
+    _closed: dict[str, Bar] = attrs.field(factory=dict, init=False, repr=False)
     _matcher: Matcher = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
@@ -147,12 +149,14 @@ class Venue:
         one call for the step gives the records of the bars one by one.
         """
         out: list[VenueRecord] = []
+        if not self.fast:
+            for bar in bars:
+                out += self._matcher.bar(bar, self._market(bar.symbol), _NO_COLD, False)
+            return out
         by_symbol = self._book.by_symbol
+        unseen = self._unseen
         for bar in bars:
             symbol = bar.symbol
-            if not self.fast:
-                out += self._matcher.bar(bar, self._market(symbol), _NO_COLD, False)
-                continue
             book = by_symbol.get(symbol)
             if book is not None:
                 end = bar.ts + _CLOSE_OFFSET[bar.timeframe]  # the bar's close point
@@ -163,7 +167,7 @@ class Venue:
                     out += self._matcher.bar(bar, self._market(symbol), cold(book, low, high), True)
                     continue
             # no order can act in this bar: it only becomes the last point, written when next read
-            self._unseen[symbol] = bar
+            unseen[symbol] = bar
         return out
 
     def on_trade(self, trade: Trade) -> list[VenueRecord]:
@@ -243,15 +247,22 @@ class Venue:
         self._matcher.at_close(w, close, market, out)
 
     def observe_bar(self, bar: Bar) -> None:
-        """A closed primary bar: its range is the volatility term of slippage until the next one closes.
+        """:meth:`observe_bars` of one bar."""
+        self.observe_bars((bar,))
+
+    def observe_bars(self, bars: Iterable[Bar]) -> None:
+        """Closed bars: a primary bar's range is the volatility term of slippage until the next closes.
 
         Both shells show the venue the same closed bars (bar mode its input bars as they close,
         live mode the bars built from prints), so a fill's slippage never reads the bar it is in.
+        The range is taken when the symbol's market is next read (:meth:`_market`).
         """
-        market = self._markets.get(bar.symbol)
-        if market is None:
-            market = self._markets[bar.symbol] = Market()
-        market.range_pct = bar_range_pct(bar.high, bar.low, bar.open)
+        if not self.model.slippage_volatility:
+            return  # (no volatility term: ranges are never read)
+        closed = self._closed
+        for bar in bars:
+            if bar.timeframe is M5:
+                closed[bar.symbol] = bar
 
     def next_deadline(self) -> int | None:
         """The earliest time the venue has work without market data: a pending order's activation
@@ -288,11 +299,15 @@ class Venue:
         """The symbol's last point, the bar that met no order since written in: its close point.
 
         A bar no order can act in changes nothing but the last point, so :meth:`on_bar` only keeps
-        the bar (one store instead of four); every read of the last point goes through here.
+        the bar (one store instead of four), and a closed bar only its range (:meth:`observe_bars`);
+        every read of the last point goes through here.
         """
         market = self._markets.get(symbol)
         if market is None:
             market = self._markets[symbol] = Market()
+        closed = self._closed.pop(symbol, None)
+        if closed is not None:
+            market.range_pct = bar_range_pct(closed.high, closed.low, closed.open)
         bar = self._unseen.pop(symbol, None)
         if bar is not None:
             market.price = bar.close
@@ -302,7 +317,8 @@ class Venue:
 
     def _last(self, symbol: str) -> Market | None:
         """:meth:`_market` for reads that need no market yet: ``None`` before any point."""
-        return self._market(symbol) if symbol in self._unseen else self._markets.get(symbol)
+        pending = symbol in self._unseen or symbol in self._closed
+        return self._market(symbol) if pending else self._markets.get(symbol)
 
     # -- rules -------------------------------------------------------------------------------------
 
@@ -370,6 +386,10 @@ class Venue:
         :meth:`_market`) is folded into the saved copy only."""
         book = self._book
         markets = {s: attrs.asdict(m) for s, m in self._markets.items()}
+        for symbol, bar in self._closed.items():
+            markets.setdefault(symbol, attrs.asdict(Market()))["range_pct"] = bar_range_pct(
+                bar.high, bar.low, bar.open
+            )
         for symbol, bar in self._unseen.items():
             liquidity = bar.volume * 0.25
             markets.setdefault(symbol, attrs.asdict(Market())).update(
