@@ -27,7 +27,7 @@ from vibe_core.checks import (
     text,
     timestamp,
 )
-from vibe_core.types import LIMIT, STOP, STOP_LIMIT, ExitReason, OrderType, Side, TimeInForce
+from vibe_core.types import ExitReason, OrderType, Side, TimeInForce
 
 __all__ = ["Order", "Fill", "Signal", "TradeRecord", "PositionView", "AccountView"]
 
@@ -68,8 +68,8 @@ class Order:
                 and isinstance(kind, Enum) and type(self.ts) is int and type(self.tif) is TimeInForce
                 and (limit is None or 0.0 < limit < INF)
                 and (stop is None or 0.0 < stop < INF)
-                and (limit is not None or (kind is not LIMIT and kind is not STOP_LIMIT))
-                and (stop is not None or (kind is not STOP and kind is not STOP_LIMIT))
+                and (limit is not None or (kind is not OrderType.LIMIT and kind is not OrderType.STOP_LIMIT))
+                and (stop is not None or (kind is not OrderType.STOP and kind is not OrderType.STOP_LIMIT))
                 and (self.stop_loss is None or 0.0 < self.stop_loss < INF)
                 and (self.take_profit is None or 0.0 < self.take_profit < INF)
                 and (self.parent_id is None or type(self.parent_id) is str)
@@ -95,12 +95,12 @@ _ORDER = (
     field("stop_price", optional_price),
     relation(
         "limit_price",
-        lambda o: o.limit_price is not None or o.type not in (LIMIT, STOP_LIMIT),
+        lambda o: o.limit_price is not None or o.type not in (OrderType.LIMIT, OrderType.STOP_LIMIT),
         "set for a limit or stop-limit order",
     ),
     relation(
         "stop_price",
-        lambda o: o.stop_price is not None or o.type not in (STOP, STOP_LIMIT),
+        lambda o: o.stop_price is not None or o.type not in (OrderType.STOP, OrderType.STOP_LIMIT),
         "set for a stop or stop-limit order",
     ),
     field("stop_loss", optional_price),

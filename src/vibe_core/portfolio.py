@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from vibe_core.models import AccountView, Fill, PositionView, TradeRecord
-from vibe_core.types import BUY, SELL, ExitReason
+from vibe_core.types import ExitReason, Side
 
 __all__ = ["Portfolio", "EXIT_REASONS"]
 
@@ -156,7 +156,7 @@ class Portfolio:
         del self.positions[fill.symbol]
         record = TradeRecord(
             symbol=fill.symbol,
-            side=BUY if direction > 0 else SELL,
+            side=Side.BUY if direction > 0 else Side.SELL,
             qty=pos.exit_qty,
             entry_time=pos.entry_time,
             entry_price=round(pos.entry_cost / pos.entry_qty, 6),  # exact for cent/4-decimal fills

@@ -21,16 +21,6 @@ __all__ = [
     "Timeframe",
     "seconds",
     "minutes",
-    "BUY",
-    "SELL",
-    "MARKET",
-    "LIMIT",
-    "STOP",
-    "STOP_LIMIT",
-    "M1",
-    "M5",
-    "M15",
-    "H1",
 ]
 
 NS_PER_MS = 1_000_000
@@ -63,7 +53,7 @@ class Side(_Enum):
 
     @property
     def opposite(self) -> Side:
-        return SELL if self is BUY else BUY
+        return Side.SELL if self is Side.BUY else Side.BUY
 
 
 class OrderType(_Enum):
@@ -126,9 +116,3 @@ class Timeframe(enum.IntEnum):
             if tf.label == text:
                 return tf
         raise ValueError(f"unknown timeframe {text!r}; expected one of 1m, 5m, 15m, 1h")
-
-
-# The members the reducers test most often, as module names (``side is BUY``).
-BUY, SELL = Side.BUY, Side.SELL
-MARKET, LIMIT, STOP, STOP_LIMIT = OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT
-M1, M5, M15, H1 = Timeframe.M1, Timeframe.M5, Timeframe.M15, Timeframe.H1

@@ -30,7 +30,7 @@ import attrs
 from vibe_core.actions import Action, CancelOrder, SubmitOrder
 from vibe_core.events import Filled, OrderAccepted, OrderCancelled, OrderRejected
 from vibe_core.models import Fill, Order
-from vibe_core.types import LIMIT, MARKET, STOP
+from vibe_core.types import OrderType
 from vibe_live.broker import BrokerEvent
 
 
@@ -81,7 +81,7 @@ class FakeBroker:
         self.working[order.id] = _Held(order=order)
         out: list[BrokerEvent] = [OrderAccepted(ts=order.ts, order_id=order.id)]
         price = self.prices.get(order.symbol)
-        if order.type is MARKET and not self.hold_fills and price is not None:
+        if order.type is OrderType.MARKET and not self.hold_fills and price is not None:
             out += self._fill_in_parts(order.id, price, order.ts)
         return out
 
@@ -155,15 +155,15 @@ class FakeBroker:
                 qty=qty,
                 type=order_type,
                 ts=ts,
-                stop_price=price if order_type is STOP else None,
-                limit_price=price if order_type is LIMIT else None,
+                stop_price=price if order_type is OrderType.STOP else None,
+                limit_price=price if order_type is OrderType.LIMIT else None,
                 tif=p.tif,
                 parent_id=p.id,
                 tag=tag,
             )
             for kind, price, order_type, tag in (
-                ("sl", p.stop_loss, STOP, "stop"),
-                ("tp", p.take_profit, LIMIT, "target"),
+                ("sl", p.stop_loss, OrderType.STOP, "stop"),
+                ("tp", p.take_profit, OrderType.LIMIT, "target"),
             )
             if price is not None
         ]
@@ -190,10 +190,10 @@ class FakeBroker:
 
 def _reached(order: Order, price: float) -> bool:
     buy = order.side.sign > 0
-    if order.type is STOP:
+    if order.type is OrderType.STOP:
         assert order.stop_price is not None
         return price >= order.stop_price if buy else price <= order.stop_price
-    if order.type is LIMIT:
+    if order.type is OrderType.LIMIT:
         assert order.limit_price is not None
         return price <= order.limit_price if buy else price >= order.limit_price
-    return order.type is MARKET
+    return order.type is OrderType.MARKET

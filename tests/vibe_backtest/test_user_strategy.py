@@ -23,7 +23,7 @@ import attrs
 from vibe_core.config import StrategyConfig, positive
 from vibe_core.models import Signal
 from vibe_core.strategy import BarStrategy
-from vibe_core.types import BUY, M5
+from vibe_core.types import Side, Timeframe
 
 
 @attrs.frozen(kw_only=True)
@@ -42,15 +42,15 @@ class FirstUpBar(BarStrategy[FirstUpConfig]):
 
     def on_bar(self, bar, indicators, position):
         day = self.state.get(bar.symbol)
-        if bar.timeframe is not M5 or day is None or day["done"] or position != 0:
+        if bar.timeframe is not Timeframe.M5 or day is None or day["done"] or position != 0:
             return None
-        if bar.ts + M5.ns < day["from"] or bar.close <= bar.open:
+        if bar.ts + Timeframe.M5.ns < day["from"] or bar.close <= bar.open:
             return None
         pct = self.config.stop_pct
         return Signal(
             symbol=bar.symbol,
-            ts=bar.ts + M5.ns,
-            side=BUY,
+            ts=bar.ts + Timeframe.M5.ns,
+            side=Side.BUY,
             price=bar.close,
             stop=round(bar.close * (1 - pct), 2),
             target=round(bar.close * (1 + 2 * pct), 2),

@@ -20,7 +20,7 @@ from vibe_core.config import config_from_dict
 from vibe_core.engine import load_state, new_state, save_state, step
 from vibe_core.strategy import EmaPullback
 from vibe_core.testing.market import day_bars, events_for, random_day
-from vibe_core.types import BUY, M5, NS_PER_MINUTE, SELL
+from vibe_core.types import NS_PER_MINUTE, Side, Timeframe
 
 PULLBACK = 30  #: the slot of the pullback bar (opens 12:00, closes 12:05)
 
@@ -75,7 +75,7 @@ def day(sessions: SessionTable) -> Session:
 
 
 def n_bars(day: Session) -> int:
-    return int((day.close - day.open) // M5.ns)
+    return int((day.close - day.open) // Timeframe.M5.ns)
 
 
 def test_a_pullback_in_an_uptrend_signals_at_its_close(sessions: SessionTable, day: Session) -> None:
@@ -83,7 +83,11 @@ def test_a_pullback_in_an_uptrend_signals_at_its_close(sessions: SessionTable, d
     (evaluated,) = run(sessions, day, rows)
     signal = evaluated.signal
     _, _, lo, c, _ = rows[PULLBACK]
-    assert (signal.side, signal.price, signal.ts) == (BUY, c, day.open + (PULLBACK + 1) * M5.ns)
+    assert (signal.side, signal.price, signal.ts) == (
+        Side.BUY,
+        c,
+        day.open + (PULLBACK + 1) * Timeframe.M5.ns,
+    )
     assert signal.stop == round(lo * (1 - 0.001), 2)
     assert signal.target == round(c + 2.0 * (c - signal.stop), 2)
     assert signal.strategy == "ema_pullback" and evaluated.accepted
@@ -93,7 +97,7 @@ def test_no_signal_without_a_touch_or_before_the_close_back(sessions: SessionTab
     assert run(sessions, day, trend(n_bars(day), pullback=None)) == []  # lows stay above the EMA
     # a bar that closes below the EMA is no signal; the next one, back above it and up, is
     (evaluated,) = run(sessions, day, trend(n_bars(day), close_back=False))
-    assert evaluated.signal.ts == day.open + (PULLBACK + 2) * M5.ns
+    assert evaluated.signal.ts == day.open + (PULLBACK + 2) * Timeframe.M5.ns
 
 
 def test_shorts_mirror_and_only_when_allowed(sessions: SessionTable, day: Session) -> None:
@@ -101,13 +105,13 @@ def test_shorts_mirror_and_only_when_allowed(sessions: SessionTable, day: Sessio
     assert run(sessions, day, rows) == []
     (evaluated,) = run(sessions, day, rows, allow_short=True)
     _, h, _, c, _ = rows[PULLBACK]
-    assert (evaluated.signal.side, evaluated.signal.price) == (SELL, c)
+    assert (evaluated.signal.side, evaluated.signal.price) == (Side.SELL, c)
     assert evaluated.signal.stop == round(h * 1.001, 2)
 
 
 def test_a_downtrend_gives_no_long(sessions: SessionTable, day: Session) -> None:
     rows = trend(n_bars(day), sign=-1, close_back=True)
-    assert [e.signal.side for e in run(sessions, day, rows, allow_short=True)] == [SELL]
+    assert [e.signal.side for e in run(sessions, day, rows, allow_short=True)] == [Side.SELL]
     assert run(sessions, day, rows) == []
 
 
@@ -196,6 +200,6 @@ def test_signals_stay_in_the_window_and_entries_within_the_daily_limit(
         flatten = session.close - 5 * NS_PER_MINUTE
         assert session.open + start * NS_PER_MINUTE <= s.ts <= session.local_time_ns(last)
         assert s.ts < flatten
-        assert (s.stop < s.price < s.target) if s.side is BUY else (s.target < s.price < s.stop)
+        assert (s.stop < s.price < s.target) if s.side is Side.BUY else (s.target < s.price < s.stop)
         accepted[session.date] += e.accepted
     assert all(n <= trades for n in accepted.values())

@@ -21,7 +21,7 @@ from vibe_core.indicators import IndicatorBank
 from vibe_core.models import Signal
 from vibe_core.strategy import OpeningRangeBreakout, OrbConfig
 from vibe_core.testing.market import day_bars, random_day
-from vibe_core.types import BUY, M5, M15, SELL
+from vibe_core.types import Side, Timeframe
 
 RANGE = (100.0, 101.0, 99.0, 100.0, 1000.0)  #: the three range bars: high 101, low 99
 INSIDE = (100.0, 100.5, 99.5, 100.0, 1000.0)
@@ -77,8 +77,8 @@ def orb(**keys: object) -> OpeningRangeBreakout:
 def test_the_first_close_above_the_range_signals_with_stop_at_the_low_and_2r_target(day: Session) -> None:
     bars = day_bars(day, "AAPL", rows({5: UP}))
     (signal,) = run(orb(), day, bars)
-    assert (signal.symbol, signal.side, signal.price) == ("AAPL", BUY, 101.5)
-    assert signal.ts == day.open + 6 * M5.ns  # the bar's close, 10:00
+    assert (signal.symbol, signal.side, signal.price) == ("AAPL", Side.BUY, 101.5)
+    assert signal.ts == day.open + 6 * Timeframe.M5.ns  # the bar's close, 10:00
     assert (signal.range_high, signal.range_low) == (101.0, 99.0)
     assert signal.stop == 99.0  # the range's other side
     assert signal.target == round(101.5 + 2.0 * (101.5 - 99.0), 2)
@@ -107,7 +107,7 @@ def test_a_breakout_inside_the_range_window_is_part_of_the_range(day: Session) -
 def test_a_breakout_needs_a_close_inside_the_range_before_it(day: Session) -> None:
     bars = day_bars(day, "AAPL", rows({5: UP, 6: UP, 7: UP}))
     signals = run(orb(max_trades_per_day=5), day, bars, enter=lambda s: False)
-    assert [s.ts for s in signals] == [day.open + 6 * M5.ns]
+    assert [s.ts for s in signals] == [day.open + 6 * Timeframe.M5.ns]
     again = day_bars(day, "AAPL", rows({5: UP, 6: INSIDE, 7: UP}))
     assert len(run(orb(), day, again, enter=lambda s: False)) == 2  # vetoed: the day is still open
 
@@ -136,7 +136,7 @@ def test_the_entry_cut_off_is_inclusive_of_a_bar_closing_at_it(day: Session, slo
 def test_no_bar_closing_at_or_after_the_flatten_time_signals(sessions: SessionTable) -> None:
     early = _session(sessions, dt.date(2024, 11, 29))  # closes 13:00: flatten at 12:55
     assert early.close == early.local_time_ns("13:00")
-    n = (early.close - early.open) // M5.ns
+    n = (early.close - early.open) // Timeframe.M5.ns
     at_1250 = day_bars(early, "AAPL", rows({n - 3: UP}, n))  # opens 12:45, closes 12:50
     at_1255 = day_bars(early, "AAPL", rows({n - 2: UP}, n))  # closes 12:55
     assert len(run(orb(), early, at_1250)) == 1
@@ -148,7 +148,7 @@ def test_shorts_only_when_allowed(day: Session) -> None:
     bars = day_bars(day, "AAPL", rows({5: DOWN}))
     assert run(orb(), day, bars) == []
     (signal,) = run(orb(allow_short=True), day, bars)
-    assert (signal.side, signal.price, signal.stop) == (SELL, 98.5, 101.0)
+    assert (signal.side, signal.price, signal.stop) == (Side.SELL, 98.5, 101.0)
     assert signal.target == round(98.5 - 2.0 * (101.0 - 98.5), 2)
 
 
@@ -180,7 +180,7 @@ def test_no_range_bar_no_trade(day: Session) -> None:
 
 
 def test_only_primary_bars_count(day: Session) -> None:
-    m15 = day_bars(day, "AAPL", [UP] * 5, timeframe=M15)
+    m15 = day_bars(day, "AAPL", [UP] * 5, timeframe=Timeframe.M15)
     assert run(orb(), day, m15) == []
 
 
@@ -231,8 +231,8 @@ def test_signals_stay_in_the_window_and_within_the_daily_limit(
     cut_off = min(day.local_time_ns(cfg.last_entry_time), day.close - 5 * 60 * 10**9 - 1)
     for s in signals:
         assert range_end < s.ts <= cut_off
-        assert s.side is BUY or cfg.allow_short
-        assert (s.stop < s.price < s.target) if s.side is BUY else (s.target < s.price < s.stop)
+        assert s.side is Side.BUY or cfg.allow_short
+        assert (s.stop < s.price < s.target) if s.side is Side.BUY else (s.target < s.price < s.stop)
     if not veto:
         assert len(signals) <= cfg.max_trades_per_day
     assert attrs.asdict(strategy.config) == attrs.asdict(cfg)

@@ -15,7 +15,7 @@ from vibe_core.config import ConfigError, RuleConfig, ValidationConfig, config_f
 from vibe_core.events import Bar
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
-from vibe_core.types import BUY, H1, M5, M15, SELL, Timeframe
+from vibe_core.types import Side, Timeframe
 from vibe_core.validation import (
     RuleContext,
     SupportResistance,
@@ -61,7 +61,7 @@ def signal(side: str = "buy", price: float = 100.0) -> Signal:
     return Signal(
         symbol="AAPL",
         ts=T0,
-        side=BUY if long else SELL,
+        side=Side.BUY if long else Side.SELL,
         price=price,
         stop=price - 1 if long else price + 1,
         target=price + 2 if long else price - 2,
@@ -84,7 +84,7 @@ def ctx(bank: IndicatorBank, **fields: object) -> RuleContext:
 
 def trend_bank(rule: TrendAlignment, rising_15m: bool) -> IndicatorBank:
     closes_15m = [100 + (i if rising_15m else -i) * 0.5 for i in range(30)]
-    return bank_of(rule.specs, bars(H1, [100.0] * 30), bars(M15, closes_15m))
+    return bank_of(rule.specs, bars(Timeframe.H1, [100.0] * 30), bars(Timeframe.M15, closes_15m))
 
 
 @pytest.mark.parametrize(
@@ -105,7 +105,7 @@ def test_trend(side: str, close_1h: float, rising: bool, ok: bool, reason: str) 
 
 def test_trend_waits_for_its_emas() -> None:
     rule = TrendAlignment(TrendConfig(ema_period=5))
-    bank = bank_of(rule.specs, bars(H1, [100.0] * 3), bars(M15, [100.0] * 10))
+    bank = bank_of(rule.specs, bars(Timeframe.H1, [100.0] * 3), bars(Timeframe.M15, [100.0] * 10))
     assert rule.check(signal(), ctx(bank, close_1h=101.0)) == (
         False,
         "trend: warming up (ema5@1h, ema5@15m not ready)",
@@ -116,7 +116,7 @@ def test_trend_waits_for_its_emas() -> None:
 
 
 def volume_bank(rule: VolumeConfirmation, n: int = 25, volume: float = 1000.0) -> IndicatorBank:
-    return bank_of(rule.specs, bars(M5, [100.0] * n, volume=volume))
+    return bank_of(rule.specs, bars(Timeframe.M5, [100.0] * n, volume=volume))
 
 
 @pytest.mark.parametrize(
@@ -174,7 +174,7 @@ def test_volume_warming_up_and_a_zero_average() -> None:
 
 
 def sr_context(rule: SupportResistance, highs: list[float], lows: list[float]) -> RuleContext:
-    bank = bank_of(rule.specs, bars(H1, [100.0] * 30, spread=2.0))  # ATR(14) of 1h bars: 2.00
+    bank = bank_of(rule.specs, bars(Timeframe.H1, [100.0] * 30, spread=2.0))  # ATR(14) of 1h bars: 2.00
     swings = Swings.empty(rule.history_1h)
     swings.highs.extend(highs)
     swings.lows.extend(lows)
@@ -213,11 +213,11 @@ def test_support_resistance_room_and_strength_are_keys() -> None:
 
 def test_support_resistance_warming_up_and_without_history() -> None:
     rule = SupportResistance(SupportResistanceConfig())
-    assert rule.check(signal(), ctx(bank_of(rule.specs, bars(H1, [100.0] * 3)))) == (
+    assert rule.check(signal(), ctx(bank_of(rule.specs, bars(Timeframe.H1, [100.0] * 3)))) == (
         False,
         "resistance: warming up (atr14@1h not ready)",
     )
-    warm = bank_of(rule.specs, bars(H1, [100.0] * 30))
+    warm = bank_of(rule.specs, bars(Timeframe.H1, [100.0] * 30))
     assert rule.check(signal(), ctx(warm)) == (True, "resistance: no 1h history")
 
 
@@ -227,7 +227,7 @@ def test_support_resistance_warming_up_and_without_history() -> None:
 def test_the_validator_runs_the_enabled_rules_in_order_and_lists_the_vetoes() -> None:
     validator = Validator.from_config(ValidationConfig.of(trend=False))
     assert [r.name for r in validator.rules] == ["volume", "support_resistance"]
-    validator.on_bars(bars(M5, [100.0] * 25))
+    validator.on_bars(bars(Timeframe.M5, [100.0] * 25))
     reasons, vetoes = validator.evaluate(signal(), IndicatorBank(validator.required_indicators()))
     assert reasons == (
         "volume: warming up (sma20.volume@5m not ready)",

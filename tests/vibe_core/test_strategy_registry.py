@@ -22,7 +22,7 @@ from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
 from vibe_core.strategy import PerBar, register, registered
 from vibe_core.testing.market import as_slices, day_bars, events_for
-from vibe_core.types import BUY, M5
+from vibe_core.types import Side, Timeframe
 
 
 @attrs.frozen(kw_only=True)
@@ -54,7 +54,7 @@ class SecondUpBar(PerBar):
         self.ups[symbol] = 0
 
     def on_bar(self, bar: Bar, indicators: IndicatorBank, position: int) -> Signal | None:
-        if bar.timeframe is not M5 or bar.close <= bar.open or position != 0:
+        if bar.timeframe is not Timeframe.M5 or bar.close <= bar.open or position != 0:
             return None
         self.ups[bar.symbol] = self.ups.get(bar.symbol, 0) + 1
         if self.ups[bar.symbol] != 2:
@@ -62,7 +62,7 @@ class SecondUpBar(PerBar):
         return Signal(
             symbol=bar.symbol,
             ts=bar.end,
-            side=BUY,
+            side=Side.BUY,
             price=bar.close,
             stop=round(bar.close - self.config.stop_distance, 2),
             target=round(bar.close + 2.0, 2),
@@ -108,7 +108,7 @@ def test_an_import_path_names_a_strategy_without_registering_it() -> None:
 def test_a_registered_per_bar_strategy_trades_through_the_engine(sessions, sliced) -> None:
     s = sessions.for_date(dt.date(2024, 5, 1))
     assert s is not None
-    n = (s.close - s.open) // M5.ns
+    n = (s.close - s.open) // Timeframe.M5.ns
     rows = [(100.0, 100.6, 99.9, 100.5, 1000.0), (100.5, 100.6, 100.0, 100.2, 1000.0)]  # up, down
     rows += [(100.2, 100.9, 100.1, 100.8, 1000.0)]  # the second up bar: the signal at its close
     rows += [(100.9, 101.0, 100.7, 100.9, 1000.0)] * (n - len(rows))
@@ -136,7 +136,7 @@ def test_a_registered_per_bar_strategy_trades_through_the_engine(sessions, slice
     assert {f.strategy for f in (a.fill for a in actions if isinstance(a, Filled)) if f.tag == "entry"} == {
         "second-up-bar"
     }
-    assert signal.signal.ts == s.open + 3 * M5.ns
+    assert signal.signal.ts == s.open + 3 * Timeframe.M5.ns
     entry, exit_ = [a.fill for a in actions if isinstance(a, Filled)]
-    assert (entry.price, entry.ts) == (100.9, s.open + 3 * M5.ns)  # the next bar's open
+    assert (entry.price, entry.ts) == (100.9, s.open + 3 * Timeframe.M5.ns)  # the next bar's open
     assert exit_.tag == "eod"

@@ -27,7 +27,7 @@ from vibe_core.events import Filled, OrderAccepted, OrderCancelled, OrderRejecte
 from vibe_core.models import Fill, Order, Signal
 from vibe_core.risk import Exposure, size_entry
 from vibe_core.sim.venue import VenueRecord
-from vibe_core.types import BUY, MARKET, SELL, Severity
+from vibe_core.types import OrderType, Severity, Side
 
 __all__ = ["on_signal", "flatten_all", "check_halt", "book_records", "on_broker_event"]
 
@@ -76,14 +76,14 @@ def on_signal(state: EngineState, signal: Signal, now: int) -> list[Action]:
         symbol=signal.symbol,
         side=signal.side,
         qty=qty,
-        type=MARKET,
+        type=OrderType.MARKET,
         ts=now,
         stop_loss=signal.stop,
         take_profit=signal.target,
         tag="entry",
         strategy=signal.strategy,
         max_notional=None
-        if state.config.risk.allow_margin or signal.side is SELL
+        if state.config.risk.allow_margin or signal.side is Side.SELL
         else max(exposure.cash, 0.0),
     )
     state.pending[signal.symbol] = PendingEntry(
@@ -138,9 +138,9 @@ def flatten_all(state: EngineState, ts: int, reason: str) -> list[Action]:
         order = Order(
             id=_next_order_id(state, symbol),
             symbol=symbol,
-            side=SELL if position.qty > 0 else BUY,
+            side=Side.SELL if position.qty > 0 else Side.BUY,
             qty=abs(position.qty),
-            type=MARKET,
+            type=OrderType.MARKET,
             ts=ts,
             tag=reason,
         )

@@ -44,7 +44,7 @@ from vibe_core.sim.ordertypes import LIMIT_KIND, STOP_KIND, kind_of
 from vibe_core.sim.points import Point, bar_points
 from vibe_core.sim.quiet import inside
 from vibe_core.sim.slippage import slippage_fraction, slipped_price
-from vibe_core.types import BUY, LIMIT, STOP, OrderStatus
+from vibe_core.types import OrderStatus, OrderType, Side
 
 __all__ = ["At", "Market", "Matcher", "VenueRecord", "match_price"]
 
@@ -225,7 +225,7 @@ class Matcher:
         book = self.book
         price = self._fill_price(w, ref, qty, at)
         capped = False
-        if order.side is BUY and order.max_notional is not None:
+        if order.side is Side.BUY and order.max_notional is not None:
             budget = order.max_notional - w.spent
             if qty * price > budget:
                 capped = True
@@ -284,8 +284,8 @@ class Matcher:
                 qty=qty,
                 type=kind.type,
                 ts=at.ts,
-                stop_price=price if kind.type is STOP else None,
-                limit_price=price if kind.type is LIMIT else None,
+                stop_price=price if kind.type is OrderType.STOP else None,
+                limit_price=price if kind.type is OrderType.LIMIT else None,
                 tif=p.tif,
                 parent_id=p.id,
                 tag=tag,

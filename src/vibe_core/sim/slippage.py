@@ -11,7 +11,7 @@ the point carries no volume. Buys pay ``ref x (1 + f)``, sells get ``ref x (1 - 
 from __future__ import annotations
 
 from vibe_core.config import FillModel
-from vibe_core.types import BUY, Side
+from vibe_core.types import Side
 
 __all__ = ["slippage_fraction", "slipped_price", "bar_range_pct"]
 
@@ -29,4 +29,4 @@ def slippage_fraction(model: FillModel, *, range_pct: float, qty: int, liquidity
 
 def slipped_price(ref: float, side: Side, fraction: float) -> float:
     """``ref`` moved against ``side`` by ``fraction``, rounded to 4 decimals."""
-    return round(ref * (1.0 + fraction) if side is BUY else ref * (1.0 - fraction), 4)
+    return round(ref * (1.0 + fraction) if side is Side.BUY else ref * (1.0 - fraction), 4)

@@ -49,7 +49,7 @@ from vibe_core.sim.ordertypes import find, kind_of
 from vibe_core.sim.points import POINT_OFFSETS, trade_point
 from vibe_core.sim.quiet import cold, inside, may_act
 from vibe_core.sim.slippage import bar_range_pct
-from vibe_core.types import BUY, M5, NS_PER_MS, OrderStatus, Timeframe, TimeInForce
+from vibe_core.types import NS_PER_MS, OrderStatus, Side, Timeframe, TimeInForce
 
 __all__ = ["Venue", "VenueRecord", "fill_delay_ns"]
 
@@ -201,7 +201,7 @@ class Venue:
         session = self.sessions.session_at(ts)
         if session is None or market.ts < session.open:
             return True
-        step = M5.ns
+        step = Timeframe.M5.ns
         return (market.ts - session.open) // step != (ts - session.open) // step
 
     def on_clock(self, ts: int) -> list[VenueRecord]:
@@ -260,8 +260,9 @@ class Venue:
         if not self.model.slippage_volatility:
             return  # (no volatility term: ranges are never read)
         closed = self._closed
+        primary = Timeframe.M5
         for bar in bars:
-            if bar.timeframe is M5:
+            if bar.timeframe is primary:
                 closed[bar.symbol] = bar
 
     def next_deadline(self) -> int | None:
@@ -344,7 +345,7 @@ class Venue:
         after = position + order.side.sign * order.qty
         if paused and abs(after) > abs(position):
             return "trading paused"
-        if cash is not None and not allow_margin and order.side is BUY:
+        if cash is not None and not allow_margin and order.side is Side.BUY:
             opening = max(after, 0) - max(position, 0)  # shares added to a long position
             ref = kind.cash_price(order)
             if ref is None:

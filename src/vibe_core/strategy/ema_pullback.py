@@ -35,7 +35,7 @@ from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
 from vibe_core.strategy.base import BarStrategy
 from vibe_core.strategy.registry import register
-from vibe_core.types import BUY, M5, M15, NS_PER_MINUTE, SELL
+from vibe_core.types import NS_PER_MINUTE, Side, Timeframe
 
 __all__ = ["EmaPullback", "EmaPullbackConfig"]
 
@@ -60,9 +60,9 @@ class EmaPullback(BarStrategy[EmaPullbackConfig]):
     def __init__(self, config: EmaPullbackConfig) -> None:
         super().__init__(config)
         p = config.ema_period
-        self.ema_5m = IndicatorSpec(kind="ema", period=p, timeframe=M5)
-        self.ema_15m = IndicatorSpec(kind="ema", period=p, timeframe=M15)
-        self.close_15m = IndicatorSpec(kind="sma", period=1, timeframe=M15)  # the last 15m close
+        self.ema_5m = IndicatorSpec(kind="ema", period=p, timeframe=Timeframe.M5)
+        self.ema_15m = IndicatorSpec(kind="ema", period=p, timeframe=Timeframe.M15)
+        self.close_15m = IndicatorSpec(kind="sma", period=1, timeframe=Timeframe.M15)  # the last 15m close
 
     def required_indicators(self) -> list[IndicatorSpec]:
         return [self.ema_5m, self.ema_15m, self.close_15m]
@@ -83,9 +83,9 @@ class EmaPullback(BarStrategy[EmaPullbackConfig]):
 
     def on_bar(self, bar: Bar, indicators: IndicatorBank, position: int) -> Signal | None:
         day = self.state.get(bar.symbol)
-        if bar.timeframe is not M5 or day is None or position != 0:
+        if bar.timeframe is not Timeframe.M5 or day is None or position != 0:
             return None
-        end = bar.ts + M5.ns
+        end = bar.ts + Timeframe.M5.ns
         cfg = self.config
         if not day["from"] <= end < day["until"] or day["trades"] >= cfg.max_trades_per_day:
             return None
@@ -122,8 +122,8 @@ class EmaPullback(BarStrategy[EmaPullbackConfig]):
             return None
         return Signal(
             symbol=bar.symbol,
-            ts=bar.ts + M5.ns,
-            side=BUY if side_long else SELL,
+            ts=bar.ts + Timeframe.M5.ns,
+            side=Side.BUY if side_long else Side.SELL,
             price=bar.close,
             stop=stop,
             target=round(bar.close + sign * cfg.reward_risk * risk, 2),

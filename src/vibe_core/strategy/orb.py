@@ -28,7 +28,7 @@ from vibe_core.events import Bar
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
 from vibe_core.strategy.registry import register
-from vibe_core.types import BUY, M5, NS_PER_MINUTE, SELL, Side, Timeframe
+from vibe_core.types import NS_PER_MINUTE, Side, Timeframe
 
 __all__ = ["OpeningRangeBreakout", "OrbConfig", "DayState"]
 
@@ -69,7 +69,7 @@ class OpeningRangeBreakout:
     config_class: ClassVar[type[OrbConfig]] = OrbConfig
 
     config: OrbConfig
-    primary: Timeframe = M5
+    primary: Timeframe = Timeframe.M5
     days: dict[str, DayState] = attrs.Factory(dict)
     name: str = "orb"
     _primary_ns: int = attrs.field(init=False, default=0)
@@ -153,14 +153,14 @@ class OpeningRangeBreakout:
                 if day.above:
                     continue
                 day.above, day.below = True, False
-                side = BUY
+                side = Side.BUY
             elif close < day.low:
                 if day.below:
                     continue
                 day.above, day.below = False, True
                 if not shorts:
                     continue
-                side = SELL
+                side = Side.SELL
             else:
                 if day.above or day.below:
                     day.above = day.below = False
@@ -175,7 +175,7 @@ class OpeningRangeBreakout:
         close = bar.close
         sign = side.sign
         if cfg.stop_type == "range":
-            stop = day.low if side is BUY else day.high
+            stop = day.low if side is Side.BUY else day.high
         elif cfg.stop_type == "atr":
             atr = indicators.value(bar.symbol, self._atr.key)
             if atr is None:

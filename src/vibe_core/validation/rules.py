@@ -16,7 +16,7 @@ import attrs
 from vibe_core.config import RuleConfig, non_negative, one_of, positive
 from vibe_core.indicators import IndicatorSpec
 from vibe_core.models import Signal
-from vibe_core.types import BUY, H1, M5, M15, Timeframe
+from vibe_core.types import Side, Timeframe
 from vibe_core.validation.registry import RuleContext, register_rule
 
 __all__ = [
@@ -111,8 +111,8 @@ class TrendAlignment:
     def _specs(self) -> tuple[IndicatorSpec, ...]:
         p = self.config.ema_period
         return (
-            IndicatorSpec(kind="ema", period=p, timeframe=H1),
-            IndicatorSpec(kind="ema", period=p, timeframe=M15),
+            IndicatorSpec(kind="ema", period=p, timeframe=Timeframe.H1),
+            IndicatorSpec(kind="ema", period=p, timeframe=Timeframe.M15),
         )
 
     def check(self, signal: Signal, ctx: RuleContext) -> tuple[bool, str]:
@@ -124,7 +124,7 @@ class TrendAlignment:
         prev_15m = bank.value_at(signal.symbol, key_15m, 1)
         if ema_1h is None or close_1h is None or ema_15m is None or prev_15m is None:
             return False, f"trend: warming up ({key_1h}, {key_15m} not ready)"
-        if signal.side is BUY:
+        if signal.side is Side.BUY:
             ok = close_1h > ema_1h and ema_15m > prev_15m
             rel, slope = (
                 (">" if close_1h > ema_1h else "<="),
@@ -163,7 +163,9 @@ class VolumeConfirmation:
     @specs.default
     def _specs(self) -> tuple[IndicatorSpec, ...]:
         return (
-            IndicatorSpec(kind="sma", period=self.config.volume_sma_period, timeframe=M5, field="volume"),
+            IndicatorSpec(
+                kind="sma", period=self.config.volume_sma_period, timeframe=Timeframe.M5, field="volume"
+            ),
         )
 
     def check(self, signal: Signal, ctx: RuleContext) -> tuple[bool, str]:
@@ -223,7 +225,7 @@ class SupportResistance:
             return True, "resistance: no 1h history"
         room = self.config.sr_atr_multiple * atr
         price = signal.price
-        if signal.side is BUY:
+        if signal.side is Side.BUY:
             near = [
                 h for h in ctx.swings.swing_highs(self.config.swing_strength) if price < h <= price + room
             ]

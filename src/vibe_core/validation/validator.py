@@ -18,7 +18,7 @@ from vibe_core.config import ValidationConfig
 from vibe_core.events import Bar
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
-from vibe_core.types import H1, M5
+from vibe_core.types import Timeframe
 from vibe_core.validation.registry import Rule, RuleContext, rule_types
 from vibe_core.validation.rules import Swings
 
@@ -54,9 +54,10 @@ class Validator:
     def on_bars(self, bars: Iterable[Bar]) -> None:
         """Closed bars: 5m ones give the breakout volume and its source, 1h ones the swing points."""
         last_volume, volume_source = self.last_volume, self.volume_source
+        m5, h1 = Timeframe.M5, Timeframe.H1  # (read once: this loop sees every closed bar)
         for bar in bars:
             tf = bar.timeframe
-            if tf is M5:
+            if tf is m5:
                 symbol = bar.symbol
                 last_volume[symbol] = bar.volume
                 seen = volume_source.get(symbol)
@@ -64,7 +65,7 @@ class Validator:
                     volume_source[symbol] = [bar.source, 1]
                 else:
                     seen[1] += 1
-            elif tf is H1:
+            elif tf is h1:
                 if self.history_1h:
                     sw = self.swings.get(bar.symbol)
                     if sw is None:

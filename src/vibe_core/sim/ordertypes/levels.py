@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from vibe_core.types import BUY, Side
+from vibe_core.types import Side
 
 __all__ = ["stop_hit", "limit_ok"]
 
 
 def stop_hit(side: Side, stop: float, price: float) -> bool:
     """A buy stop triggers at or above its level, a sell stop at or below."""
-    return price >= stop if side is BUY else price <= stop
+    return price >= stop if side is Side.BUY else price <= stop
 
 
 def limit_ok(side: Side, limit: float, price: float) -> bool:
     """A buy limit is marketable at or below its level, a sell limit at or above."""
-    return price <= limit if side is BUY else price >= limit
+    return price <= limit if side is Side.BUY else price >= limit

@@ -12,7 +12,7 @@ from __future__ import annotations
 from vibe_core.models import Order
 from vibe_core.sim.ordertypes.levels import limit_ok
 from vibe_core.sim.ordertypes.registry import OrderKind, register
-from vibe_core.types import BUY, OrderType
+from vibe_core.types import OrderType, Side
 
 __all__ = ["LIMIT_KIND", "match_limit"]
 
@@ -33,7 +33,7 @@ def match_limit(
 
 def reach(order: Order, triggered: bool) -> tuple[float, bool] | None:
     assert order.limit_price is not None
-    return order.limit_price, order.side is not BUY  # a sell limit acts at or above its level
+    return order.limit_price, order.side is not Side.BUY  # a sell limit acts at or above its level
 
 
 def cash_price(order: Order) -> float | None:

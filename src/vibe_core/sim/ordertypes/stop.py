@@ -10,7 +10,7 @@ from __future__ import annotations
 from vibe_core.models import Order
 from vibe_core.sim.ordertypes.levels import stop_hit
 from vibe_core.sim.ordertypes.registry import OrderKind, register
-from vibe_core.types import BUY, OrderType
+from vibe_core.types import OrderType, Side
 
 __all__ = ["STOP_KIND", "trigger_level"]
 
@@ -41,7 +41,7 @@ def reach(order: Order, triggered: bool) -> tuple[float, bool] | None:
     if triggered:
         return None
     assert order.stop_price is not None
-    return order.stop_price, order.side is BUY  # a buy stop acts at or above its level
+    return order.stop_price, order.side is Side.BUY  # a buy stop acts at or above its level
 
 
 STOP_KIND = register(OrderKind(type=OrderType.STOP, match=match, reach=reach, needs_stop=True))

@@ -12,7 +12,7 @@ from vibe_core.sim.ordertypes.levels import limit_ok
 from vibe_core.sim.ordertypes.limit import match_limit
 from vibe_core.sim.ordertypes.registry import OrderKind, register
 from vibe_core.sim.ordertypes.stop import trigger_level
-from vibe_core.types import BUY, OrderType
+from vibe_core.types import OrderType, Side
 
 __all__ = ["STOP_LIMIT_KIND"]
 
@@ -38,9 +38,9 @@ def match(
 def reach(order: Order, triggered: bool) -> tuple[float, bool] | None:
     if triggered:
         assert order.limit_price is not None
-        return order.limit_price, order.side is not BUY
+        return order.limit_price, order.side is not Side.BUY
     assert order.stop_price is not None
-    return order.stop_price, order.side is BUY
+    return order.stop_price, order.side is Side.BUY
 
 
 def cash_price(order: Order) -> float | None:
