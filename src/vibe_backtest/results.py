@@ -242,6 +242,11 @@ class BacktestResult:
                 "tag": [f.tag for f in rec.fills],
             }
         )
+        if config.strategy.name == "multi":  # several strategies: each row says whose it is
+            trades["strategy"] = [t.strategy for t in rec.trades]
+            signals["strategy"] = [s.signal.strategy for s in rec.signals]
+            orders["strategy"] = [o.strategy for o in rec.orders]
+            fills["strategy"] = [f.strategy for f in rec.fills]
         summary: dict[str, Any] = summary_metrics(
             initial_capital=config.initial_capital,
             equity=np.asarray(loop.equity_value, dtype=float),

@@ -176,3 +176,24 @@ def test_load_market_restricts_symbols_and_new_york_dates() -> None:
 def test_load_market_bad_input(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(DataError, match=message):
         load_market(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_multi_strategy_run_tags_every_row_with_its_strategy(tmp_path) -> None:
+    config = {
+        "strategy": {
+            "name": "multi",
+            "strategies": [
+                {"name": "orb", "symbols": ["AAPL", "MSFT", "AMZN"]},
+                {"name": "ema_pullback", "symbols": ["TSLA", "GOOGL"]},
+            ],
+        },
+        "validation": {"enabled": False},
+    }
+    result = run_backtest(config=config)
+    owner = {"AAPL": "orb", "MSFT": "orb", "AMZN": "orb", "TSLA": "ema_pullback", "GOOGL": "ema_pullback"}
+    for frame in (result.trades, result.signals, result.orders, result.fills):
+        assert frame.columns[-1] == "strategy" and len(frame)
+        assert (frame["strategy"] == frame["symbol"].map(owner)).all()
+    assert set(result.trades["strategy"]) == {"orb", "ema_pullback"}
+    single = run_backtest(symbols=SYMBOLS, end=END)
+    assert "strategy" not in single.trades.columns

@@ -99,10 +99,9 @@ def test_each_strategy_sees_only_its_symbols_and_tags_what_follows(
         ("AAPL", "entry", "orb-aapl"),
         ("MSFT", "entry", "ema_pullback"),
     }
-    for f in fills:  # the bracket legs carry their entry's strategy; the flatten is the engine's
-        assert f.strategy == (
-            "" if f.tag == "eod" else {"AAPL": "orb-aapl", "MSFT": "ema_pullback"}[f.symbol]
-        )
+    assert any(f.tag == "eod" for f in fills)
+    for f in fills:  # the bracket legs and the flatten carry the strategy of the entry
+        assert f.strategy == {"AAPL": "orb-aapl", "MSFT": "ema_pullback"}[f.symbol]
     trades = {a.trade.symbol: a.trade.strategy for a in actions if isinstance(a, TradeClosed)}
     assert trades == {"AAPL": "orb-aapl", "MSFT": "ema_pullback"}
 

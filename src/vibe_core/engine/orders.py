@@ -143,6 +143,7 @@ def flatten_all(state: EngineState, ts: int, reason: str) -> list[Action]:
             type=OrderType.MARKET,
             ts=ts,
             tag=reason,
+            strategy=position.strategy,  # (the strategy whose entry opened it)
         )
         actions += _submit(state, order)
     return actions
