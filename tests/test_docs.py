@@ -85,3 +85,16 @@ def test_the_command_runs(guide_dir: Path) -> None:
     out = guide_dir / "results" / "vwap"
     assert "VwapReclaim" in (out / "config.json").read_text()
     assert len((out / "trades.csv").read_text().splitlines()) > 1
+
+
+def test_the_readme_core_api_example_runs() -> None:
+    """The README's example of the core's API runs as shown and does what its comments say."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("## The core's API", 1)[1]
+    body = re.search(r"```python\n(.*?)\n```", section, re.S)
+    assert body is not None
+    scope: dict[str, object] = {"__name__": "__readme__"}
+    exec(compile(body[1], "README.md (core API)", "exec"), scope)
+    saved, when, view = scope["saved"], scope["when"], scope["view"]
+    assert isinstance(saved, dict) and saved["schema"] == 1
+    assert isinstance(when, int) and getattr(view, "ts") == when
