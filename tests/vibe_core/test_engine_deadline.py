@@ -15,9 +15,8 @@ from hypothesis import strategies as st
 from vibe_core.calendar import nyse_sessions
 from vibe_core.config import config_from_dict
 from vibe_core.engine import new_state, next_deadline, save_state, step
-from vibe_core.events import Bar, Clock, Trade
-from vibe_core.sim.points import bar_points
-from vibe_core.testing.market import as_slices, events_for, random_day
+from vibe_core.events import Clock, Trade
+from vibe_core.testing.market import as_prints, as_slices, events_for, random_day
 
 SESSIONS = nyse_sessions("2024-10-01", "2024-12-31")
 DAYS = [s for s in SESSIONS.sessions if s.date.month == 11]
@@ -30,19 +29,6 @@ def market(seed: int) -> list:
     session = DAYS[seed % len(DAYS)]
     per_symbol = [random_day(session, sym, rng, start=100.0, volatility=0.004) for sym in SYMBOLS]
     return events_for([(session, per_symbol)])
-
-
-def as_prints(events):
-    out = []
-    for e in events:
-        if isinstance(e, Bar):
-            out.extend(
-                Trade(symbol=e.symbol, ts=p.ts, price=p.price, size=p.liquidity) for p in bar_points(e)
-            )
-        else:
-            out.append(e)
-    out.sort(key=lambda e: e.ts)
-    return out
 
 
 def timeless(state) -> str:

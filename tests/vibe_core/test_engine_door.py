@@ -18,10 +18,9 @@ from vibe_core.config import config_from_dict
 from vibe_core.engine import new_state, save_state, step
 from vibe_core.events import Bar, BarSlice, Clock, Filled, OrderAccepted, OrderCancelled, Trade
 from vibe_core.models import Fill
-from vibe_core.sim.points import bar_points
 from vibe_core.snapshot import read_model
 from vibe_core.testing import strategies as vs
-from vibe_core.testing.market import as_slices, events_for, random_day
+from vibe_core.testing.market import as_prints, as_slices, events_for, random_day
 from vibe_core.types import Side, Timeframe
 
 SESSIONS = nyse_sessions("2024-10-01", "2024-12-31")
@@ -37,19 +36,6 @@ def market(seed: int, n_days: int = 1) -> list:
         per_symbol = [random_day(session, sym, rng, start=100.0, volatility=0.003) for sym in SYMBOLS]
         days.append((session, per_symbol))
     return events_for(days)
-
-
-def as_prints(events):
-    out = []
-    for e in events:
-        if isinstance(e, Bar):
-            out.extend(
-                Trade(symbol=e.symbol, ts=p.ts, price=p.price, size=p.liquidity) for p in bar_points(e)
-            )
-        else:
-            out.append(e)
-    out.sort(key=lambda e: e.ts)
-    return out
 
 
 def config(preset: str = "optimistic"):

@@ -18,9 +18,8 @@ from vibe_core.actions import RiskHalted, SignalEvaluated, TradeClosed
 from vibe_core.calendar import ns_to_datetime
 from vibe_core.config import config_from_dict
 from vibe_core.engine import new_state, step
-from vibe_core.events import Bar, Clock, CloseAll, Filled, OrderAccepted, Trade
-from vibe_core.sim.points import bar_points
-from vibe_core.testing.market import as_slices, day_bars, events_for
+from vibe_core.events import Bar, Clock, CloseAll, Filled, OrderAccepted
+from vibe_core.testing.market import as_prints, as_slices, day_bars, events_for
 from vibe_core.types import ExitReason, OrderType, Side
 
 RANGE = [
@@ -227,18 +226,6 @@ def test_daily_loss_halt_blocks_next_entry(sessions):
     assert [f.symbol for f in fills(actions)] == ["AAPL", "AAPL"]
 
 
-def _as_prints(events):
-    """Bars as their four points, printed (what the live shell's replay feed sends)."""
-    prints = [
-        Trade(symbol=e.symbol, ts=p.ts, price=p.price, size=p.liquidity)
-        for e in events
-        if isinstance(e, Bar)
-        for p in bar_points(e)
-    ]
-    prints.sort(key=lambda t: t.ts)
-    return [*prints, *(e for e in events if isinstance(e, Clock))]
-
-
 @pytest.mark.parametrize("mode", ["bars", "slices", "prints"])
 def test_the_halt_is_checked_on_closing_marks_alike_in_bars_and_prints(sessions, mode):
     # MSFT breaks out on the 09:50 bar: its entry is placed at 09:55 and fills at MSFT's 09:55
@@ -257,7 +244,7 @@ def test_the_halt_is_checked_on_closing_marks_alike_in_bars_and_prints(sessions,
     ]
     msft += flat(101.9, n - len(msft))
     events = events_for([(s, [day_bars(s, "AAPL", aapl), day_bars(s, "MSFT", msft)])])
-    events = {"bars": events, "slices": as_slices(events), "prints": _as_prints(events)}[mode]
+    events = {"bars": events, "slices": as_slices(events), "prints": as_prints(events)}[mode]
     _, actions = run(events, config(), sessions)
     (halt,) = of(actions, RiskHalted)
     assert local(halt.ts) == "10:00:00"

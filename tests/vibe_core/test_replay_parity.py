@@ -13,27 +13,12 @@ from vibe_core.actions import SignalEvaluated, TradeClosed
 from vibe_core.calendar import nyse_sessions
 from vibe_core.config import config_from_dict
 from vibe_core.engine import new_state, step
-from vibe_core.events import Bar, Clock, Filled, OrderAccepted, OrderCancelled, Trade
-from vibe_core.sim.points import bar_points
-from vibe_core.testing.market import events_for, random_day
+from vibe_core.events import Clock, Filled, OrderAccepted, OrderCancelled
+from vibe_core.testing.market import as_prints, events_for, random_day
 
 SESSIONS = nyse_sessions("2024-10-01", "2024-12-31")
 DAYS = [s for s in SESSIONS.sessions if s.date.month == 11]
 SYMBOLS = ("AAPL", "MSFT")
-
-
-def as_prints(events):
-    """Bars -> their four points as prints (same times, prices and liquidity); Clocks unchanged."""
-    out = []
-    for e in events:
-        if isinstance(e, Bar):
-            out.extend(
-                Trade(symbol=e.symbol, ts=p.ts, price=p.price, size=p.liquidity) for p in bar_points(e)
-            )
-        else:
-            out.append(e)
-    out.sort(key=lambda e: e.ts)  # stable: symbols keep their order at equal times
-    return out
 
 
 def _symbol(record):

@@ -34,9 +34,8 @@ from vibe_core.calendar import nyse_sessions
 from vibe_core.codec import action_to_dict, unstructure
 from vibe_core.config import config_from_dict
 from vibe_core.engine import new_state, save_state, step
-from vibe_core.events import Bar, CloseAll, Pause, Resume, Trade
-from vibe_core.sim.points import bar_points
-from vibe_core.testing.market import events_for, random_day
+from vibe_core.events import CloseAll, Pause, Resume
+from vibe_core.testing.market import as_prints, events_for, random_day
 from vibe_live.recovery import Journal, recover
 from vibe_live.store import Store, StoreError
 
@@ -53,20 +52,6 @@ RECORDS = {
     OrderRejected: "order_events",
 }
 TABLES = ("events", "orders", "order_events", "fills", "trades", "signals", "halts", "equity", "sessions")
-
-
-def as_prints(events):
-    """Bars -> their four points as prints (the replay feed's trade prints); Clocks unchanged."""
-    out = []
-    for e in events:
-        if isinstance(e, Bar):
-            out.extend(
-                Trade(symbol=e.symbol, ts=p.ts, price=p.price, size=p.liquidity) for p in bar_points(e)
-            )
-        else:
-            out.append(e)
-    out.sort(key=lambda e: e.ts)
-    return out
 
 
 @st.composite

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from vibe_core.calendar import Session
-from vibe_core.events import Bar, BarSlice, Clock, Event
+from vibe_core.events import Bar, BarSlice, Clock, Event, Trade
+from vibe_core.sim.points import bar_points
 from vibe_core.types import Timeframe
 
 __all__ = ["day_bars", "random_day", "events_for", "OHLCV"]
@@ -116,4 +117,20 @@ def as_slices(events: Iterable[Event]) -> list[Event]:
             out.append(event)
     if run:
         out.append(BarSlice(ts=run[0].ts, bars=tuple(run)))
+    return out
+
+
+def as_prints(events: Iterable[Event]) -> list[Event]:
+    """``events`` with each ``Bar`` replaced by its four points as trade prints (what the live
+    shell's replay feed sends), merged in time; other events keep their place among them."""
+    out: list[Event] = []
+    for event in events:
+        if isinstance(event, Bar):
+            out.extend(
+                Trade(symbol=event.symbol, ts=p.ts, price=p.price, size=p.liquidity)
+                for p in bar_points(event)
+            )
+        else:
+            out.append(event)
+    out.sort(key=lambda e: e.ts)  # stable: at equal times symbols keep their order
     return out
