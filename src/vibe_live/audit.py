@@ -35,12 +35,13 @@ import attrs
 
 from vibe_backtest.api import calendar
 from vibe_backtest.loop import run_loop
+from vibe_backtest.results import OutputError
 from vibe_core.actions import Action
 from vibe_core.calendar import SessionTable
 from vibe_core.config import Config
 from vibe_live.audit_rows import KINDS, Difference, compare, iso, keyed_rows, until
 from vibe_live.rebuild import Day, days, recorded, recorder_of, start_state, stored_config
-from vibe_live.store import Store, StoreError
+from vibe_live.store import Store
 
 __all__ = ["audit_db", "audit_store", "AuditReport", "DayAudit", "format_table", "AUDIT_FILE"]
 
@@ -106,7 +107,13 @@ class AuditReport:
 
 def audit_db(db: Path, out: Path | None = None, *, stream: TextIO | None = None) -> int:
     """Audit the session in ``db`` (opened read-only): the table on ``stream`` (stdout), ``audit.json``
-    in ``out`` when given; 0 when no day differs, 1 otherwise. A bad store raises :class:`StoreError`."""
+    in ``out`` when given; 0 when no day differs, 1 otherwise.
+
+    A bad store raises :class:`StoreError`, an ``out`` that cannot be a folder
+    :class:`~vibe_backtest.results.OutputError` (checked before the audit runs), both naming the path.
+    """
+    if out is not None:
+        _check_out(Path(out))
     with Store(db, readonly=True) as store:
         report = audit_store(store)
     if out is not None:
@@ -153,13 +160,20 @@ def _audit_day(
     )
 
 
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder")
+    if out.joinpath(AUDIT_FILE).is_dir():
+        raise OutputError(f"{out / AUDIT_FILE}: is a folder")
+
+
 def write_json(report: AuditReport, path: Path) -> Path:
     """``report`` as JSON at ``path``, written whole or not at all (a temporary file renamed)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     except OSError as exc:
-        raise StoreError(f"{path}: cannot write the audit: {exc.strerror or exc}") from None
+        raise OutputError(f"{path.parent}: cannot write the audit there: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(report.to_dict(), f, indent=2)

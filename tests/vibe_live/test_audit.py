@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from vibe_backtest.api import calendar, run_backtest
 from vibe_backtest.data import iter_bars
+from vibe_backtest.results import OutputError
 from vibe_backtest.sample import sample_market
 from vibe_core.config import config_from_dict
 from vibe_core.engine import new_state
@@ -163,6 +164,27 @@ def test_a_day_the_log_does_not_finish_is_audited_up_to_its_last_event(sample_se
     assert last["last_time"].startswith(f"{LAST.isoformat()}T13:29:59")
     assert last["bars"] == 5 * 47  # the bars that closed: 09:30 .. 13:20 (13:25's closes at 13:30)
     assert "partial: the log ends at 13:29:59" in table
+
+
+def test_the_table_goes_to_stdout_and_the_json_beside_other_files(sample_session, tmp_path, capsys):
+    """``out`` may hold an export (or anything): audit.json is added or replaced, whole, nothing else."""
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "trades.csv").write_text("kept\n")
+    (out / AUDIT_FILE).write_text("stale")
+    assert audit_db(sample_session[0], out) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "20 day(s): 20 ok; clean"
+    assert sorted(p.name for p in out.iterdir()) == [AUDIT_FILE, "trades.csv"]
+    assert json.loads((out / AUDIT_FILE).read_text())["days"] == 20
+
+
+def test_an_out_that_cannot_be_a_folder_is_refused_first(sample_session, tmp_path, capsys):
+    target = tmp_path / "file"
+    target.write_text("x")
+    with pytest.raises(OutputError, match=r"exists and is not a folder") as err:
+        audit_db(sample_session[0], target)
+    assert str(target) in str(err.value)
+    assert capsys.readouterr().out == ""  # refused before the audit ran
 
 
 @pytest.mark.parametrize("make", ["missing", "foreign"])
