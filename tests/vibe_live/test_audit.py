@@ -21,7 +21,7 @@ from vibe_backtest.results import OutputError
 from vibe_backtest.sample import sample_market
 from vibe_core.config import config_from_dict
 from vibe_core.engine import new_state
-from vibe_core.events import CloseAll, Pause, Resume
+from vibe_core.events import Clock, CloseAll, Pause, Resume
 from vibe_core.testing.market import random_day
 from vibe_live.audit import AUDIT_FILE, audit_db, audit_store, format_table
 from vibe_live.audit_rows import iso
@@ -185,6 +185,24 @@ def test_an_out_that_cannot_be_a_folder_is_refused_first(sample_session, tmp_pat
         audit_db(sample_session[0], target)
     assert str(target) in str(err.value)
     assert capsys.readouterr().out == ""  # refused before the audit ran
+
+
+def test_bars_logged_as_bars_are_audited_like_prints(tmp_path):
+    """History bars in the log (a warm-up) are a day the audit rebuilds and backtests like the others."""
+    bars = random_bars(5, 4, 11, (0.001, 0.0, -0.001))
+    config = config_from_dict({"symbols": list(SYMBOLS), "exchange": {"partial_fills": False}})
+    split = DAYS[6].open
+    with Store(tmp_path / "vibe.db") as store:
+        journal = Journal.resume(store, lambda: new_state(config, SESSIONS))
+        history = [b for b in bars if b.ts < split]
+        for i in range(0, len(history), 50):
+            journal.feed(history[i : i + 50])
+        journal.feed([Clock(ts=DAYS[5].close)])
+        replay_into(journal, [b for b in bars if b.ts >= split])
+        report = audit_store(store)  # (read through the writer's connection: the same rows)
+    assert report.clean, format_table(report)
+    assert [(d.bars, d.prints > 0) for d in report.days] == [(3 * 78, False)] + [(3 * 78, True)] * 3
+    assert sum(d.counts["signal"][0] for d in report.days) > 0
 
 
 @pytest.mark.parametrize("make", ["missing", "foreign"])
