@@ -12,10 +12,15 @@ For every trading day in the store's log (:func:`vibe_live.rebuild.days`):
 3. the day's signals, orders, fills and trades as the session recorded them (the read tables) are
    compared with the backtest's (:mod:`vibe_live.audit_rows`), and every difference is reported.
 
-Operator commands (``Pause``, ``Resume``, ``CloseAll``) and an external broker's order events have
-no bar-mode counterpart: a day they touch is reported as ``operator`` with those events listed,
-and its differences are shown but are not mismatches. A day the log does not finish (the service
-stopped before the close) is compared up to its last logged event (``partial``).
+Operator commands (``Pause``, ``Resume``, ``CloseAll``), an external broker's order events and any
+other event without a bar-mode counterpart are not fed to the backtest: bar mode has no instant
+inside a bar at which they could act as they did live (a ``CloseAll`` at 11:02 fills at the next
+print live, at a bar's open in bar mode). A day they touch is reported as ``operator`` with those
+events listed; its differences are shown but are not mismatches, and the next day starts from the
+session's state after them, so it is judged normally. A day the log does not finish (the service
+stopped before the close) is compared up to its last logged event (``partial``). A log changed
+after the session ran shows on the day of the change; later days start from the changed log's
+state and may differ too (another cash, another size).
 
 :func:`audit_db` prints a table (one line per day, then every difference) and, given ``out``,
 writes ``audit.json`` there; it returns 0 when no day differs, 1 otherwise.
@@ -43,7 +48,7 @@ from vibe_live.audit_rows import KINDS, Difference, compare, iso, keyed_rows, un
 from vibe_live.rebuild import Day, days, recorded, recorder_of, start_state, stored_config
 from vibe_live.store import Store
 
-__all__ = ["audit_db", "audit_store", "AuditReport", "DayAudit", "format_table", "AUDIT_FILE"]
+__all__ = ["audit_db", "audit_store", "AuditReport", "DayAudit", "format_table", "write_json", "AUDIT_FILE"]
 
 AUDIT_FILE = "audit.json"
 
@@ -175,6 +180,9 @@ def write_json(report: AuditReport, path: Path) -> Path:
     except OSError as exc:
         raise OutputError(f"{path.parent}: cannot write the audit there: {exc.strerror or exc}") from None
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes it private; the audit is an ordinary file
         with os.fdopen(fd, "w") as f:
             json.dump(report.to_dict(), f, indent=2)
             f.write("\n")
