@@ -80,10 +80,15 @@ def run_loop(
     *,
     on_progress: Callable[[int], Any] | None = None,
     progress_every: int = 20_000,
+    state: EngineState | None = None,
 ) -> LoopResult:
-    """Drive the engine over time-ordered bars; a ``Clock`` at each session close."""
+    """Drive the engine over time-ordered bars; a ``Clock`` at each session close.
+
+    ``state``: carry on from this engine (changed in place) instead of a fresh one for ``config``;
+    the live audit backtests each day from the session's own state at the day's start.
+    """
     started = time.perf_counter()
-    state = new_state(config, sessions)
+    state = new_state(config, sessions) if state is None else state
     recorder = Recorder()
     record = recorder.record
     portfolio = state.portfolio
