@@ -126,14 +126,14 @@ def _on_bars(state: EngineState, bars: tuple[Bar, ...], ts: int) -> list[Action]
 
 def _on_trade(state: EngineState, trade: Trade) -> list[Action]:
     ts = trade.ts
-    actions = _close_deferred(state, ts) if state.deferred else []  # due time
-    if ts >= state.wake:
+    actions = _close_deferred(state, ts) if state.deferred else []  # due time: bars close first,
+    closed = state.bars.on_trade(trade)  # (the print is folded into its own, still forming, bar)
+    if closed:
+        actions += _on_closed_bars(state, closed, ts, seen=False)
+    if ts >= state.wake:  # then the session's own work (open, flatten, close)
         actions += due_time(state, ts)
     elif ts > state.now:
         state.now = ts
-    closed = state.bars.on_trade(trade)  # bars closed (before the print is matched)
-    if closed:
-        actions += _on_closed_bars(state, closed, ts, seen=False)
     actions += _match_trade(state, trade)  # market data matched
     return actions
 
@@ -141,10 +141,10 @@ def _on_trade(state: EngineState, trade: Trade) -> list[Action]:
 def _on_clock(state: EngineState, ts: int) -> list[Action]:
     deferred = state.deferred
     actions = _close_deferred(state, ts) if deferred and ts >= _deferred_end(state) else []
-    actions += due_time(state, ts)
-    closed = state.bars.on_clock(ts)
+    closed = state.bars.on_clock(ts)  # bars close before the session's work, as in bar mode
     if closed:
         actions += _on_closed_bars(state, closed, ts, seen=False)
+    actions += due_time(state, ts)
     return actions
 
 
