@@ -11,16 +11,16 @@ Invariants: an event refused at the door changes nothing but the rejection count
 run in this order for an event at time t, the same in backtest and live:
 
 1. door: the event is checked against the state (:mod:`~vibe_core.engine.door`);
-2. due time: complete input bars of an earlier time close (bar mode), a new session opens, the
-   flatten and the close happen (:func:`~vibe_core.engine.session.due_time`);
-3. market data matched: the venue matches the bar's four points, or the print, against working
-   orders; fills -> portfolio -> daily loss halt (bar mode: each bar's records are booked before
-   the next bar is matched, so a halt in one symbol's bar cancels another's entry first);
-4. bars closed: bars that end by t feed the indicators and the validator, then the strategy
-   reacts to them; each signal -> validation -> risk -> entry order -> venue or broker. In live
-   mode (prints) bars close before the print is matched, so a market order placed on a close
-   fills at that very print; in bar mode a bar closes at the first event after it, so orders
-   placed on its close meet the next bar.
+2. due time, bars first: bars that end by t close (bar mode: the input bars of an earlier time;
+   live mode: the bars the print or clock completes) and feed the indicators and the validator;
+   the daily loss halt is checked on their closing marks; the strategy reacts to them: each signal
+   -> validation -> risk -> entry order -> venue or broker;
+3. due time, the session's work: a new session opens, the flatten and the close happen
+   (:func:`~vibe_core.engine.session.due_time`);
+4. market data matched: the venue matches the bars' four points, or the print, against working
+   orders; fills -> portfolio. In live mode a market order placed on a close fills at that very
+   print; in bar mode a bar closes at the first event after it, so orders placed on its close meet
+   the next bar. Both shells thus see the same closes, halts and fills at the same instants.
 """
 
 from __future__ import annotations
