@@ -1,0 +1,371 @@
+"""The live service: one anyio task group, feed -> log -> ``step`` -> action dispatch.
+
+State: the :class:`~vibe_live.recovery.Journal` (engine + store), the read model :attr:`LiveService.view`
+(swapped once per step of the loop: one frame, or one ``Clock``), the resume position.
+Consumes: frames of prints from a :class:`~vibe_live.feeds.MarketFeed`, SIGTERM/SIGINT.
+Emits: log lines (one per order, fill, trade, halt, signal, session transition), ``Notify``
+actions to a :class:`Notifier`, and the store's log, read rows and snapshots.
+Invariants: every input event is committed before it is applied (one transaction per frame);
+tasks talk through bounded memory streams; no task outlives :meth:`LiveService.run`.
+
+Time. ``clock="feed"``: time is the prints'; before each frame the service sends a ``Clock`` at
+every ``next_deadline(state)`` strictly before the frame's time, and after the last frame the
+remaining deadlines through the data's last session close, so a replay is the same computation as
+a backtest of the same bars. ``clock="wall"``: the step task waits for the next frame or for the
+core's next deadline (+ ``service.clock_grace_ms``, so prints of the instant come first), whichever
+comes first, and then sends ``Clock(ts=deadline)``; it never polls. Outside market hours it says
+until when it sleeps; a replay (:class:`~vibe_live.clock.ReplayClock`) skips the closed hours.
+
+Shutdown (first signal): intake stops between frames, then, when
+``service.close_positions_on_shutdown``, a logged ``CloseAll`` cancels the working orders and sends
+the flatten orders (they fill at the next print, after a restart, or at the session's close), then a
+final snapshot. A second signal exits at once (the log is whole: a restart recovers).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import signal
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Literal, Protocol
+
+import anyio
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+
+from vibe_core.actions import Action, Notify
+from vibe_core.calendar import SessionTable
+from vibe_core.config import Config
+from vibe_core.engine import new_state, next_deadline
+from vibe_core.events import Clock, CloseAll, Event, Pause, Resume, Trade
+from vibe_core.snapshot import EngineSnapshot, read_model
+from vibe_live.clock import ReplayClock, ServiceClock
+from vibe_live.feeds import Frame, MarketFeed
+from vibe_live.logs import LOGGER, iso, log_actions
+from vibe_live.recovery import Journal
+from vibe_live.settings import Settings
+from vibe_live.store import Store, StoreError
+
+__all__ = ["LiveService", "Notifier", "ClockMode", "logged_prints", "KILL_HOOK_ENV"]
+
+ClockMode = Literal["feed", "wall"]
+KILL_HOOK_ENV = "VIBE_LIVE_KILL_AT"  #: tests: ``SEQ:logged`` or ``SEQ:recorded`` -> SIGKILL itself there
+_Out = tuple[EngineSnapshot, list[Action], str | None]
+
+
+class Notifier(Protocol):
+    """Where ``Notify`` actions go (Discord, next issue)."""
+
+    async def notify(self, action: Notify) -> None: ...
+
+
+def _log(event: str, level: int = logging.INFO, **fields: object) -> None:
+    LOGGER.log(level, event, extra={"event": event, "fields": fields})
+
+
+def _query(store: Store, sql: str) -> list[tuple[object, ...]]:
+    """A read-only query on the store's file (WAL: never blocks the writer)."""
+    conn = sqlite3.connect(f"{store.path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def logged_prints(store: Store) -> int:
+    """How many prints the log holds: where a replay feed resumes (``ReplayFeed(skip=...)``)."""
+    return int(_query(store, "SELECT count(*) FROM events WHERE kind = 'Trade'")[0][0] or 0)
+
+
+def _last_pause(store: Store) -> str | None:
+    """The reason of the last Pause when it is still in force (no Resume after it), else None."""
+    rows = _query(store, "SELECT payload FROM events WHERE kind IN ('Pause', 'Resume') ORDER BY seq DESC LIMIT 1")
+    if not rows:
+        return None
+    data = json.loads(str(rows[0][0]))
+    return str(data.get("reason", "")) if data.get("type") == "Pause" else None
+
+
+class LiveService:
+    """The service over ``store``; :meth:`run` until the feed ends or a signal stops it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        sessions: SessionTable,
+        make_feed: MakeFeed,
+        *,
+        feed_label: str,
+        clock_mode: ClockMode = "wall",
+        clock: ServiceClock | None = None,
+        last_close: int | None = None,
+        dry_run: bool = False,
+        notifier: Notifier | None = None,
+    ) -> None:
+        """Recover from ``store`` (latest snapshot + later events), then bind the feed.
+
+        ``make_feed(skip)`` makes the feed resuming after ``skip`` logged prints. ``last_close``:
+        a replay's last session close (the deadlines through it are sent at the end of the data).
+        """
+        if clock_mode == "wall" and clock is None:
+            raise ValueError("clock='wall' needs a clock")
+        self.settings, self.store, self.sessions = settings, store, sessions
+        self.clock_mode, self.clock, self.last_close = clock_mode, clock, last_close
+        self.dry_run, self.notifier = dry_run, notifier
+        _check_feed(store, feed_label)
+        _install_kill_hook(store)
+        core: Config = settings.core
+        started = time.perf_counter()
+        self.journal = Journal.resume(
+            store, lambda: new_state(core, sessions), snapshot_every=settings.storage.snapshot_every
+        )
+        self.recovery_seconds = time.perf_counter() - started
+        self.resumed_at = self.journal.last_seq
+        self.prints = logged_prints(store) if self.resumed_at else 0
+        self.feed: MarketFeed = make_feed(self.prints)
+        self.feed_label = feed_label
+        self.view: EngineSnapshot = read_model(self.journal.state)  #: the read model, swapped per step
+        self.stopping = False
+        self._intake: anyio.CancelScope | None = None
+        self._grace = settings.service.clock_grace_ms * 1_000_000
+        self._slept_for = -1
+
+    # -- the task group ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run until the feed is exhausted (a replay) or a signal arrives; then snapshot."""
+        size = self.settings.service.queue_size
+        frames_in, frames_out = anyio.create_memory_object_stream[Frame](size)
+        out_in, out_out = anyio.create_memory_object_stream[_Out](size)
+        self._intake = anyio.CancelScope()
+        if self.stopping:
+            self._intake.cancel()
+        async with anyio.create_task_group() as outer:
+            outer.start_soon(self._watch_signals)
+            async with anyio.create_task_group() as inner:
+                inner.start_soon(self._dispatch, out_out)
+                async with out_in:
+                    await self._start(out_in)
+                    with self._intake:
+                        async with anyio.create_task_group() as intake:
+                            intake.start_soon(self._feed_task, frames_in)
+                            await self._step_task(frames_out, out_in)
+                    if self.stopping:
+                        await self._shutdown(out_in)
+                    self.journal.snapshot()
+            outer.cancel_scope.cancel()
+        _log("stopped", seq=self.journal.last_seq, prints=self.prints, snapshot=self.journal.last_seq)
+
+    def stop(self, reason: str = "requested") -> None:
+        """Stop intake (between frames) and shut down as on SIGTERM."""
+        if not self.stopping:
+            self.stopping = True
+            _log("shutdown", reason=reason, seq=self.journal.last_seq)
+            if self._intake is not None:
+                self._intake.cancel()
+
+    async def _watch_signals(self) -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                name = signal.Signals(signum).name
+                if self.stopping:
+                    _log("second signal: exiting at once", logging.WARNING, signal=name)
+                    logging.shutdown()
+                    os._exit(130)
+                self.stop(name)
+
+    async def _start(self, out: ObjectSendStream[_Out]) -> None:
+        state = self.journal.state
+        paused = _last_pause(self.store) if self.resumed_at else None
+        if self.dry_run and paused != "dry-run":
+            await self._apply([Pause(ts=state.now, reason="dry-run")], out)
+        elif not self.dry_run and paused == "dry-run":
+            await self._apply([Resume(ts=state.now)], out)
+        _log(
+            "started",
+            db=str(self.store.path),
+            mode=f"{self.feed_label} clock={self.clock_mode}" + (" dry-run" if self.dry_run else ""),
+            symbols=",".join(self.settings.core.symbols),
+            resume=f"seq {self.resumed_at} (prints {self.prints}, recovered in {self.recovery_seconds:.2f} s)"
+            if self.resumed_at
+            else "new log",
+        )
+
+    # -- feed -> step ------------------------------------------------------------------------
+
+    async def _feed_task(self, send: ObjectSendStream[Frame]) -> None:
+        async with send:
+            clock = self.clock if isinstance(self.clock, ReplayClock) else None
+            prev: int | None = None
+            async for frame in _frames(self.feed):
+                ts = frame[0].ts
+                if clock is not None:
+                    clock.anchor(ts)
+                    await self._pace(clock, prev, ts)
+                await send.send(frame)
+                prev = ts
+
+    async def _pace(self, clock: ReplayClock, prev: int | None, ts: int) -> None:
+        """Sleep until the frame's feed time; across a closed market, skip ahead after the close."""
+        before = None if prev is None else self.sessions.session_at(prev)
+        after = self.sessions.session_at(ts)
+        if before is not None and (after is None or after.date != before.date):
+            await anyio.sleep(max(clock.seconds_until(before.close + self._grace), 0.0) + 0.02)
+            _log("market closed", until=iso(ts), note="replay skips the closed hours")
+            clock.jump(ts)
+        await anyio.sleep(max(clock.seconds_until(ts), 0.0))
+
+    async def _step_task(self, frames: ObjectReceiveStream[Frame], out: ObjectSendStream[_Out]) -> None:
+        async with frames:
+            if self.clock_mode == "feed":
+                async for frame in frames:
+                    await self._clocks_before(frame[0].ts, out)
+                    await self._apply(frame, out)
+            else:
+                await self._wall_loop(frames, out)
+        if self.last_close is not None:  # the data is exhausted: the last session's close
+            await self._clocks_before(self.last_close + 1, out)
+            _log("replay finished", prints=self.prints, seq=self.journal.last_seq, last_close=iso(self.last_close))
+
+    async def _clocks_before(self, end: int, out: ObjectSendStream[_Out]) -> None:
+        """A ``Clock`` at every deadline strictly before ``end`` (feed time); none before the first event."""
+        if self.journal.state.now == 0:
+            return
+        while (deadline := next_deadline(self.journal.state)) is not None and deadline < end:
+            await self._apply([Clock(ts=deadline)], out)
+            _check_progress(deadline, self.journal)
+
+    async def _wall_loop(self, frames: ObjectReceiveStream[Frame], out: ObjectSendStream[_Out]) -> None:
+        clock = self.clock
+        assert clock is not None
+        if self.journal.state.now == 0 and not isinstance(clock, ReplayClock):
+            await self._apply([Clock(ts=clock.now())], out)  # live, fresh log: time starts now
+        while True:
+            deadline = next_deadline(self.journal.state) if self.journal.state.now else None
+            wait = math.inf if deadline is None else clock.seconds_until(deadline + self._grace)
+            self._say_if_closed(deadline, wait)
+            frame: Frame | None = None
+            if wait > 0:
+                with anyio.move_on_after(wait):
+                    try:
+                        frame = await frames.receive()
+                    except anyio.EndOfStream:
+                        return
+            if frame is not None:
+                await self._apply(frame, out)
+            elif deadline is not None:
+                await self._apply([Clock(ts=deadline, ts_recv=time.time_ns())], out)
+                _check_progress(deadline, self.journal)
+
+    def _say_if_closed(self, deadline: int | None, wait: float) -> None:
+        state = self.journal.state
+        if deadline is None or not state.session_closed or deadline == self._slept_for:
+            return
+        if isinstance(self.clock, ReplayClock) or wait < 60:
+            return
+        self._slept_for = deadline
+        _log("market closed", until=iso(deadline), sleeping=f"{wait / 3600:.1f} h")
+
+    async def _apply(self, events: Sequence[Event], out: ObjectSendStream[_Out]) -> None:
+        """Log ``events`` (one commit), step them, record their actions; swap the read model."""
+        before = self.view
+        results = self.journal.feed(events)
+        self.view = view = read_model(self.journal.state)
+        if events and isinstance(events[0], Trade):
+            self.prints += len(events)
+        actions = [a for _, acts in results for a in acts]
+        transition = None
+        if view.session_open != before.session_open or view.session_date != before.session_date:
+            transition = "session open" if view.session_open else "session closed"
+        if actions or transition:
+            await out.send((view, actions, transition))
+
+    async def _shutdown(self, out: ObjectSendStream[_Out]) -> None:
+        with anyio.CancelScope(shield=True):
+            view = self.view
+            if not self.settings.service.close_positions_on_shutdown:
+                if view.working_orders:
+                    _log("working orders kept", orders=len(view.working_orders), note="resumed on restart")
+                return
+            if view.positions or view.working_orders:
+                now = self.journal.state.now
+                if self.clock is not None and self.clock_mode == "wall":
+                    now = max(now, self.clock.now())
+                await self._apply([CloseAll(ts=now, reason="shutdown", ts_recv=time.time_ns())], out)
+
+    # -- dispatch ----------------------------------------------------------------------------
+
+    async def _dispatch(self, items: ObjectReceiveStream[_Out]) -> None:
+        notify = self.settings.features.enable_notifications and self.notifier is not None
+        async with items:
+            async for view, actions, transition in items:
+                log_actions(actions)
+                if transition is not None:
+                    _log(transition, date=view.session_date, equity=round(view.account.equity, 2), time=iso(view.ts))
+                if notify:
+                    for action in actions:
+                        if isinstance(action, Notify):
+                            assert self.notifier is not None
+                            await self.notifier.notify(action)
+
+
+class MakeFeed(Protocol):
+    def __call__(self, skip: int) -> MarketFeed: ...
+
+
+async def _frames(feed: MarketFeed) -> AsyncIterator[Frame]:
+    async for frame in feed.frames():
+        if frame:
+            yield frame
+
+
+def _check_progress(deadline: int, journal: Journal) -> None:
+    after = next_deadline(journal.state)
+    if after is not None and after <= deadline:
+        raise RuntimeError(f"the core's deadline did not advance past {deadline} after a Clock there")
+
+
+def _check_feed(store: Store, label: str) -> None:
+    """A log is resumed only by the feed that wrote it (a replay's resume position means nothing else)."""
+    stored = store.get_meta("feed")
+    if stored is None:
+        store.set_meta("feed", label)
+    elif stored != label:
+        raise StoreError(
+            f"{store.path}: its log was fed by {stored!r}, not {label!r}; give the same feed, or a new --db"
+        )
+
+
+def _install_kill_hook(store: Store) -> None:
+    """Tests only: ``VIBE_LIVE_KILL_AT=SEQ:logged`` (after the group holding SEQ is logged, before its
+    read rows) or ``SEQ:recorded`` (after its read rows): the process SIGKILLs itself there."""
+    spec = os.environ.get(KILL_HOOK_ENV)
+    if not spec:
+        return
+    text, _, where = spec.partition(":")
+    target = int(text)
+    append, record = store.append, store.record
+
+    def die() -> None:
+        logging.shutdown()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def killing_append(events: Sequence[Event]) -> list[int]:
+        seqs = append(events)
+        if where == "logged" and seqs and seqs[0] <= target <= seqs[-1]:
+            die()
+        return seqs
+
+    def killing_record(results, **kwargs):  # type: ignore[no-untyped-def]
+        results = list(results)
+        record(results, **kwargs)
+        if where == "recorded" and any(seq >= target for seq, _ in results):
+            die()
+
+    store.append = killing_append  # type: ignore[method-assign]
+    store.record = killing_record  # type: ignore[method-assign]
