@@ -36,6 +36,6 @@ def bench(session: nox.Session) -> None:
     `nox -s bench -- compare` times the engine at 0799dbe and HEAD side by side (bench_compare.py).
     """
     session.install("-e", ".[test,bench]")
-    names = session.posargs or ["bars", "indicators", "venue", "engine", "data", "backtest", "store"]
+    names = session.posargs or ["bars", "indicators", "venue", "engine", "data", "backtest", "store", "live"]
     for name in names:
         session.run("python", f"benchmarks/bench_{name}.py")

@@ -79,11 +79,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--replay",
         metavar="DIR|sample",
-        help="play stored 5m bars as trade prints: 'sample' (the built-in market; data.sample_* keys) or a "
-        "folder of SYMBOL.csv / SYMBOL.parquet (the backtester's loader). Without it: live (Finnhub key needed)",
+        help="play stored 5m bars as trade prints: 'sample' (the built-in market; data.sample_* keys) or "
+        "a folder of SYMBOL.csv / SYMBOL.parquet (the backtester's loader). Without it: live (Finnhub key)",
     )
     run.add_argument(
-        "--speed", type=_positive_float, metavar="X", help="replay at X times real time (--clock wall; default 1)"
+        "--speed",
+        type=_positive_float,
+        metavar="X",
+        help="replay at X times real time (--clock wall; default 1)",
     )
     run.add_argument(
         "--clock",
@@ -153,7 +156,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     settings, _ = resolve_settings(_cli_layers(args))
     if args.clock == "feed" and args.speed is not None:
-        raise _BadInput("--speed paces a wall-clock replay; --clock feed plays as fast as possible (drop one)")
+        raise _BadInput(
+            "--speed paces a wall-clock replay; --clock feed plays as fast as possible (drop one)"
+        )
     if args.replay is None:
         return _live(settings, args)
     market, label = _load_replay(args.replay, settings)
@@ -161,7 +166,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if set(market) != set(settings.core.symbols):
         settings = attrs.evolve(settings, core=attrs.evolve(settings.core, symbols=tuple(market)))
     sessions = calendar()
-    bars, last_close = _replay_bars(market, sessions)
+    bars, last_close, paced_from = _replay_bars(market, sessions, settings.data.replay_warmup_sessions)
     from vibe_live.feeds.replay import ReplayFeed
 
     clock = ReplayClock(args.speed or 1.0) if args.clock == "wall" else None
@@ -176,6 +181,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             clock_mode=args.clock,
             clock=clock,
             last_close=last_close,
+            paced_from=paced_from if args.clock == "wall" else None,
             dry_run=args.dry_run,
         )
         anyio.run(service.run)
@@ -187,8 +193,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _live(settings: Any, args: argparse.Namespace) -> int:
     if not settings.data.finnhub_api_key:
         raise _BadInput(
-            "live mode needs a Finnhub API key: set FINNHUB_API_KEY (or VIBE__DATA__FINNHUB_API_KEY) in the "
-            "environment or a .env file; without network or key, `vibe-live run --replay sample` works offline"
+            "live mode needs a Finnhub API key: set FINNHUB_API_KEY (or VIBE__DATA__FINNHUB_API_KEY) in "
+            "the environment or a .env file; without network or key, `vibe-live run --replay sample` works"
+            " offline"
         )
     raise _BadInput(
         "the live Finnhub feed arrives with the next release; for now `vibe-live run --replay sample` "
@@ -228,14 +235,18 @@ def _load_replay(replay: str, settings: Any) -> tuple[dict[str, Any], str]:
     return market, f"replay {path.resolve()} symbols={','.join(sorted(market))}"
 
 
-def _replay_bars(market: dict[str, Any], sessions: Any) -> tuple[list[Any], int | None]:
+def _replay_bars(market: dict[str, Any], sessions: Any, warmup: int) -> tuple[list[Any], int, int]:
+    """The bars in time order, the last session's close, and the open of the first paced session."""
     from vibe_backtest.data import iter_bars
 
     bars = list(iter_bars(market))
     if not bars:
         raise _BadInput("--replay: no bars to replay")
-    session = sessions.session_at(bars[-1].ts)
-    return bars, None if session is None else session.close
+    opens = sorted({s.open for b in (bars[0], *bars) if (s := sessions.session_at(b.ts)) is not None})
+    last = sessions.session_at(bars[-1].ts)
+    if last is None:
+        raise _BadInput("--replay: the last bar is outside every NYSE session")
+    return bars, last.close, opens[min(warmup, len(opens) - 1)]
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ hours the market is closed instead of sleeping through them.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Protocol
 
@@ -68,5 +69,5 @@ class ReplayClock:
 
     def seconds_until(self, ts: int) -> float:
         if self._wall0 is None:
-            return 0.0
+            return math.inf  # not started: nothing is due yet
         return (ts - self.now()) / 1e9 / self.speed

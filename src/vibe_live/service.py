@@ -31,8 +31,8 @@ import os
 import signal
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
-from typing import Literal, Protocol
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any, Literal, Protocol
 
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
@@ -78,12 +78,15 @@ def _query(store: Store, sql: str) -> list[tuple[object, ...]]:
 
 def logged_prints(store: Store) -> int:
     """How many prints the log holds: where a replay feed resumes (``ReplayFeed(skip=...)``)."""
-    return int(_query(store, "SELECT count(*) FROM events WHERE kind = 'Trade'")[0][0] or 0)
+    count = _query(store, "SELECT count(*) FROM events WHERE kind = 'Trade'")[0][0]
+    return count if isinstance(count, int) else 0
 
 
 def _last_pause(store: Store) -> str | None:
     """The reason of the last Pause when it is still in force (no Resume after it), else None."""
-    rows = _query(store, "SELECT payload FROM events WHERE kind IN ('Pause', 'Resume') ORDER BY seq DESC LIMIT 1")
+    rows = _query(
+        store, "SELECT payload FROM events WHERE kind IN ('Pause', 'Resume') ORDER BY seq DESC LIMIT 1"
+    )
     if not rows:
         return None
     data = json.loads(str(rows[0][0]))
@@ -104,6 +107,7 @@ class LiveService:
         clock_mode: ClockMode = "wall",
         clock: ServiceClock | None = None,
         last_close: int | None = None,
+        paced_from: int | None = None,
         dry_run: bool = False,
         notifier: Notifier | None = None,
     ) -> None:
@@ -111,11 +115,14 @@ class LiveService:
 
         ``make_feed(skip)`` makes the feed resuming after ``skip`` logged prints. ``last_close``:
         a replay's last session close (the deadlines through it are sent at the end of the data).
+        ``paced_from``: a wall-clock replay plays the frames before this time as fast as possible, as
+        with ``clock="feed"`` (the warm-up sessions), and paces the rest.
         """
         if clock_mode == "wall" and clock is None:
             raise ValueError("clock='wall' needs a clock")
         self.settings, self.store, self.sessions = settings, store, sessions
         self.clock_mode, self.clock, self.last_close = clock_mode, clock, last_close
+        self.paced_from = paced_from
         self.dry_run, self.notifier = dry_run, notifier
         _check_feed(store, feed_label)
         _install_kill_hook(store)
@@ -201,14 +208,14 @@ class LiveService:
     async def _feed_task(self, send: ObjectSendStream[Frame]) -> None:
         async with send:
             clock = self.clock if isinstance(self.clock, ReplayClock) else None
-            prev: int | None = None
+            prev: int | None = None  # the last paced frame's time
             async for frame in _frames(self.feed):
                 ts = frame[0].ts
-                if clock is not None:
+                if clock is not None and (self.paced_from is None or ts >= self.paced_from):
                     clock.anchor(ts)
                     await self._pace(clock, prev, ts)
+                    prev = ts
                 await send.send(frame)
-                prev = ts
 
     async def _pace(self, clock: ReplayClock, prev: int | None, ts: int) -> None:
         """Sleep until the frame's feed time; across a closed market, skip ahead after the close."""
@@ -222,15 +229,40 @@ class LiveService:
 
     async def _step_task(self, frames: ObjectReceiveStream[Frame], out: ObjectSendStream[_Out]) -> None:
         async with frames:
-            if self.clock_mode == "feed":
+            pending: Frame | None = None
+            exhausted = True
+            if self.clock_mode == "feed" or self.paced_from is not None:
+                warm = 0
                 async for frame in frames:
+                    if (
+                        self.clock_mode == "wall"
+                        and self.paced_from is not None
+                        and frame[0].ts >= self.paced_from
+                    ):
+                        pending, exhausted = frame, False
+                        break
                     await self._clocks_before(frame[0].ts, out)
                     await self._apply(frame, out)
-            else:
+                    warm += 1
+                if pending is not None and warm:
+                    _log(
+                        "warm-up done", prints=self.prints, paced_from=iso(self.paced_from or 0), note="fast"
+                    )
+            if self.clock_mode == "wall" and (
+                pending is not None or not exhausted or self.paced_from is None
+            ):
+                if pending is not None:
+                    await self._clocks_before(pending[0].ts, out)
+                    await self._apply(pending, out)
                 await self._wall_loop(frames, out)
         if self.last_close is not None:  # the data is exhausted: the last session's close
             await self._clocks_before(self.last_close + 1, out)
-            _log("replay finished", prints=self.prints, seq=self.journal.last_seq, last_close=iso(self.last_close))
+            _log(
+                "replay finished",
+                prints=self.prints,
+                seq=self.journal.last_seq,
+                last_close=iso(self.last_close),
+            )
 
     async def _clocks_before(self, end: int, out: ObjectSendStream[_Out]) -> None:
         """A ``Clock`` at every deadline strictly before ``end`` (feed time); none before the first event."""
@@ -306,7 +338,12 @@ class LiveService:
             async for view, actions, transition in items:
                 log_actions(actions)
                 if transition is not None:
-                    _log(transition, date=view.session_date, equity=round(view.account.equity, 2), time=iso(view.ts))
+                    _log(
+                        transition,
+                        date=view.session_date,
+                        equity=round(view.account.equity, 2),
+                        time=iso(view.ts),
+                    )
                 if notify:
                     for action in actions:
                         if isinstance(action, Notify):
@@ -361,7 +398,7 @@ def _install_kill_hook(store: Store) -> None:
             die()
         return seqs
 
-    def killing_record(results, **kwargs):  # type: ignore[no-untyped-def]
+    def killing_record(results: Iterable[tuple[int, Sequence[Action]]], **kwargs: Any) -> None:
         results = list(results)
         record(results, **kwargs)
         if where == "recorded" and any(seq >= target for seq, _ in results):

@@ -29,6 +29,7 @@ import attrs
 
 from vibe_backtest.layers import Layer, LayerError, build_layers, is_secret, render_tree
 from vibe_backtest.settings import environment_layer, file_layer, set_layer
+from vibe_core.codec import unstructure
 from vibe_core.config import (
     Config,
     ConfigError,
@@ -39,7 +40,6 @@ from vibe_core.config import (
     positive,
     structure_section,
 )
-from vibe_core.codec import unstructure
 
 __all__ = [
     "ENVS",
@@ -75,6 +75,8 @@ class DataSettings:
     sample_sessions: int = attrs.field(default=60, validator=positive)  #: --replay sample: sessions
     sample_end: str = "2024-07-26"  #: --replay sample: last session on or before this date
     sample_seed: int = 7
+    #: a wall-clock replay plays its first N sessions as fast as possible (indicator warm-up), then paces
+    replay_warmup_sessions: int = attrs.field(default=5, validator=non_negative)
 
 
 @attrs.frozen(kw_only=True)
@@ -307,7 +309,9 @@ def resolve_settings(layers: Sequence[Layer]) -> tuple[Settings, dict[str, str]]
     mapped = {
         "enable_mtf_validation": ["validation.enabled"],
         "allow_short_selling": ["strategy.allow_short"],
-        "enable_risk_management": [] if settings.features.enable_risk_management else ["risk.daily_loss_halt_pct"],
+        "enable_risk_management": []
+        if settings.features.enable_risk_management
+        else ["risk.daily_loss_halt_pct"],
     }
     for flag, origin in features.items():
         for path in mapped.get(flag, []):
