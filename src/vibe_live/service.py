@@ -43,6 +43,7 @@ from vibe_core.config import Config
 from vibe_core.engine import new_state, next_deadline
 from vibe_core.events import Clock, CloseAll, Event, Pause, Resume, Trade
 from vibe_core.snapshot import EngineSnapshot, read_model
+from vibe_core.types import Timeframe
 from vibe_live.clock import ReplayClock, ServiceClock
 from vibe_live.feeds import Frame, MarketFeed
 from vibe_live.logs import LOGGER, iso, log_actions
@@ -55,6 +56,9 @@ __all__ = ["LiveService", "Notifier", "ClockMode", "logged_prints", "KILL_HOOK_E
 ClockMode = Literal["feed", "wall"]
 KILL_HOOK_ENV = "VIBE_LIVE_KILL_AT"  #: tests: ``SEQ:logged`` or ``SEQ:recorded`` -> SIGKILL itself there
 _Out = tuple[EngineSnapshot, list[Action], str | None]
+_CHUNK = 64  #: frames per chunk from an unpaced replay
+_M5 = Timeframe.M5.ns
+_FAR = 1 << 62
 
 
 class Notifier(Protocol):
@@ -136,18 +140,32 @@ class LiveService:
         self.prints = logged_prints(store) if self.resumed_at else 0
         self.feed: MarketFeed = make_feed(self.prints)
         self.feed_label = feed_label
-        self.view: EngineSnapshot = read_model(self.journal.state)  #: the read model, swapped per step
+        self._view: EngineSnapshot | None = None
+        self._session = (self.journal.state.session_index, self.journal.state.session_closed)
         self.stopping = False
         self._intake: anyio.CancelScope | None = None
         self._grace = settings.service.clock_grace_ms * 1_000_000
         self._slept_for = -1
+        delay = settings.core.exchange.fill_model().fill_delay_ms_max
+        self._max_batch = settings.service.max_batch if delay == 0 else 1
+
+    @property
+    def view(self) -> EngineSnapshot:
+        """The core's frozen read model after the last step (a frame, or a Clock, or a command).
+
+        Swapped once per step: built on the first read after a step, then the same object until the
+        next step (readers run on the service's event loop, so none sees a state half-way through).
+        """
+        if self._view is None:
+            self._view = read_model(self.journal.state)
+        return self._view
 
     # -- the task group ----------------------------------------------------------------------
 
     async def run(self) -> None:
         """Run until the feed is exhausted (a replay) or a signal arrives; then snapshot."""
         size = self.settings.service.queue_size
-        frames_in, frames_out = anyio.create_memory_object_stream[Frame](size)
+        frames_in, frames_out = anyio.create_memory_object_stream[list[Frame]](size)
         out_in, out_out = anyio.create_memory_object_stream[_Out](size)
         self._intake = anyio.CancelScope()
         if self.stopping:
@@ -161,7 +179,7 @@ class LiveService:
                     with self._intake:
                         async with anyio.create_task_group() as intake:
                             intake.start_soon(self._feed_task, frames_in)
-                            await self._step_task(frames_out, out_in)
+                            await self._step_task(_Frames(frames_out), out_in)
                     if self.stopping:
                         await self._shutdown(out_in)
                     self.journal.snapshot()
@@ -205,17 +223,25 @@ class LiveService:
 
     # -- feed -> step ------------------------------------------------------------------------
 
-    async def _feed_task(self, send: ObjectSendStream[Frame]) -> None:
+    async def _feed_task(self, send: ObjectSendStream[list[Frame]]) -> None:
+        """Frames to the step task: one at a time, or in chunks from an unpaced replay (a burst)."""
         async with send:
             clock = self.clock if isinstance(self.clock, ReplayClock) else None
+            burst = clock is None and getattr(self.feed, "speed", False) is None
             prev: int | None = None  # the last paced frame's time
+            chunk: list[Frame] = []
             async for frame in _frames(self.feed):
                 ts = frame[0].ts
                 if clock is not None and (self.paced_from is None or ts >= self.paced_from):
                     clock.anchor(ts)
                     await self._pace(clock, prev, ts)
                     prev = ts
-                await send.send(frame)
+                chunk.append(frame)
+                if not burst or len(chunk) >= _CHUNK:
+                    await send.send(chunk)
+                    chunk = []
+            if chunk:
+                await send.send(chunk)
 
     async def _pace(self, clock: ReplayClock, prev: int | None, ts: int) -> None:
         """Sleep until the frame's feed time; across a closed market, skip ahead after the close."""
@@ -227,7 +253,7 @@ class LiveService:
             clock.jump(ts)
         await anyio.sleep(max(clock.seconds_until(ts), 0.0))
 
-    async def _step_task(self, frames: ObjectReceiveStream[Frame], out: ObjectSendStream[_Out]) -> None:
+    async def _step_task(self, frames: _Frames, out: ObjectSendStream[_Out]) -> None:
         async with frames:
             pending: Frame | None = None
             exhausted = True
@@ -242,7 +268,7 @@ class LiveService:
                         pending, exhausted = frame, False
                         break
                     await self._clocks_before(frame[0].ts, out)
-                    await self._apply(frame, out)
+                    await self._apply(self._batch(frame, frames), out)
                     warm += 1
                 if pending is not None and warm:
                     _log(
@@ -264,6 +290,27 @@ class LiveService:
                 last_close=iso(self.last_close),
             )
 
+    def _batch(self, frame: Frame, frames: _Frames) -> Sequence[Event]:
+        """``frame`` plus the buffered frames that may share its commit (a fast replay's small batch).
+
+        A frame joins only when no ``Clock`` could be due before it: it lies in the same 5m interval
+        as ``frame`` (the bars the batch's prints open end after it), at or before the core's next
+        deadline, with no fill delay at the venue (an order's activation would be a deadline).
+        """
+        if self._max_batch <= 1 or not frames.buffered:
+            return frame
+        deadline = next_deadline(self.journal.state)
+        end = min(frame[0].ts // _M5 * _M5 + _M5, _FAR if deadline is None else deadline + 1)
+        if self.clock_mode == "wall" and self.paced_from is not None:
+            end = min(end, self.paced_from)
+        batch = list(frame)
+        for _ in range(self._max_batch - 1):
+            following = frames.peek()
+            if following is None or following[0].ts >= end:
+                break
+            batch += frames.take()
+        return batch
+
     async def _clocks_before(self, end: int, out: ObjectSendStream[_Out]) -> None:
         """A ``Clock`` at every deadline strictly before ``end`` (feed time); none before the first event."""
         if self.journal.state.now == 0:
@@ -272,7 +319,7 @@ class LiveService:
             await self._apply([Clock(ts=deadline)], out)
             _check_progress(deadline, self.journal)
 
-    async def _wall_loop(self, frames: ObjectReceiveStream[Frame], out: ObjectSendStream[_Out]) -> None:
+    async def _wall_loop(self, frames: _Frames, out: ObjectSendStream[_Out]) -> None:
         clock = self.clock
         assert clock is not None
         if self.journal.state.now == 0 and not isinstance(clock, ReplayClock):
@@ -285,7 +332,7 @@ class LiveService:
             if wait > 0:
                 with anyio.move_on_after(wait):
                     try:
-                        frame = await frames.receive()
+                        frame = await frames.next()
                     except anyio.EndOfStream:
                         return
             if frame is not None:
@@ -305,17 +352,19 @@ class LiveService:
 
     async def _apply(self, events: Sequence[Event], out: ObjectSendStream[_Out]) -> None:
         """Log ``events`` (one commit), step them, record their actions; swap the read model."""
-        before = self.view
         results = self.journal.feed(events)
-        self.view = view = read_model(self.journal.state)
+        self._view = None
+        state = self.journal.state
         if events and isinstance(events[0], Trade):
             self.prints += len(events)
         actions = [a for _, acts in results for a in acts]
         transition = None
-        if view.session_open != before.session_open or view.session_date != before.session_date:
-            transition = "session open" if view.session_open else "session closed"
+        session = (state.session_index, state.session_closed)
+        if session != self._session:
+            self._session = session
+            transition = "session closed" if state.session_closed else "session open"
         if actions or transition:
-            await out.send((view, actions, transition))
+            await out.send((self.view, actions, transition))
 
     async def _shutdown(self, out: ObjectSendStream[_Out]) -> None:
         with anyio.CancelScope(shield=True):
@@ -349,6 +398,53 @@ class LiveService:
                         if isinstance(action, Notify):
                             assert self.notifier is not None
                             await self.notifier.notify(action)
+
+
+class _Frames:
+    """The step task's side of the frame stream: chunks in, one frame at a time out."""
+
+    def __init__(self, stream: ObjectReceiveStream[list[Frame]]) -> None:
+        self._stream = stream
+        self._buffer: list[Frame] = []
+        self._at = 0
+
+    async def next(self) -> Frame:
+        """The next frame; ``anyio.EndOfStream`` after the last. Cancelling it loses nothing."""
+        if self._at >= len(self._buffer):
+            self._buffer, self._at = await self._stream.receive(), 0
+        frame = self._buffer[self._at]
+        self._at += 1
+        return frame
+
+    @property
+    def buffered(self) -> int:
+        """Frames received and not taken yet."""
+        return len(self._buffer) - self._at
+
+    def peek(self) -> Frame | None:
+        """The next buffered frame, without taking it (None when none is buffered)."""
+        return self._buffer[self._at] if self._at < len(self._buffer) else None
+
+    def take(self) -> Frame:
+        """Take the next buffered frame (check :meth:`peek` first)."""
+        frame = self._buffer[self._at]
+        self._at += 1
+        return frame
+
+    def __aiter__(self) -> _Frames:
+        return self
+
+    async def __anext__(self) -> Frame:
+        try:
+            return await self.next()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> _Frames:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stream.aclose()
 
 
 class MakeFeed(Protocol):

@@ -134,6 +134,8 @@ class ServiceSettings:
     shutdown_timeout_s: float = attrs.field(default=10.0, validator=positive)
     clock_grace_ms: int = attrs.field(default=250, validator=non_negative)  #: wall clock: late-print grace
     queue_size: int = attrs.field(default=64, validator=positive)  #: frames buffered between tasks
+    #: a fast replay commits up to this many frames together when no Clock can fall between them (1: each)
+    max_batch: int = attrs.field(default=64, validator=positive)
 
 
 _SECTIONS: dict[str, type[Any]] = {

@@ -1,6 +1,7 @@
 """Replay parity, on real processes: the sample market through ``vibe-live run --replay sample --clock
 feed`` and through ``vibe-backtest run`` (default preset, validation on) give identical trades.csv,
-orders.csv and fills.csv (the last two: the same rows; see ROW_ORDER_DIFFERS)."""
+orders.csv and fills.csv (the last two: the same rows; see ROW_ORDER_DIFFERS); and frames committed in
+batches log exactly what one commit per frame logs."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import subprocess
 import sys
 
 from tests.vibe_live.live_files import COMPARED, env, export, live
+
+from vibe_live.store import Store
 
 #: Same rows, but within one 5m step the backtester lists a BarSlice's records symbol by symbol
 #: (the venue matches each bar's four points in turn), the service in time order across symbols
@@ -37,3 +40,11 @@ def test_a_replay_through_the_service_equals_the_backtest(tmp_path):
             ours, theirs = sorted(ours.splitlines()), sorted(theirs.splitlines())
         assert ours == theirs, name
     assert "started" in done.stderr and "trade closed" in done.stderr and "replay finished" in done.stderr
+
+    # frames committed together (a fast replay's batches) log exactly what one commit per frame logs
+    args = ["run", "--replay", "sample", "--clock", "feed", "--db", "one.db", "--set", "service.max_batch=1"]
+    single = live(*args, cwd=tmp_path)
+    assert single.returncode == 0, single.stderr[-3000:]
+    with Store(tmp_path / "live.db", readonly=True) as a, Store(tmp_path / "one.db", readonly=True) as b:
+        for table in ("events", "orders", "fills", "trades", "signals", "equity", "sessions"):
+            assert a.rows(table) == b.rows(table), table
