@@ -5,7 +5,8 @@ State: the :class:`~vibe_live.recovery.Journal` (engine + store), the read model
 Consumes: frames of prints from a :class:`~vibe_live.feeds.MarketFeed`, SIGTERM/SIGINT.
 Emits: log lines (one per order, fill, trade, halt, signal, session transition), ``Notify``
 actions to a :class:`Notifier`, and the store's log, read rows and snapshots.
-Invariants: every input event is committed before it is applied (one transaction per frame);
+Invariants: every input event is committed before it is applied (one transaction per frame, or per
+small batch of a fast replay's frames between which no ``Clock`` can fall);
 tasks talk through bounded memory streams; no task outlives :meth:`LiveService.run`.
 
 Time. ``clock="feed"``: time is the prints'; before each frame the service sends a ``Clock`` at
@@ -24,15 +25,13 @@ final snapshot. A second signal exits at once (the log is whole: a restart recov
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
 import signal
-import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import Any, Literal, Protocol
+from collections.abc import Sequence
+from typing import Literal, NoReturn, Protocol
 
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
@@ -46,17 +45,18 @@ from vibe_core.snapshot import EngineSnapshot, read_model
 from vibe_core.types import Timeframe
 from vibe_live.clock import ReplayClock, ServiceClock
 from vibe_live.feeds import Frame, MarketFeed
+from vibe_live.framestream import CHUNK, FrameStream
+from vibe_live.framestream import frames as feed_frames
 from vibe_live.logs import LOGGER, iso, log_actions
 from vibe_live.recovery import Journal
+from vibe_live.service_store import check_feed, install_kill_hook, last_pause, logged_prints
 from vibe_live.settings import Settings
-from vibe_live.store import Store, StoreError
+from vibe_live.store import Store
 
-__all__ = ["LiveService", "Notifier", "ClockMode", "logged_prints", "KILL_HOOK_ENV"]
+__all__ = ["LiveService", "Notifier", "ClockMode", "MakeFeed"]
 
 ClockMode = Literal["feed", "wall"]
-KILL_HOOK_ENV = "VIBE_LIVE_KILL_AT"  #: tests: ``SEQ:logged`` or ``SEQ:recorded`` -> SIGKILL itself there
 _Out = tuple[EngineSnapshot, list[Action], str | None]
-_CHUNK = 64  #: frames per chunk from an unpaced replay
 _M5 = Timeframe.M5.ns
 _FAR = 1 << 62
 
@@ -71,30 +71,11 @@ def _log(event: str, level: int = logging.INFO, **fields: object) -> None:
     LOGGER.log(level, event, extra={"event": event, "fields": fields})
 
 
-def _query(store: Store, sql: str) -> list[tuple[object, ...]]:
-    """A read-only query on the store's file (WAL: never blocks the writer)."""
-    conn = sqlite3.connect(f"{store.path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
-
-
-def logged_prints(store: Store) -> int:
-    """How many prints the log holds: where a replay feed resumes (``ReplayFeed(skip=...)``)."""
-    count = _query(store, "SELECT count(*) FROM events WHERE kind = 'Trade'")[0][0]
-    return count if isinstance(count, int) else 0
-
-
-def _last_pause(store: Store) -> str | None:
-    """The reason of the last Pause when it is still in force (no Resume after it), else None."""
-    rows = _query(
-        store, "SELECT payload FROM events WHERE kind IN ('Pause', 'Resume') ORDER BY seq DESC LIMIT 1"
-    )
-    if not rows:
-        return None
-    data = json.loads(str(rows[0][0]))
-    return str(data.get("reason", "")) if data.get("type") == "Pause" else None
+def _exit(event: str, code: int, **fields: object) -> NoReturn:
+    """Leave at once (the log is whole: the next start recovers)."""
+    _log(event, logging.WARNING, **fields)
+    logging.shutdown()
+    os._exit(code)
 
 
 class LiveService:
@@ -128,8 +109,8 @@ class LiveService:
         self.clock_mode, self.clock, self.last_close = clock_mode, clock, last_close
         self.paced_from = paced_from
         self.dry_run, self.notifier = dry_run, notifier
-        _check_feed(store, feed_label)
-        _install_kill_hook(store)
+        check_feed(store, feed_label)
+        install_kill_hook(store)
         core: Config = settings.core
         started = time.perf_counter()
         self.journal = Journal.resume(
@@ -179,7 +160,7 @@ class LiveService:
                     with self._intake:
                         async with anyio.create_task_group() as intake:
                             intake.start_soon(self._feed_task, frames_in)
-                            await self._step_task(_Frames(frames_out), out_in)
+                            await self._step_task(FrameStream(frames_out), out_in)
                     if self.stopping:
                         await self._shutdown(out_in)
                     self.journal.snapshot()
@@ -195,18 +176,22 @@ class LiveService:
                 self._intake.cancel()
 
     async def _watch_signals(self) -> None:
+        """First signal: shut down (within ``service.shutdown_timeout_s``, else exit 1); second: exit now."""
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async for signum in signals:
                 name = signal.Signals(signum).name
                 if self.stopping:
-                    _log("second signal: exiting at once", logging.WARNING, signal=name)
-                    logging.shutdown()
-                    os._exit(130)
+                    _exit("second signal: exiting at once", 130, signal=name)
                 self.stop(name)
+                break
+            with anyio.move_on_after(self.settings.service.shutdown_timeout_s):
+                async for signum in signals:
+                    _exit("second signal: exiting at once", 130, signal=signal.Signals(signum).name)
+            _exit("shutdown took too long: exiting", 1, seconds=self.settings.service.shutdown_timeout_s)
 
     async def _start(self, out: ObjectSendStream[_Out]) -> None:
         state = self.journal.state
-        paused = _last_pause(self.store) if self.resumed_at else None
+        paused = last_pause(self.store) if self.resumed_at else None
         if self.dry_run and paused != "dry-run":
             await self._apply([Pause(ts=state.now, reason="dry-run")], out)
         elif not self.dry_run and paused == "dry-run":
@@ -230,14 +215,14 @@ class LiveService:
             burst = clock is None and getattr(self.feed, "speed", False) is None
             prev: int | None = None  # the last paced frame's time
             chunk: list[Frame] = []
-            async for frame in _frames(self.feed):
+            async for frame in feed_frames(self.feed):
                 ts = frame[0].ts
                 if clock is not None and (self.paced_from is None or ts >= self.paced_from):
                     clock.anchor(ts)
                     await self._pace(clock, prev, ts)
                     prev = ts
                 chunk.append(frame)
-                if not burst or len(chunk) >= _CHUNK:
+                if not burst or len(chunk) >= CHUNK:
                     await send.send(chunk)
                     chunk = []
             if chunk:
@@ -253,7 +238,7 @@ class LiveService:
             clock.jump(ts)
         await anyio.sleep(max(clock.seconds_until(ts), 0.0))
 
-    async def _step_task(self, frames: _Frames, out: ObjectSendStream[_Out]) -> None:
+    async def _step_task(self, frames: FrameStream, out: ObjectSendStream[_Out]) -> None:
         async with frames:
             pending: Frame | None = None
             exhausted = True
@@ -290,7 +275,7 @@ class LiveService:
                 last_close=iso(self.last_close),
             )
 
-    def _batch(self, frame: Frame, frames: _Frames) -> Sequence[Event]:
+    def _batch(self, frame: Frame, frames: FrameStream) -> Sequence[Event]:
         """``frame`` plus the buffered frames that may share its commit (a fast replay's small batch).
 
         A frame joins only when no ``Clock`` could be due before it: it lies in the same 5m interval
@@ -319,7 +304,7 @@ class LiveService:
             await self._apply([Clock(ts=deadline)], out)
             _check_progress(deadline, self.journal)
 
-    async def _wall_loop(self, frames: _Frames, out: ObjectSendStream[_Out]) -> None:
+    async def _wall_loop(self, frames: FrameStream, out: ObjectSendStream[_Out]) -> None:
         clock = self.clock
         assert clock is not None
         if self.journal.state.now == 0 and not isinstance(clock, ReplayClock):
@@ -400,105 +385,11 @@ class LiveService:
                             await self.notifier.notify(action)
 
 
-class _Frames:
-    """The step task's side of the frame stream: chunks in, one frame at a time out."""
-
-    def __init__(self, stream: ObjectReceiveStream[list[Frame]]) -> None:
-        self._stream = stream
-        self._buffer: list[Frame] = []
-        self._at = 0
-
-    async def next(self) -> Frame:
-        """The next frame; ``anyio.EndOfStream`` after the last. Cancelling it loses nothing."""
-        if self._at >= len(self._buffer):
-            self._buffer, self._at = await self._stream.receive(), 0
-        frame = self._buffer[self._at]
-        self._at += 1
-        return frame
-
-    @property
-    def buffered(self) -> int:
-        """Frames received and not taken yet."""
-        return len(self._buffer) - self._at
-
-    def peek(self) -> Frame | None:
-        """The next buffered frame, without taking it (None when none is buffered)."""
-        return self._buffer[self._at] if self._at < len(self._buffer) else None
-
-    def take(self) -> Frame:
-        """Take the next buffered frame (check :meth:`peek` first)."""
-        frame = self._buffer[self._at]
-        self._at += 1
-        return frame
-
-    def __aiter__(self) -> _Frames:
-        return self
-
-    async def __anext__(self) -> Frame:
-        try:
-            return await self.next()
-        except anyio.EndOfStream:
-            raise StopAsyncIteration from None
-
-    async def __aenter__(self) -> _Frames:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._stream.aclose()
-
-
 class MakeFeed(Protocol):
     def __call__(self, skip: int) -> MarketFeed: ...
-
-
-async def _frames(feed: MarketFeed) -> AsyncIterator[Frame]:
-    async for frame in feed.frames():
-        if frame:
-            yield frame
 
 
 def _check_progress(deadline: int, journal: Journal) -> None:
     after = next_deadline(journal.state)
     if after is not None and after <= deadline:
         raise RuntimeError(f"the core's deadline did not advance past {deadline} after a Clock there")
-
-
-def _check_feed(store: Store, label: str) -> None:
-    """A log is resumed only by the feed that wrote it (a replay's resume position means nothing else)."""
-    stored = store.get_meta("feed")
-    if stored is None:
-        store.set_meta("feed", label)
-    elif stored != label:
-        raise StoreError(
-            f"{store.path}: its log was fed by {stored!r}, not {label!r}; give the same feed, or a new --db"
-        )
-
-
-def _install_kill_hook(store: Store) -> None:
-    """Tests only: ``VIBE_LIVE_KILL_AT=SEQ:logged`` (after the group holding SEQ is logged, before its
-    read rows) or ``SEQ:recorded`` (after its read rows): the process SIGKILLs itself there."""
-    spec = os.environ.get(KILL_HOOK_ENV)
-    if not spec:
-        return
-    text, _, where = spec.partition(":")
-    target = int(text)
-    append, record = store.append, store.record
-
-    def die() -> None:
-        logging.shutdown()
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    def killing_append(events: Sequence[Event]) -> list[int]:
-        seqs = append(events)
-        if where == "logged" and seqs and seqs[0] <= target <= seqs[-1]:
-            die()
-        return seqs
-
-    def killing_record(results: Iterable[tuple[int, Sequence[Action]]], **kwargs: Any) -> None:
-        results = list(results)
-        record(results, **kwargs)
-        if where == "recorded" and any(seq >= target for seq, _ in results):
-            die()
-
-    store.append = killing_append  # type: ignore[method-assign]
-    store.record = killing_record  # type: ignore[method-assign]
