@@ -154,14 +154,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from vibe_live.settings import resolve_settings
     from vibe_live.store import Store
 
-    settings, _ = resolve_settings(_cli_layers(args))
+    settings, provenance = resolve_settings(_cli_layers(args))
     if args.clock == "feed" and args.speed is not None:
         raise _BadInput(
             "--speed paces a wall-clock replay; --clock feed plays as fast as possible (drop one)"
         )
     if args.replay is None:
         return _live(settings, args)
-    market, label = _load_replay(args.replay, settings)
+    market, label = _load_replay(args.replay, settings, chosen="symbols" in provenance)
     setup_logging(args.log_format)
     if set(market) != set(settings.core.symbols):
         settings = attrs.evolve(settings, core=attrs.evolve(settings.core, symbols=tuple(market)))
@@ -203,8 +203,12 @@ def _live(settings: Any, args: argparse.Namespace) -> int:
     )
 
 
-def _load_replay(replay: str, settings: Any) -> tuple[dict[str, Any], str]:
-    """The bars to replay and a label naming them (kept in the store: a resume needs the same feed)."""
+def _load_replay(replay: str, settings: Any, *, chosen: bool) -> tuple[dict[str, Any], str]:
+    """The bars to replay and a label naming them (kept in the store: a resume needs the same feed).
+
+    A folder gives every symbol it has files for unless the symbols were chosen (``--symbols`` or a
+    config layer), as ``vibe-backtest run --data`` does.
+    """
     from vibe_backtest.api import load_market
 
     symbols = list(settings.core.symbols)
@@ -231,7 +235,7 @@ def _load_replay(replay: str, settings: Any) -> tuple[dict[str, Any], str]:
         raise _BadInput(f"--replay {path} is a file; give the folder of SYMBOL.csv / SYMBOL.parquet files")
     if not path.is_dir():
         raise _BadInput(f"--replay {path}: no such folder (or 'sample' for the built-in market)")
-    market = load_market(path, symbols=symbols)
+    market = load_market(path, symbols=symbols if chosen else None)
     return market, f"replay {path.resolve()} symbols={','.join(sorted(market))}"
 
 

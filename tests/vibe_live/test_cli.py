@@ -64,6 +64,20 @@ def test_a_bad_replay_file_exits_2_naming_the_file(capsys, tmp_path):
     assert "AAPL.csv" in err
 
 
+def test_a_replay_folder_gives_its_own_symbols_unless_chosen(capsys, tmp_path):
+    from vibe_backtest.cli import main as backtest
+
+    assert backtest(["sample", "--out", "bars", "--sessions", "1", "--symbols", "AAPL,TSLA"]) == 0
+    capsys.readouterr()
+    code, _, err = run(capsys, "run", "--replay", "bars", "--clock", "feed", "--db", "f.db")
+    assert code == 0, err
+    assert "symbols=AAPL,TSLA" in err
+    code, _, err = run(
+        capsys, "run", "--replay", "bars", "--clock", "feed", "--db", "g.db", "--symbols", "MSFT"
+    )
+    assert code == 2 and "no file for MSFT" in err
+
+
 def test_a_corrupt_or_foreign_db_exits_2_with_the_store_message(capsys, tmp_path):
     (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
     code, _, err = run(capsys, "run", "--replay", "sample", "--db", "junk.db")
