@@ -36,6 +36,8 @@ def bench(session: nox.Session) -> None:
     `nox -s bench -- compare` times the engine at 0799dbe and HEAD side by side (bench_compare.py).
     """
     session.install("-e", ".[test,bench]")
-    names = session.posargs or ["bars", "indicators", "venue", "engine", "data", "backtest", "store", "audit"]
+    names = session.posargs or [
+        "bars", "indicators", "venue", "engine", "data", "backtest", "store", "live", "audit",
+    ]  # fmt: skip
     for name in names:
         session.run("python", f"benchmarks/bench_{name}.py")

@@ -247,6 +247,10 @@ class BacktestResult:
             signals["strategy"] = [s.signal.strategy for s in rec.signals]
             orders["strategy"] = [o.strategy for o in rec.orders]
             fills["strategy"] = [f.strategy for f in rec.fills]
+        # Rows in time order (stable): a bar-mode step's records come symbol by symbol, the same
+        # records from prints interleave the symbols; sorted, a backtest and a replay agree row by row.
+        orders = orders.sort_values("time", kind="stable", ignore_index=True)
+        fills = fills.sort_values("time", kind="stable", ignore_index=True)
         summary: dict[str, Any] = summary_metrics(
             initial_capital=config.initial_capital,
             equity=np.asarray(loop.equity_value, dtype=float),

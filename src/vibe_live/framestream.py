@@ -1,0 +1,74 @@
+"""The frame stream between the service's feed task and its step task.
+
+The feed task sends chunks of frames (one frame at a time from a paced or live feed, up to
+:data:`CHUNK` from an unpaced replay, which saves a task switch per frame); the step task takes them
+one at a time (:meth:`FrameStream.next`) and may look at the frames already received
+(:meth:`FrameStream.peek`, :meth:`FrameStream.take`) to commit several together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anyio
+from anyio.abc import ObjectReceiveStream
+
+from vibe_live.feeds import Frame, MarketFeed
+
+__all__ = ["CHUNK", "FrameStream", "frames"]
+
+CHUNK = 64  #: frames per chunk from an unpaced replay
+
+
+class FrameStream:
+    """The step task's side of the frame stream: chunks in, one frame at a time out."""
+
+    def __init__(self, stream: ObjectReceiveStream[list[Frame]]) -> None:
+        self._stream = stream
+        self._buffer: list[Frame] = []
+        self._at = 0
+
+    async def next(self) -> Frame:
+        """The next frame; ``anyio.EndOfStream`` after the last. Cancelling it loses nothing."""
+        if self._at >= len(self._buffer):
+            self._buffer, self._at = await self._stream.receive(), 0
+        frame = self._buffer[self._at]
+        self._at += 1
+        return frame
+
+    @property
+    def buffered(self) -> int:
+        """Frames received and not taken yet."""
+        return len(self._buffer) - self._at
+
+    def peek(self) -> Frame | None:
+        """The next buffered frame, without taking it (None when none is buffered)."""
+        return self._buffer[self._at] if self._at < len(self._buffer) else None
+
+    def take(self) -> Frame:
+        """Take the next buffered frame (check :meth:`peek` first)."""
+        frame = self._buffer[self._at]
+        self._at += 1
+        return frame
+
+    def __aiter__(self) -> FrameStream:
+        return self
+
+    async def __anext__(self) -> Frame:
+        try:
+            return await self.next()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> FrameStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stream.aclose()
+
+
+async def frames(feed: MarketFeed) -> AsyncIterator[Frame]:
+    """The feed's frames, empty ones dropped."""
+    async for frame in feed.frames():
+        if frame:
+            yield frame

@@ -1,0 +1,395 @@
+"""The live service: one anyio task group, feed -> log -> ``step`` -> action dispatch.
+
+State: the :class:`~vibe_live.recovery.Journal` (engine + store), the read model :attr:`LiveService.view`
+(swapped once per step of the loop: one frame, or one ``Clock``), the resume position.
+Consumes: frames of prints from a :class:`~vibe_live.feeds.MarketFeed`, SIGTERM/SIGINT.
+Emits: log lines (one per order, fill, trade, halt, signal, session transition), ``Notify``
+actions to a :class:`Notifier`, and the store's log, read rows and snapshots.
+Invariants: every input event is committed before it is applied (one transaction per frame, or per
+small batch of a fast replay's frames between which no ``Clock`` can fall);
+tasks talk through bounded memory streams; no task outlives :meth:`LiveService.run`.
+
+Time. ``clock="feed"``: time is the prints'; before each frame the service sends a ``Clock`` at
+every ``next_deadline(state)`` strictly before the frame's time, and after the last frame the
+remaining deadlines through the data's last session close, so a replay is the same computation as
+a backtest of the same bars. ``clock="wall"``: the step task waits for the next frame or for the
+core's next deadline (+ ``service.clock_grace_ms``, so prints of the instant come first), whichever
+comes first, and then sends ``Clock(ts=deadline)``; it never polls. Outside market hours it says
+until when it sleeps; a replay (:class:`~vibe_live.clock.ReplayClock`) skips the closed hours.
+
+Shutdown (first signal): intake stops between frames, then, when
+``service.close_positions_on_shutdown``, a logged ``CloseAll`` cancels the working orders and sends
+the flatten orders (they fill at the next print, after a restart, or at the session's close), then a
+final snapshot. A second signal exits at once (the log is whole: a restart recovers).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import signal
+import time
+from collections.abc import Sequence
+from typing import Literal, NoReturn, Protocol
+
+import anyio
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+
+from vibe_core.actions import Action, Notify
+from vibe_core.calendar import SessionTable
+from vibe_core.config import Config
+from vibe_core.engine import new_state, next_deadline
+from vibe_core.events import Clock, CloseAll, Event, Pause, Resume, Trade
+from vibe_core.snapshot import EngineSnapshot, read_model
+from vibe_core.types import Timeframe
+from vibe_live.clock import ReplayClock, ServiceClock
+from vibe_live.feeds import Frame, MarketFeed
+from vibe_live.framestream import CHUNK, FrameStream
+from vibe_live.framestream import frames as feed_frames
+from vibe_live.logs import LOGGER, iso, log_actions
+from vibe_live.recovery import Journal
+from vibe_live.service_store import check_feed, install_kill_hook, last_pause, logged_prints
+from vibe_live.settings import Settings
+from vibe_live.store import Store
+
+__all__ = ["LiveService", "Notifier", "ClockMode", "MakeFeed"]
+
+ClockMode = Literal["feed", "wall"]
+_Out = tuple[EngineSnapshot, list[Action], str | None]
+_M5 = Timeframe.M5.ns
+_FAR = 1 << 62
+
+
+class Notifier(Protocol):
+    """Where ``Notify`` actions go (Discord, next issue)."""
+
+    async def notify(self, action: Notify) -> None: ...
+
+
+def _log(event: str, level: int = logging.INFO, **fields: object) -> None:
+    LOGGER.log(level, event, extra={"event": event, "fields": fields})
+
+
+def _exit(event: str, code: int, **fields: object) -> NoReturn:
+    """Leave at once (the log is whole: the next start recovers)."""
+    _log(event, logging.WARNING, **fields)
+    logging.shutdown()
+    os._exit(code)
+
+
+class LiveService:
+    """The service over ``store``; :meth:`run` until the feed ends or a signal stops it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        sessions: SessionTable,
+        make_feed: MakeFeed,
+        *,
+        feed_label: str,
+        clock_mode: ClockMode = "wall",
+        clock: ServiceClock | None = None,
+        last_close: int | None = None,
+        paced_from: int | None = None,
+        dry_run: bool = False,
+        notifier: Notifier | None = None,
+    ) -> None:
+        """Recover from ``store`` (latest snapshot + later events), then bind the feed.
+
+        ``make_feed(skip)`` makes the feed resuming after ``skip`` logged prints. ``last_close``:
+        a replay's last session close (the deadlines through it are sent at the end of the data).
+        ``paced_from``: a wall-clock replay plays the frames before this time as fast as possible, as
+        with ``clock="feed"`` (the warm-up sessions), and paces the rest.
+        """
+        if clock_mode == "wall" and clock is None:
+            raise ValueError("clock='wall' needs a clock")
+        self.settings, self.store, self.sessions = settings, store, sessions
+        self.clock_mode, self.clock, self.last_close = clock_mode, clock, last_close
+        self.paced_from = paced_from
+        self.dry_run, self.notifier = dry_run, notifier
+        check_feed(store, feed_label)
+        install_kill_hook(store)
+        core: Config = settings.core
+        started = time.perf_counter()
+        self.journal = Journal.resume(
+            store, lambda: new_state(core, sessions), snapshot_every=settings.storage.snapshot_every
+        )
+        self.recovery_seconds = time.perf_counter() - started
+        self.resumed_at = self.journal.last_seq
+        self.prints = logged_prints(store) if self.resumed_at else 0
+        self.feed: MarketFeed = make_feed(self.prints)
+        self.feed_label = feed_label
+        self._view: EngineSnapshot | None = None
+        self._session = (self.journal.state.session_index, self.journal.state.session_closed)
+        self.stopping = False
+        self._intake: anyio.CancelScope | None = None
+        self._grace = settings.service.clock_grace_ms * 1_000_000
+        self._slept_for = -1
+        delay = settings.core.exchange.fill_model().fill_delay_ms_max
+        self._max_batch = settings.service.max_batch if delay == 0 else 1
+
+    @property
+    def view(self) -> EngineSnapshot:
+        """The core's frozen read model after the last step (a frame, or a Clock, or a command).
+
+        Swapped once per step: built on the first read after a step, then the same object until the
+        next step (readers run on the service's event loop, so none sees a state half-way through).
+        """
+        if self._view is None:
+            self._view = read_model(self.journal.state)
+        return self._view
+
+    # -- the task group ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run until the feed is exhausted (a replay) or a signal arrives; then snapshot."""
+        size = self.settings.service.queue_size
+        frames_in, frames_out = anyio.create_memory_object_stream[list[Frame]](size)
+        out_in, out_out = anyio.create_memory_object_stream[_Out](size)
+        self._intake = anyio.CancelScope()
+        if self.stopping:
+            self._intake.cancel()
+        async with anyio.create_task_group() as outer:
+            outer.start_soon(self._watch_signals)
+            async with anyio.create_task_group() as inner:
+                inner.start_soon(self._dispatch, out_out)
+                async with out_in:
+                    await self._start(out_in)
+                    with self._intake:
+                        async with anyio.create_task_group() as intake:
+                            intake.start_soon(self._feed_task, frames_in)
+                            await self._step_task(FrameStream(frames_out), out_in)
+                    if self.stopping:
+                        await self._shutdown(out_in)
+                    self.journal.snapshot()
+            outer.cancel_scope.cancel()
+        _log("stopped", seq=self.journal.last_seq, prints=self.prints, snapshot=self.journal.last_seq)
+
+    def stop(self, reason: str = "requested") -> None:
+        """Stop intake (between frames) and shut down as on SIGTERM."""
+        if not self.stopping:
+            self.stopping = True
+            _log("shutdown", reason=reason, seq=self.journal.last_seq)
+            if self._intake is not None:
+                self._intake.cancel()
+
+    async def _watch_signals(self) -> None:
+        """First signal: shut down (within ``service.shutdown_timeout_s``, else exit 1); second: exit now."""
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                name = signal.Signals(signum).name
+                if self.stopping:
+                    _exit("second signal: exiting at once", 130, signal=name)
+                self.stop(name)
+                break
+            with anyio.move_on_after(self.settings.service.shutdown_timeout_s):
+                async for signum in signals:
+                    _exit("second signal: exiting at once", 130, signal=signal.Signals(signum).name)
+            _exit("shutdown took too long: exiting", 1, seconds=self.settings.service.shutdown_timeout_s)
+
+    async def _start(self, out: ObjectSendStream[_Out]) -> None:
+        state = self.journal.state
+        paused = last_pause(self.store) if self.resumed_at else None
+        if self.dry_run and paused != "dry-run":
+            await self._apply([Pause(ts=state.now, reason="dry-run")], out)
+        elif not self.dry_run and paused == "dry-run":
+            await self._apply([Resume(ts=state.now)], out)
+        _log(
+            "started",
+            db=str(self.store.path),
+            mode=f"{self.feed_label} clock={self.clock_mode}" + (" dry-run" if self.dry_run else ""),
+            symbols=",".join(self.settings.core.symbols),
+            resume=f"seq {self.resumed_at} (prints {self.prints}, recovered in {self.recovery_seconds:.2f} s)"
+            if self.resumed_at
+            else "new log",
+        )
+
+    # -- feed -> step ------------------------------------------------------------------------
+
+    async def _feed_task(self, send: ObjectSendStream[list[Frame]]) -> None:
+        """Frames to the step task: one at a time, or in chunks from an unpaced replay (a burst)."""
+        async with send:
+            clock = self.clock if isinstance(self.clock, ReplayClock) else None
+            burst = clock is None and getattr(self.feed, "speed", False) is None
+            prev: int | None = None  # the last paced frame's time
+            chunk: list[Frame] = []
+            async for frame in feed_frames(self.feed):
+                ts = frame[0].ts
+                if clock is not None and (self.paced_from is None or ts >= self.paced_from):
+                    clock.anchor(ts)
+                    await self._pace(clock, prev, ts)
+                    prev = ts
+                chunk.append(frame)
+                if not burst or len(chunk) >= CHUNK:
+                    await send.send(chunk)
+                    chunk = []
+            if chunk:
+                await send.send(chunk)
+
+    async def _pace(self, clock: ReplayClock, prev: int | None, ts: int) -> None:
+        """Sleep until the frame's feed time; across a closed market, skip ahead after the close."""
+        before = None if prev is None else self.sessions.session_at(prev)
+        after = self.sessions.session_at(ts)
+        if before is not None and (after is None or after.date != before.date):
+            await anyio.sleep(max(clock.seconds_until(before.close + self._grace), 0.0) + 0.02)
+            _log("market closed", until=iso(ts), note="replay skips the closed hours")
+            clock.jump(ts)
+        await anyio.sleep(max(clock.seconds_until(ts), 0.0))
+
+    async def _step_task(self, frames: FrameStream, out: ObjectSendStream[_Out]) -> None:
+        async with frames:
+            pending: Frame | None = None
+            exhausted = True
+            if self.clock_mode == "feed" or self.paced_from is not None:
+                warm = 0
+                async for frame in frames:
+                    if (
+                        self.clock_mode == "wall"
+                        and self.paced_from is not None
+                        and frame[0].ts >= self.paced_from
+                    ):
+                        pending, exhausted = frame, False
+                        break
+                    await self._clocks_before(frame[0].ts, out)
+                    await self._apply(self._batch(frame, frames), out)
+                    warm += 1
+                if pending is not None and warm:
+                    _log(
+                        "warm-up done", prints=self.prints, paced_from=iso(self.paced_from or 0), note="fast"
+                    )
+            if self.clock_mode == "wall" and (
+                pending is not None or not exhausted or self.paced_from is None
+            ):
+                if pending is not None:
+                    await self._clocks_before(pending[0].ts, out)
+                    await self._apply(pending, out)
+                await self._wall_loop(frames, out)
+        if self.last_close is not None:  # the data is exhausted: the last session's close
+            await self._clocks_before(self.last_close + 1, out)
+            _log(
+                "replay finished",
+                prints=self.prints,
+                seq=self.journal.last_seq,
+                last_close=iso(self.last_close),
+            )
+
+    def _batch(self, frame: Frame, frames: FrameStream) -> Sequence[Event]:
+        """``frame`` plus the buffered frames that may share its commit (a fast replay's small batch).
+
+        A frame joins only when no ``Clock`` could be due before it: it lies in the same 5m interval
+        as ``frame`` (the bars the batch's prints open end after it), at or before the core's next
+        deadline, with no fill delay at the venue (an order's activation would be a deadline).
+        """
+        if self._max_batch <= 1 or not frames.buffered:
+            return frame
+        deadline = next_deadline(self.journal.state)
+        end = min(frame[0].ts // _M5 * _M5 + _M5, _FAR if deadline is None else deadline + 1)
+        if self.clock_mode == "wall" and self.paced_from is not None:
+            end = min(end, self.paced_from)
+        batch = list(frame)
+        for _ in range(self._max_batch - 1):
+            following = frames.peek()
+            if following is None or following[0].ts >= end:
+                break
+            batch += frames.take()
+        return batch
+
+    async def _clocks_before(self, end: int, out: ObjectSendStream[_Out]) -> None:
+        """A ``Clock`` at every deadline strictly before ``end`` (feed time); none before the first event."""
+        if self.journal.state.now == 0:
+            return
+        while (deadline := next_deadline(self.journal.state)) is not None and deadline < end:
+            await self._apply([Clock(ts=deadline)], out)
+            _check_progress(deadline, self.journal)
+
+    async def _wall_loop(self, frames: FrameStream, out: ObjectSendStream[_Out]) -> None:
+        clock = self.clock
+        assert clock is not None
+        if self.journal.state.now == 0 and not isinstance(clock, ReplayClock):
+            await self._apply([Clock(ts=clock.now())], out)  # live, fresh log: time starts now
+        while True:
+            deadline = next_deadline(self.journal.state) if self.journal.state.now else None
+            wait = math.inf if deadline is None else clock.seconds_until(deadline + self._grace)
+            self._say_if_closed(deadline, wait)
+            frame: Frame | None = None
+            if wait > 0:
+                with anyio.move_on_after(wait):
+                    try:
+                        frame = await frames.next()
+                    except anyio.EndOfStream:
+                        return
+            if frame is not None:
+                await self._apply(frame, out)
+            elif deadline is not None:
+                await self._apply([Clock(ts=deadline, ts_recv=time.time_ns())], out)
+                _check_progress(deadline, self.journal)
+
+    def _say_if_closed(self, deadline: int | None, wait: float) -> None:
+        state = self.journal.state
+        if deadline is None or not state.session_closed or deadline == self._slept_for:
+            return
+        if isinstance(self.clock, ReplayClock) or wait < 60:
+            return
+        self._slept_for = deadline
+        _log("market closed", until=iso(deadline), sleeping=f"{wait / 3600:.1f} h")
+
+    async def _apply(self, events: Sequence[Event], out: ObjectSendStream[_Out]) -> None:
+        """Log ``events`` (one commit), step them, record their actions; swap the read model."""
+        results = self.journal.feed(events)
+        self._view = None
+        state = self.journal.state
+        if events and isinstance(events[0], Trade):
+            self.prints += len(events)
+        actions = [a for _, acts in results for a in acts]
+        transition = None
+        session = (state.session_index, state.session_closed)
+        if session != self._session:
+            self._session = session
+            transition = "session closed" if state.session_closed else "session open"
+        if actions or transition:
+            await out.send((self.view, actions, transition))
+
+    async def _shutdown(self, out: ObjectSendStream[_Out]) -> None:
+        with anyio.CancelScope(shield=True):
+            view = self.view
+            if not self.settings.service.close_positions_on_shutdown:
+                if view.working_orders:
+                    _log("working orders kept", orders=len(view.working_orders), note="resumed on restart")
+                return
+            if view.positions or view.working_orders:
+                now = self.journal.state.now
+                if self.clock is not None and self.clock_mode == "wall":
+                    now = max(now, self.clock.now())
+                await self._apply([CloseAll(ts=now, reason="shutdown", ts_recv=time.time_ns())], out)
+
+    # -- dispatch ----------------------------------------------------------------------------
+
+    async def _dispatch(self, items: ObjectReceiveStream[_Out]) -> None:
+        notify = self.settings.features.enable_notifications and self.notifier is not None
+        async with items:
+            async for view, actions, transition in items:
+                log_actions(actions)
+                if transition is not None:
+                    _log(
+                        transition,
+                        date=view.session_date,
+                        equity=round(view.account.equity, 2),
+                        time=iso(view.ts),
+                    )
+                if notify:
+                    for action in actions:
+                        if isinstance(action, Notify):
+                            assert self.notifier is not None
+                            await self.notifier.notify(action)
+
+
+class MakeFeed(Protocol):
+    def __call__(self, skip: int) -> MarketFeed: ...
+
+
+def _check_progress(deadline: int, journal: Journal) -> None:
+    after = next_deadline(journal.state)
+    if after is not None and after <= deadline:
+        raise RuntimeError(f"the core's deadline did not advance past {deadline} after a Clock there")
