@@ -5,9 +5,10 @@ Consumes: plain nested dicts (the shells' merged YAML, environment and ``--set``
 keys with values (:func:`set_path`).
 Emits: :class:`Config` values; JSON-safe dicts (:func:`config_to_dict`); :class:`ConfigError`
 naming the first unknown or ill-typed key.
-Invariants: ``config_from_dict(config_to_dict(c)) == c``; no implicit coercion beyond the
-documented ones (booleans from yes/no/on/off/1/0, integral floats to int, comma lists of symbols);
-an open section (``strategy``, ``validation``) is structured by the class its contents pick.
+Invariants: ``config_from_dict(config_to_dict(c)) == c``; an unknown key is always an error;
+strings (environment, ``--set``) are parsed as the field's type, but a bool is never a number and
+a float with a fraction never an int; symbols are upper-cased (a comma list is allowed); an open
+section (``strategy``, ``validation``) is structured by the class its contents pick.
 """
 
 from __future__ import annotations
