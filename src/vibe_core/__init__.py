@@ -1,5 +1,12 @@
 """vibe_core: the pure, deterministic trading core.
 
+State: none here: the engine's state is :class:`~vibe_core.engine.EngineState`; this package
+module only re-exports the public API (``__all__``).
+Consumes: nothing itself (see :func:`step`).
+Emits: nothing itself.
+Invariants: importing it has no side effect beyond registering the built-in strategies, rules and
+order types; everything in ``__all__`` is importable from here.
+
 Everything here is ``step(state, event) -> (state, actions)``: no IO, no wall clock, no unseeded
 randomness. Shells (``vibe_backtest``, ``vibe_live``) feed events and carry out actions: they build
 a state with :func:`new_state`, send events through :func:`step`, sleep until

@@ -1,5 +1,11 @@
 """Actions: what the core asks the shells to do or record. A closed union.
 
+State: none: frozen, slotted attrs values.
+Consumes: nothing (built by the engine's stages).
+Emits: nothing (they are the engine's output, :data:`Action`).
+Invariants: every instance passed its field checks (:mod:`vibe_core.checks`); :data:`Action` is
+closed (the codec tags its members by class name).
+
 ``SubmitOrder``/``CancelOrder`` go to a broker; ``Notify`` to people; the rest are records the
 shells persist and publish (fills, closed trades, evaluated signals, risk halts).
 Like events, actions check their fields where they are built (:mod:`vibe_core.checks`). With the

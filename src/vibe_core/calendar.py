@@ -2,8 +2,12 @@
 
 State: none; a :class:`SessionTable` is an immutable value built once by the shell
 (:func:`nyse_sessions` asks ``exchange-calendars`` for holidays, early closes and DST) and handed
-to the engine, which never calls the calendar library per event.
-
+to the engine, which never calls the calendar library per event; a table's one lookup cache is
+replaced whole, never mutated, and local times of day are memoized per (date, HH:MM).
+Consumes: the exchange calendar's sessions (:func:`nyse_sessions`, at the shell's start); times
+in ns UTC (lookups).
+Emits: sessions (:class:`Session`) and session indexes for a time; conversions between ns UTC
+and aware datetimes.
 Invariants: sessions are sorted, disjoint, and each ``open < close``; all times are ns UTC.
 """
 

@@ -1,5 +1,12 @@
 """Field checks of the public value types (events, orders, fills, signals, records).
 
+State: none: pure predicates and the :class:`Rule` records of each class.
+Consumes: the fields of a value being built.
+Emits: ``True``/``False`` per predicate; :func:`reject` raises ``ValueError`` naming the class,
+the field and the value.
+Invariants: a class's one boolean expression and its rules agree, so an instance that builds
+passed every rule, and one that does not names the first rule it breaks.
+
 Every value class checks its fields where it is built, in one ``__attrs_post_init__``: a single
 boolean expression over all fields decides, and only when it is false does :func:`reject` walk the
 class's rules in order to raise a ``ValueError`` naming the class, the field and the bad value.

@@ -1,5 +1,13 @@
 """The one cattrs converter of the project: value types <-> JSON-safe dicts.
 
+State: the module's one converter (configured once at import).
+Consumes: value types (events, actions, models) or their JSON-safe dicts.
+Emits: JSON-safe dicts tagged with ``"type"`` for the unions; value types, built through their
+checked constructors (a bad field raises, naming it).
+Invariants: ``structure(unstructure(x), type(x)) == x`` for every event, action and model value,
+and the same through the :data:`~vibe_core.events.Event` / :data:`~vibe_core.actions.Action`
+unions (``tests/vibe_core/test_codec.py``); extra or missing keys are refused.
+
 Events and actions are tagged unions: their dicts carry ``"type": "<ClassName>"``. Serialization
 happens only at the edges (store, API, files); the core passes objects.
 """

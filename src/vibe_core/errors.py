@@ -1,5 +1,11 @@
 """The core's two exceptions: a broken invariant of our own, and a snapshot it cannot read.
 
+State: none: two exception types.
+Consumes: nothing.
+Emits: :class:`InvariantViolation` (raised by the core on a bug of its own) and
+:class:`SnapshotError` (raised by ``load_state``).
+Invariants: neither is raised for bad input from outside: that is an ``EventRejected`` record.
+
 Bad input from outside (a feed's malformed print, a broker's fill for an unknown order) is never
 an exception: :func:`vibe_core.engine.step` refuses it with an
 :class:`~vibe_core.actions.EventRejected` record and leaves the state untouched.

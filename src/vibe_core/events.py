@@ -1,5 +1,12 @@
 """Events: everything that can happen to the core. A closed union dispatched with ``match``.
 
+State: none: frozen, slotted attrs values.
+Consumes: nothing (built by shells, feeds, brokers and tests).
+Emits: nothing (they are the input of :func:`vibe_core.engine.step`).
+Invariants: every instance passed its field checks; :data:`Event` is closed (``step`` matches
+every member, ``assert_never`` on the rest); ``ts`` is ns UTC and ``ts_recv`` is ``None`` or
+an int.
+
 Market data (``Trade`` prints, ``Bar``s, or a ``BarSlice`` of several symbols' bars), time
 (``Clock``), order events from an external broker and operator commands. Every event carries
 ``ts`` (exchange time, ns UTC) and may carry ``ts_recv`` (when the live shell received it).

@@ -1,5 +1,13 @@
 """Performance metrics over an equity curve and closed trades. Pure numpy, no pandas.
 
+State: none: pure functions of numpy arrays and closed trades.
+Consumes: the equity curve, the daily equity, the exposure flags and the closed
+:class:`~vibe_core.models.TradeRecord` s of one run (from the backtest shell).
+Emits: the summary dict (return, Sharpe, Sortino, drawdown, win rate, profit factor, ...).
+Invariants: the same inputs give the same numbers; a ratio with nothing to divide by is not
+reported as infinite: profit factor and win rate are ``None`` (no losing trade, no trade), Sharpe
+and Sortino 0.0 (fewer than two days, or no spread).
+
 Returns are daily (last equity of each session), annualised with 252 sessions; drawdown is
 measured on every equity sample.
 """

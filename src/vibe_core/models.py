@@ -1,5 +1,11 @@
 """Value types that events and actions carry: orders, fills, signals, round-trip trades, views.
 
+State: none: frozen, slotted attrs values.
+Consumes: nothing (built by the engine's stages, shells and tests).
+Emits: nothing (carried by events and actions).
+Invariants: every instance passed its field checks (:mod:`vibe_core.checks`), e.g. an order
+carries the prices its type needs.
+
 All are frozen, slotted, keyword-only attrs classes, checked where they are built (a bad field is a
 ``ValueError`` naming the class, the field and the value; see :mod:`vibe_core.checks`);
 :mod:`vibe_core.codec` converts them.

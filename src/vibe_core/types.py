@@ -1,5 +1,12 @@
 """Vocabulary shared by every reducer: enums, timeframes and nanosecond time helpers.
 
+State: none: enums, constants and pure helpers.
+Consumes: nothing.
+Emits: the shared vocabulary (:class:`Side`, :class:`OrderType`, :class:`TimeInForce`,
+:class:`OrderStatus`, :class:`Severity`, :class:`ExitReason`, :class:`Timeframe`) and ns units.
+Invariants: :class:`Timeframe` members are ordered by length (an ``IntEnum`` of seconds) and each
+divides the next; labels (``5m``) parse back to their member.
+
 Timestamps are integer nanoseconds since the Unix epoch, UTC (``ts``). Conversion to
 America/New_York happens only at the edges and in :mod:`vibe_core.calendar`.
 """

@@ -1,5 +1,11 @@
 """The engine: one ``step(state, event) -> (state, actions)`` composing every reducer.
 
+State: :class:`EngineState` (see :mod:`~vibe_core.engine.state`); this module re-exports.
+Consumes: every :data:`~vibe_core.events.Event` (:func:`step`).
+Emits: :data:`~vibe_core.actions.Action` s.
+Invariants: those of :mod:`~vibe_core.engine.step`; ``load_state(save_state(s))`` continues
+exactly like ``s``.
+
 :mod:`~vibe_core.engine.step` is the composition (the stages of DESIGN §3, in order);
 :mod:`~vibe_core.engine.door` checks events before they change anything;
 :mod:`~vibe_core.engine.session` keeps time (sessions, flatten, close);

@@ -1,5 +1,10 @@
 """Incremental indicators (talipp) behind stable keys, bounded in memory, snapshotted exactly.
 
+State: :class:`IndicatorBank` (see :mod:`~vibe_core.indicators.bank`); this module re-exports.
+Consumes: closed bars, fed by the engine.
+Emits: indicator values by key, for strategies and validation rules.
+Invariants: those of the bank and of :mod:`~vibe_core.indicators.snapshot`.
+
 ``IndicatorSpec`` names an indicator (``ema20@15m``); ``IndicatorBank`` keeps one talipp
 indicator per spec and symbol and is fed closed bars by the engine.
 """

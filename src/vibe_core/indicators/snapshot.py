@@ -6,6 +6,9 @@ VWAP's running sums) and sub-indicators. Copying those lists, recursively, resto
 bit for bit. Re-feeding a window to a fresh indicator would not: it seeds again from the first
 inputs it sees and drifts from the original.
 
+State: none: pure functions of a talipp indicator's lists.
+Consumes: an indicator (:func:`dump_indicator`); a fresh indicator and a dump (:func:`load_indicator`).
+Emits: JSON-safe data; an indicator overwritten in place.
 Invariants: ``load_indicator(fresh, dump_indicator(ind))`` leaves ``fresh`` with the same lists
 as ``ind`` (floats survive ``json.dumps``/``loads`` unchanged; an ``OHLCV`` or ``Bar`` input becomes a
 5-list and comes back as an ``OHLCV``, which the indicators read the same way).

@@ -1,5 +1,11 @@
 """Indicator specifications: what to compute, on which bars, under which stable key.
 
+State: none: frozen values (:class:`IndicatorSpec`) and the known kinds and fields.
+Consumes: spec fields, or a key to parse (``ema20@15m``).
+Emits: specs with a stable ``key``; ``min_history`` (the bars a spec needs before it has a value).
+Invariants: ``IndicatorSpec.parse(spec.key)`` has the same key as ``spec``; a spec's kind, period
+and field are checked where it is built (vwap takes no period, RSI needs at least 2).
+
 A spec is a value (``ema20@15m``); the bank builds one talipp indicator per spec and symbol. Keys
 are what config, strategies and validation rules use to ask for values.
 """

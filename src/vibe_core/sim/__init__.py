@@ -1,11 +1,18 @@
 """The simulated exchange, pure and seeded: one fill model for backtest and paper-live (DESIGN §3).
 
-``venue`` is the façade: it checks orders into the ``book`` (working orders, one-cancels-other,
-expiry) and has ``matching`` price the path of ``points`` (four points per bar, one per print)
-against it; each order's behaviour comes from its kind in ``ordertypes`` (a registry: a new type
-is one module and a registration); ``quiet`` is the optional fast path that skips bars no order
-can reach; ``slippage`` and ``fees`` price the fills; ``draws`` is the only source of randomness
-(counter-based, keyed by seed, order id and index).
+State: :class:`Venue` (see :mod:`~vibe_core.sim.venue`); this module re-exports.
+Consumes: orders, cancels, bars, prints and time (through the venue).
+Emits: order records (accepted, rejected, filled, cancelled).
+Invariants: those of the venue, the book and matching; every random draw is a function of
+(seed, order id, index).
+
+``venue`` is the façade: it admits orders (``admission``: rejection reasons, fill delay, expiry)
+into the ``book`` (working orders, one-cancels-other, expiry) and has ``matching`` price the path
+of ``points`` (four points per bar, one per print) against it; each order's behaviour comes from
+its kind in ``ordertypes`` (a registry: a new type is one module and a registration); ``quiet`` is
+the optional fast path that skips bars no order can reach; ``slippage`` and ``fees`` price the
+fills; ``draws`` is the only source of randomness (counter-based, keyed by seed, order id and
+index).
 """
 
 from __future__ import annotations

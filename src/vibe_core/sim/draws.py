@@ -1,5 +1,11 @@
 """Seeded, counter-based random draws: the only source of randomness in the simulated venue.
 
+State: none: pure functions.
+Consumes: ``(seed, key, index)``.
+Emits: a float in [0, 1) (:func:`uniform`), an int in a closed range (:func:`integer`).
+Invariants: the same arguments always give the same draw, on every platform and Python run (a
+BLAKE2b hash, not ``random`` or ``hash()``).
+
 A draw is a pure function of ``(seed, key, index)``: ``key`` names what draws (an order id) and
 ``index`` counts its draws. Nothing is stored but the counter, so a replay or a restart from a
 snapshot reproduces every draw exactly, and draws of one order never shift another's.

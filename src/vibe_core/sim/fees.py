@@ -1,5 +1,11 @@
 """Commissions: per share with a minimum per fill, or none.
 
+State: none: one pure function.
+Consumes: the :class:`~vibe_core.config.FillModel` and a fill's quantity.
+Emits: the fill's commission.
+Invariants: 0 when ``fee_per_share <= 0``, at least ``fee_min`` otherwise (both checked >= 0 by
+config).
+
 ``fee = max(fee_min, fee_per_share x qty)`` when ``fee_per_share > 0``, else 0 (the optimistic
 and base presets trade commission-free, like most US retail brokers).
 """

@@ -1,5 +1,12 @@
 """The price path the venue matches against: a bar becomes four points, a print is one.
 
+State: none: pure functions and the :class:`Point` tuple.
+Consumes: a ``Bar`` or a ``Trade``.
+Emits: four points per bar (:func:`bar_points`), one per print (:func:`trade_point`).
+Invariants: a bar's points are in time order inside the bar, the first a jump and the rest
+continuous, each offering a quarter of its volume; a non-finite or non-positive price raises
+``ValueError`` naming the symbol and time.
+
 A bar becomes O, the extreme nearer to O, the other extreme, C (when O is equally near both, the
 high comes first), stamped inside the bar at ``tf x k / 300`` for ``k`` in 0, 100, 200, 299 (a 5m
 bar: +0 s, +100 s, +200 s, +299 s). Each point offers a quarter of the bar's volume. The open is a

@@ -1,5 +1,12 @@
 """Adverse slippage on market and stop fills (limit fills are never worse than their limit).
 
+State: none: pure functions.
+Consumes: the :class:`~vibe_core.config.FillModel`, the bar range, the fill's quantity and the
+point's liquidity.
+Emits: the adverse fraction and the slipped price.
+Invariants: the fraction is a sum of non-negative terms (config checks them), so the price moves
+against the side (before its rounding to 4 decimals); the size ratio is within 0..1.
+
 fraction = slippage_base_pct + slippage_volatility x (bar range / bar open)
            + slippage_size x (fill qty / point liquidity)
 

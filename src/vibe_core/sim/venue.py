@@ -12,8 +12,8 @@ Invariants: those of the book and of :mod:`~vibe_core.sim.matching`; every draw 
 the same snapshots.
 
 # Theory of operation (DESIGN §3, one rule for backtest and live)
-- An order is checked (:meth:`Venue.submit`: quantity, symbol, a registered type with the prices
-  its kind needs, an open session, the pause, cash) and accepted or rejected. It is active from
+- An order is checked (:mod:`~vibe_core.sim.admission`: quantity, symbol, a registered type with
+  the prices its kind needs, an open session, the pause, cash) and accepted or rejected. It is active from
   ``order.ts + delay`` (delay drawn per order, in ms). A new order whose kind is checked at once
   (all but market orders) and that is active at once meets the last price of the current session
   (a sell stop at or above it fills there); a market order waits for the next point.
@@ -42,14 +42,14 @@ from vibe_core.config import FillModel
 from vibe_core.events import Bar, OrderAccepted, OrderRejected, Trade
 from vibe_core.models import Order
 from vibe_core.orders import transition
+from vibe_core.sim.admission import expiry, fill_delay_ns, rejection
 from vibe_core.sim.book import PROGRESS, Book, Working
-from vibe_core.sim.draws import integer
 from vibe_core.sim.matching import At, Market, Matcher, VenueRecord
-from vibe_core.sim.ordertypes import find, kind_of
+from vibe_core.sim.ordertypes import kind_of
 from vibe_core.sim.points import POINT_OFFSETS, trade_point
 from vibe_core.sim.quiet import cold, inside, may_act
 from vibe_core.sim.slippage import bar_range_pct
-from vibe_core.types import NS_PER_MS, OrderStatus, Side, Timeframe, TimeInForce
+from vibe_core.types import OrderStatus, Timeframe
 
 __all__ = ["Venue", "VenueRecord", "fill_delay_ns"]
 
@@ -57,18 +57,6 @@ _INF = math.inf
 _PENDING = OrderStatus.PENDING
 _NO_COLD: frozenset[str] = frozenset()
 _CLOSE_OFFSET = {tf: tf.ns * POINT_OFFSETS[-1] // 300 for tf in Timeframe}  #: bar open -> its close point
-
-
-def fill_delay_ns(model: FillModel, seed: int, order_id: str) -> int:
-    """The order's fill delay: uniform over whole ms in [min, max], draw 0 of the order."""
-    lo, hi = model.fill_delay_ms_min, model.fill_delay_ms_max
-    if hi <= lo:
-        return lo * NS_PER_MS
-    return integer(seed, order_id, 0, lo, hi) * NS_PER_MS
-
-
-def _valid_price(p: float | None) -> bool:
-    return p is not None and p > 0.0 and math.isfinite(p)
 
 
 @attrs.define
@@ -112,15 +100,15 @@ class Venue:
         if book.known(order.id):
             return []
         book.remember(order.id, self.sessions.last_index_at_or_before(order.ts))
-        reason = self._rejection(order, cash, position, paused, allow_margin)
+        account = (cash, position, paused, allow_margin)
+        reason = rejection(order, self.symbols, self.sessions, self.last_price, *account)
         if reason is not None:
             transition(_PENDING, "reject")
             return [OrderRejected(ts=order.ts, order_id=order.id, symbol=order.symbol, reason=reason)]
         delay = fill_delay_ns(self.model, self.seed, order.id)
         kind = kind_of(order.type)
-        w = Working(
-            order=order, kind=kind, status=_PENDING, active_ts=order.ts + delay, expires=self._expiry(order)
-        )
+        expires = expiry(order, self.sessions)
+        w = Working(order=order, kind=kind, status=_PENDING, active_ts=order.ts + delay, expires=expires)
         out: list[VenueRecord] = [OrderAccepted(ts=order.ts, order_id=order.id, order=order)]
         book.add(w)
         if delay == 0:
@@ -320,45 +308,6 @@ class Venue:
         """:meth:`_market` for reads that need no market yet: ``None`` before any point."""
         pending = symbol in self._unseen or symbol in self._closed
         return self._market(symbol) if pending else self._markets.get(symbol)
-
-    # -- rules -------------------------------------------------------------------------------------
-
-    def _rejection(
-        self, order: Order, cash: float | None, position: int, paused: bool, allow_margin: bool
-    ) -> str | None:
-        if order.qty <= 0:
-            return "non-positive qty"
-        if order.symbol not in self.symbols:
-            return "unknown symbol"
-        kind = find(order.type)
-        if kind is None:
-            return f"unsupported order type {order.type!r}"
-        if (
-            (kind.needs_limit and not _valid_price(order.limit_price))
-            or (kind.needs_stop and not _valid_price(order.stop_price))
-            or (order.stop_loss is not None and not _valid_price(order.stop_loss))
-            or (order.take_profit is not None and not _valid_price(order.take_profit))
-        ):
-            return "invalid price"
-        if not self.sessions.is_open(order.ts):
-            return "market closed"
-        after = position + order.side.sign * order.qty
-        if paused and abs(after) > abs(position):
-            return "trading paused"
-        if cash is not None and not allow_margin and order.side is Side.BUY:
-            opening = max(after, 0) - max(position, 0)  # shares added to a long position
-            ref = kind.cash_price(order)
-            if ref is None:
-                ref = self.last_price(order.symbol) or order.stop_price
-            if opening > 0 and ref is not None and opening * ref > cash + 1e-9:
-                return "insufficient cash"
-        return None
-
-    def _expiry(self, order: Order) -> int | None:
-        if order.tif is TimeInForce.GTC:
-            return None
-        session = self.sessions.session_at(order.ts)
-        return None if session is None else session.close
 
     def _check_at_last(self, w: Working, out: list[VenueRecord]) -> None:
         """A new order meets the last price of the current session at once."""

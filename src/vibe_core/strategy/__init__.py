@@ -1,5 +1,10 @@
 """Strategies: the protocol, the registry, the built-in ones, and ``multi`` to run several at once.
 
+State: the strategy registry (:mod:`~vibe_core.strategy.registry`); this module re-exports.
+Consumes: closed bars and session opens (through each strategy).
+Emits: :class:`~vibe_core.models.Signal` s.
+Invariants: ``orb``, ``ema_pullback`` and ``multi`` are registered once this package is imported.
+
 Each built-in strategy module registers itself when imported (here).
 """
 

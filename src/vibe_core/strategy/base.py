@@ -1,5 +1,12 @@
 """The strategy protocol, and two helpers to write one: :class:`PerBar` and :class:`BarStrategy`.
 
+State: each strategy owns its own (per-symbol state, its config); :class:`BarStrategy` keeps its
+config, its ``name`` and a JSON-safe ``state`` dict, :class:`PerBar` nothing.
+Consumes: closed bars of every tracked timeframe (in close order), session opens, entries placed.
+Emits: entry :class:`~vibe_core.models.Signal` s.
+Invariants: a strategy sees only closed bars and the indicators that include them; it never
+sizes or places orders; ``restore(config, snapshot())`` continues exactly like the original.
+
 A strategy is a small reducer owned by the engine: it sees closed bars (all timeframes, in close
 order) and the session calendar, and proposes :class:`~vibe_core.models.Signal` s. It never sizes,
 validates or places orders: validation, risk and the venue do that, the same way for every

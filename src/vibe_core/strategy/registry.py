@@ -1,5 +1,14 @@
 """The strategy registry: names (and import paths) to strategy classes, and building from config.
 
+State: the module-level registry ``name -> strategy class`` (filled on import by the built-in
+strategies, and by :func:`register`).
+Consumes: strategy classes to register; ``strategy.name`` values (a name or an import path).
+Emits: the strategy class (:func:`strategy_type`), a built or restored strategy
+(:func:`create`, :func:`restore_strategy`); a :class:`~vibe_core.config.ConfigError` naming
+``strategy.name`` for an unknown name, a failed import or a class without the three members.
+Invariants: every registered class has a ``StrategyConfig`` subclass as ``config_class``, and
+``from_config`` and ``restore``.
+
 A strategy class has a ``config_class`` (a :class:`~vibe_core.config.StrategyConfig` subclass
 holding its keys) and two class methods: ``from_config(config)`` and ``restore(config, data)``,
 ``data`` being what its ``snapshot()`` returned. :func:`register` gives it a short name;

@@ -1,5 +1,11 @@
 """Event and value builders for tests: one-liners with sensible defaults, every field overridable.
 
+State: none: pure functions and :data:`T0`.
+Consumes: keyword overrides of each field.
+Emits: checked events and values (``Bar``, ``Trade``, ``Order``, ``Fill``, ``Filled``).
+Invariants: every value is built through its checked constructor; with no overrides the same
+call gives the same value.
+
 Pure and deterministic. Whole market days belong to :mod:`vibe_core.testing.market`.
 """
 

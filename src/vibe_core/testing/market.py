@@ -1,5 +1,12 @@
 """Builders of market data for tests and benchmarks: hand-written days and seeded random days.
 
+State: none: pure functions (numpy generators are seeded by the caller).
+Consumes: sessions, OHLCV rows or a seeded generator, lists of bars.
+Emits: 5m bars inside real sessions; event streams with a ``Clock`` at each close; the same
+stream as ``BarSlice`` s.
+Invariants: bars are on the session's grid and inside it (a row past the close raises, naming
+the row and the date); the same generator state gives the same day.
+
 Pure (numpy generators are seeded by the caller). Bars are 5m, stamped at their open inside a real
 session; ``events_for`` interleaves a ``Clock`` at each session close, as the backtest loop does.
 """

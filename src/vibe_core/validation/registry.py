@@ -1,5 +1,12 @@
 """The rule registry: a validation rule is one module with a config class and a :func:`register_rule`.
 
+State: the module-level registry ``name -> rule class``, in registration order.
+Consumes: rule classes to register (:func:`register_rule`).
+Emits: the registered rules (:func:`rule_types`); a :class:`~vibe_core.config.ConfigError`
+naming the key when a rule has no ``RuleConfig`` subclass or one of its keys is taken.
+Invariants: rule names and rule keys are unique across the ``validation`` section (``enabled``
+included).
+
 A rule class has a ``config_class`` (a :class:`~vibe_core.config.RuleConfig` subclass) and is
 built as ``rule_class(config)``. In the ``validation`` section its switch is its name and its keys
 sit flat beside it, so :func:`register_rule` refuses a key another rule (or the section) has.

@@ -1,5 +1,12 @@
 """The built-in validation rules: each looks at a signal and the multi-timeframe state: yes or no, and why.
 
+State: the rules are frozen (their config only); :class:`Swings` (recent 1h highs and lows of
+one symbol, with a memo of its last answer) is owned by the validator.
+Consumes: a :class:`~vibe_core.models.Signal` and its :class:`~vibe_core.validation.registry.RuleContext`.
+Emits: ``(ok, reason)`` per rule.
+Invariants: a rule reads only closed bars; the same signal and context give the same verdict
+(the memo is dropped when the values change).
+
 A rule returns ``(ok, reason)``; the reason is short and numeric ("volume 0.80x < 1.50x") so shells
 can log and show it. Rules never see a bar that had not closed when the signal was made. Each rule
 has its own config class (its keys, flat in the ``validation`` section) and registers itself.

@@ -1,5 +1,10 @@
 """Order types at the simulated venue: one module per type, each registering an :class:`OrderKind`.
 
+State: the registry of :mod:`~vibe_core.sim.ordertypes.registry` (filled on import here).
+Consumes: :class:`OrderKind` s to register.
+Emits: the kind of an order's type (:func:`kind_of`, :func:`find`).
+Invariants: the four built-in kinds are registered once this package is imported.
+
 ``market``, ``limit``, ``stop`` and ``stop_limit`` are registered on import; a new type is one
 module that calls :func:`register` (see :mod:`~vibe_core.sim.ordertypes.registry`).
 """

@@ -1,4 +1,11 @@
-"""Price levels shared by the built-in order types: when a stop triggers and a limit is marketable."""
+"""Price levels shared by the built-in order types: when a stop triggers and a limit is marketable.
+
+State: none: pure predicates.
+Consumes: a side, a level and a price.
+Emits: whether a stop triggers (:func:`stop_hit`) and whether a limit is marketable
+(:func:`limit_ok`) at that price.
+Invariants: a level is reached at equality (a buy stop at 10 triggers at 10.00).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,12 @@
 """Limit orders: fill at their limit or better, never slipped.
 
+State: none: pure ``match``/``reach`` functions and the kind registered on import.
+Consumes: a working order, whether it has triggered, and one step of the price path.
+Emits: the matched price or ``None`` and the triggered flag (``match``); where on the price axis
+the order can act (``reach``, for the quiet-band fast path).
+Invariants: a fill is never worse than the limit (a buy at or below it, a sell at or above it)
+and never slipped.
+
 On a continuous step a limit reached from outside fills at its level; on a jump (a bar's open, a
 print) at the price jumped to, the better one (a buy limit gapped under fills at the open). A
 limit already marketable at the start of a continuous step (it could not fill there for lack of

@@ -1,5 +1,12 @@
 """Stop orders: a market order once the price reaches the stop level.
 
+State: none: pure ``match``/``reach`` functions and the kind registered on import.
+Consumes: a working order, whether it has triggered, and one step of the price path.
+Emits: the matched price or ``None`` and the triggered flag (``match``); where on the price axis
+the order can act (``reach``, for the quiet-band fast path).
+Invariants: an untriggered stop never fills; once triggered it matches at any price, with
+slippage; ``reach`` is ``None`` once triggered.
+
 A stop whose level is crossed on a continuous step triggers and fills at its level; on a jump, or
 already through at the start of the step, it fills at the price seen (the worse one: a sell stop
 gapped through fills at the open). A triggered stop fills at any price, with slippage.

@@ -1,5 +1,12 @@
 """Stop-limit orders: a limit order at ``limit_price`` once the price reaches ``stop_price``.
 
+State: none: pure ``match``/``reach`` functions and the kind registered on import.
+Consumes: a working order, whether it has triggered, and one step of the price path.
+Emits: the matched price or ``None`` and the triggered flag (``match``); where on the price axis
+the order can act (``reach``, for the quiet-band fast path).
+Invariants: it never fills before its stop triggers, and never worse than its limit after; never
+slipped.
+
 It triggers as a stop does and is then matched as a limit from its trigger price on the same
 step: marketable the moment it triggers, it fills at the trigger price; otherwise it fills where
 the rest of a continuous step reaches its limit, or rests as a limit. Never slipped.

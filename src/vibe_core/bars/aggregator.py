@@ -1,136 +1,59 @@
-"""Bar aggregation: trade prints (or small bars) -> complete 5m, 15m and 1h bars.
+"""The bar aggregator: per symbol and tracked timeframe, the forming bar; events in, complete bars out.
 
-State: :class:`BarAggregator`, owned by the engine: per symbol the forming bar of each tracked
-timeframe, the latest time seen, the earliest end among forming bars (``next_due``) and counters of
-ignored prints.
-Consumes: ``Trade`` prints (:meth:`~BarAggregator.on_trade`), complete input ``Bar`` s
-(:meth:`~BarAggregator.on_bar`; a step's bars at once: ``on_bars``, ``on_slice``), ``Clock``
-(:meth:`~BarAggregator.on_clock`).
-Emits: complete ``Bar`` s, ordered by end time, then timeframe (ascending), then symbol (in the
-order symbols were first seen).
-Invariants: bars are aligned to the session open (09:30 ET whatever the DST) and end at
-``min(start + timeframe, session close)``; a bar is emitted only once complete, by the first event
-at or after its end; empty intervals make no bar; a higher-timeframe bar is the fold of the
-first-timeframe bars inside it and carries their ``source``; ``restore(snapshot())`` continues
-exactly like the original.
+State: :class:`BarAggregator` (see :mod:`vibe_core.bars` for the rules), its forming bars held in
+the private records of :mod:`~vibe_core.bars.forming`.
+Consumes: ``Trade`` prints, complete input ``Bar`` s, ``Clock``.
+Emits: complete ``Bar`` s, ordered by end time, then timeframe (ascending), then symbol.
+Invariants: those of :mod:`vibe_core.bars`; ``_next_due`` is never later than the earliest end
+among forming bars (exact after each event), ``_base`` mirrors every symbol's first slot.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
-from typing import Any, Final, assert_never
+from typing import Any, Final
 
 import attrs
 
+from vibe_core.bars.forming import FAR, NEVER, TF_NS, Forming, SymbolState, check_timeframes, merged, to_bar
 from vibe_core.calendar import SessionTable
-from vibe_core.events import Bar, Clock, Trade
+from vibe_core.events import Bar, Trade
 from vibe_core.types import Timeframe
 
-__all__ = ["BarAggregator", "step", "DEFAULT_TIMEFRAMES"]
-
-# Theory of operation
-#
-# Time is global. An event stamped t (a print or a bar of any symbol, or a Clock) first closes
-# every forming bar whose end is <= t, whatever its symbol. The earliest such end is cached in
-# ``_next_due``, so an event that closes nothing costs one comparison.
-#
-# Only the first timeframe (the "base", 5m) is built from prints or from input bars below it
-# (1m). A completed bar is folded into the forming bar of the next timeframe only (5m into 15m,
-# 15m into 1h: the timeframes divide each other and share the session-open grid, so a 1h bar is
-# the fold of its 15m bars), so a print touches exactly one forming bar and a 5m bar one more.
-# Because a higher bar contains whole lower bars and ends at or after them, closing in
-# (end, timeframe) order folds every lower bar in before the bar that contains it is emitted.
-#
-# Bar mode: an input bar is complete, so after closing what is due at its open, the bars of its own
-# symbol that end by the input's end go out at once (a 5m input is itself one of them). Bars of
-# other symbols ending then still wait for an event at or after their end: their own input bar
-# for that interval may be next in the feed.
-#
-# The hot path of ``on_trade`` is: one comparison against ``_next_due``, one dict lookup of the
-# symbol's forming base bar, four attribute updates. A forming bar lies inside one session and
-# ends after the current time, so a print inside it needs no calendar lookup; only a print that
-# opens a new bar asks the session cache (``_lo <= ts < _hi``), which bisects the session table
-# only when ts leaves the cached session or gap.
-#
-# A print is late when its bar has already closed: its end is at or before the latest time seen.
-# That covers prints older than their symbol's forming bar or last emitted bar, and prints of a
-# quiet symbol arriving after another symbol's event closed their interval.
+__all__ = ["BarAggregator", "DEFAULT_TIMEFRAMES"]
 
 DEFAULT_TIMEFRAMES: Final = (Timeframe.M5, Timeframe.M15, Timeframe.H1)
-_NEVER: Final = -(1 << 62)  #: earlier than any timestamp
-_FAR: Final = 1 << 62  #: later than any timestamp
-_TF_NS: Final = {tf: tf.ns for tf in Timeframe}
-_new, _set = object.__new__, object.__setattr__  #: (for :meth:`BarAggregator._to_bar` only)
-SNAPSHOT_FORMAT: Final = 2  #: 2: each level folds into the next only (1 folded base bars into all)
-
-
-@attrs.define
-class _Forming:
-    """A bar being built; mutable and owned by one :class:`_SymbolState`."""
-
-    start: int
-    end: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-    source: str
-    session_open: int
-    session_close: int
-
-    @classmethod
-    def of(cls, bar: Bar | _Forming, start: int, end: int, session: tuple[int, int]) -> _Forming:
-        """A new forming bar spanning ``[start, end)`` in ``session`` with ``bar``'s values."""
-        return cls(
-            start, end, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.source, session[0], session[1]
-        )
-
-
-@attrs.define
-class _SymbolState:
-    name: str
-    forming: list[_Forming | None]  #: one slot per tracked timeframe
-    seen_end: int = _NEVER  #: latest end of a bar emitted for this symbol or fed as input
-
-
-def _check_timeframes(value: tuple[Timeframe, ...]) -> None:
-    if not value:
-        raise ValueError("timeframes: at least one timeframe is needed")
-    if any(a >= b for a, b in itertools.pairwise(value)):
-        raise ValueError(f"timeframes must be strictly ascending, got {[tf.label for tf in value]}")
 
 
 @attrs.define
 class BarAggregator:
-    """Per-symbol forming bars for each timeframe; see the module docstring for the rules."""
+    """Per-symbol forming bars for each timeframe; see :mod:`vibe_core.bars` for the rules."""
 
     sessions: SessionTable = attrs.field(eq=False)
     timeframes: tuple[Timeframe, ...] = DEFAULT_TIMEFRAMES
     trade_source: str = "finnhub"  #: ``source`` stamped on bars built from prints
     late_prints: int = 0
     outside_session: int = 0
-    _now: int = attrs.field(default=_NEVER, init=False)
-    _next_due: int = attrs.field(default=_FAR, init=False)
-    _symbols: dict[str, _SymbolState] = attrs.field(factory=dict, init=False)
-    _base: dict[str, _Forming] = attrs.field(factory=dict, init=False)  #: mirrors ``forming[0]``
+    _now: int = attrs.field(default=NEVER, init=False)
+    _next_due: int = attrs.field(default=FAR, init=False)
+    _symbols: dict[str, SymbolState] = attrs.field(factory=dict, init=False)
+    _base: dict[str, Forming] = attrs.field(factory=dict, init=False)  #: mirrors ``forming[0]``
     _tf_ns: tuple[int, ...] = attrs.field(init=False, eq=False)
     _base_tf: Timeframe = attrs.field(init=False, eq=False)
     _levels: int = attrs.field(init=False, eq=False)
     # Session cache: [_lo, _hi) is the session (or the gap between sessions) around the last lookup.
-    _lo: int = attrs.field(default=_FAR, init=False, eq=False)
-    _hi: int = attrs.field(default=_NEVER, init=False, eq=False)
+    _lo: int = attrs.field(default=FAR, init=False, eq=False)
+    _hi: int = attrs.field(default=NEVER, init=False, eq=False)
     _in_session: bool = attrs.field(default=False, init=False, eq=False)
     _s_open: int = attrs.field(default=0, init=False, eq=False)
     _s_close: int = attrs.field(default=0, init=False, eq=False)
     #: a first-timeframe open known to be on its session's grid (the step after the last aligned
     #: one ``on_slice`` or ``on_bars`` took), so that step skips the modulo of its alignment check
-    _grid_next: int = attrs.field(default=_NEVER, init=False, eq=False)
+    _grid_next: int = attrs.field(default=NEVER, init=False, eq=False)
 
     # No field validators: they would give the class a ``__setattr__`` hook costing ~2 us per print.
     def __attrs_post_init__(self) -> None:
-        _check_timeframes(self.timeframes)
+        check_timeframes(self.timeframes)
         self._tf_ns = tuple(tf.ns for tf in self.timeframes)
         self._base_tf = self.timeframes[0]
         self._levels = len(self.timeframes)
@@ -138,7 +61,7 @@ class BarAggregator:
     @property
     def now(self) -> int | None:
         """The latest event time seen (ns UTC), or ``None`` before the first event."""
-        return None if self._now == _NEVER else self._now
+        return None if self._now == NEVER else self._now
 
     @property
     def next_close(self) -> int:
@@ -249,7 +172,7 @@ class BarAggregator:
             hb.close = bar.close
             hb.volume += bar.volume
             if hb.end <= end_in:
-                out.append(self._to_bar(sym.name, self.timeframes[1], hb))
+                out.append(to_bar(sym.name, self.timeframes[1], hb))
                 forming[1] = None
                 if levels > 2:
                     self._fold_into(sym, 2, hb.start, hb, s_open, s_close, end_in, out)
@@ -292,16 +215,16 @@ class BarAggregator:
             sym.seen_end = end_in
         return bars.copy()
 
-    def _fold_small(self, sym: _SymbolState, bar: Bar, out: list[Bar]) -> None:
+    def _fold_small(self, sym: SymbolState, bar: Bar, out: list[Bar]) -> None:
         """An input bar below the first timeframe (1m into 5m): fold it into its forming bar."""
         s_open, s_close = self._s_open, self._s_close
         t = bar.ts
-        end_in = min(t + _TF_NS[bar.timeframe], s_close)
+        end_in = min(t + TF_NS[bar.timeframe], s_close)
         base_ns = self._tf_ns[0]
         start = s_open + (t - s_open) // base_ns * base_ns
         fb = sym.forming[0]
         if fb is None:
-            self._install(sym, _Forming.of(bar, start, min(start + base_ns, s_close), (s_open, s_close)))
+            self._install(sym, Forming.of(bar, start, min(start + base_ns, s_close), (s_open, s_close)))
         else:
             fb.high = max(fb.high, bar.high)
             fb.low = min(fb.low, bar.low)
@@ -325,80 +248,30 @@ class BarAggregator:
         if sym is None or timeframe not in self.timeframes:
             return None
         k = self.timeframes.index(timeframe)
-        tf = self._tf_ns[k]
-        view = sym.forming[k]
-        for part in reversed(sym.forming[:k]):  # lower levels as they stand, older first
-            if part is None:
-                continue
-            start = part.session_open + (part.start - part.session_open) // tf * tf
-            if view is None:
-                end = min(start + tf, part.session_close)
-                view = _Forming.of(part, start, end, (part.session_open, part.session_close))
-            elif view.start == start:
-                view = attrs.evolve(
-                    view,
-                    high=max(view.high, part.high),
-                    low=min(view.low, part.low),
-                    close=part.close,
-                    volume=view.volume + part.volume,
-                )
-        return None if view is None else self._to_bar(symbol, timeframe, view)
+        view = merged(sym.forming, k, self._tf_ns[k])
+        return None if view is None else to_bar(symbol, timeframe, view)
 
     # -- persistence -------------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
-        """JSON-safe state; :meth:`restore` continues exactly from it."""
-        symbols = []
-        for sym in self._symbols.values():
-            forming: list[dict[str, Any] | None] = []
-            for fb in sym.forming:
-                if fb is None:
-                    forming.append(None)
-                else:
-                    forming.append(attrs.asdict(fb, recurse=False))
-            symbols.append({"symbol": sym.name, "seen_end": sym.seen_end, "forming": forming})
-        return {
-            "format": SNAPSHOT_FORMAT,
-            "timeframes": [tf.label for tf in self.timeframes],
-            "trade_source": self.trade_source,
-            "late_prints": self.late_prints,
-            "outside_session": self.outside_session,
-            "now": self._now,
-            "symbols": symbols,
-        }
+        """JSON-safe state (:func:`vibe_core.bars.persist.snapshot`)."""
+        from vibe_core.bars.persist import snapshot  # (persist builds aggregators)
+
+        return snapshot(self)
 
     @classmethod
     def restore(cls, data: dict[str, Any], sessions: SessionTable) -> BarAggregator:
-        if data.get("format") != SNAPSHOT_FORMAT:
-            raise ValueError(
-                f"bar aggregator snapshot format {data.get('format')!r}, this version reads {SNAPSHOT_FORMAT}"
-                " (a forming higher bar holds only the completed bars of the level below it)"
-            )
-        agg = cls(
-            sessions=sessions,
-            timeframes=tuple(Timeframe.parse(label) for label in data["timeframes"]),
-            trade_source=data["trade_source"],
-            late_prints=data["late_prints"],
-            outside_session=data["outside_session"],
-        )
-        agg._now = data["now"]
-        for item in data["symbols"]:
-            forming = [None if f is None else _Forming(**f) for f in item["forming"]]
-            if len(forming) != len(agg.timeframes):
-                raise ValueError(f"snapshot of {item['symbol']} has {len(forming)} forming slots")
-            sym = _SymbolState(item["symbol"], forming, item["seen_end"])
-            agg._symbols[sym.name] = sym
-            if forming[0] is not None:
-                agg._base[sym.name] = forming[0]
-        agg._next_due = agg._earliest_end()
-        return agg
+        """The aggregator a snapshot describes (:func:`vibe_core.bars.persist.restore`)."""
+        from vibe_core.bars.persist import restore
+
+        return restore(data, sessions)
 
     # -- internals ---------------------------------------------------------------------------------
 
-    def _symbol(self, name: str) -> _SymbolState:
+    def _symbol(self, name: str) -> SymbolState:
         sym = self._symbols.get(name)
         if sym is None:
-            sym = self._symbols[name] = _SymbolState(name, [None] * len(self.timeframes))
+            sym = self._symbols[name] = SymbolState(name, [None] * len(self.timeframes))
         return sym
 
     def _locate(self, ts: int) -> None:
@@ -411,11 +284,11 @@ class BarAggregator:
             self._hi = self._s_close = s.close
             self._in_session = True
         else:
-            self._lo = sessions[i].close if i >= 0 else _NEVER
-            self._hi = sessions[i + 1].open if i + 1 < len(sessions) else _FAR
+            self._lo = sessions[i].close if i >= 0 else NEVER
+            self._hi = sessions[i + 1].open if i + 1 < len(sessions) else FAR
             self._in_session = False
 
-    def _open_from_print(self, trade: Trade, fb: _Forming | None) -> None:
+    def _open_from_print(self, trade: Trade, fb: Forming | None) -> None:
         """The slow path of a print: no forming bar for it yet, or it is older than the forming bar."""
         ts = trade.ts
         if not self._lo <= ts < self._hi:
@@ -435,10 +308,10 @@ class BarAggregator:
             return
         price = trade.price
         source = self.trade_source
-        new = _Forming(start, end, price, price, price, price, trade.size, source, s_open, s_close)
+        new = Forming(start, end, price, price, price, price, trade.size, source, s_open, s_close)
         self._install(self._symbol(trade.symbol), new)
 
-    def _install(self, sym: _SymbolState, fb: _Forming) -> None:
+    def _install(self, sym: SymbolState, fb: Forming) -> None:
         sym.forming[0] = fb
         self._base[sym.name] = fb
         if fb.end < self._next_due:
@@ -459,11 +332,11 @@ class BarAggregator:
             self._next_due = self._earliest_end()
         return out
 
-    def _close_symbol(self, sym: _SymbolState, limit: int, out: list[Bar]) -> None:
+    def _close_symbol(self, sym: SymbolState, limit: int, out: list[Bar]) -> None:
         """Emit the forming bars of one symbol ending at or before ``limit``."""
         forming = sym.forming
         while True:
-            end = min((fb.end for fb in forming if fb is not None), default=_FAR)
+            end = min((fb.end for fb in forming if fb is not None), default=FAR)
             if end > limit:
                 break
             for k, fb in enumerate(forming):
@@ -472,15 +345,15 @@ class BarAggregator:
         self._next_due = self._earliest_end()
 
     def _earliest_end(self) -> int:
-        best = _FAR
+        best = FAR
         for sym in self._symbols.values():
             for fb in sym.forming:
                 if fb is not None and fb.end < best:
                     best = fb.end
         return best
 
-    def _emit(self, sym: _SymbolState, k: int, fb: _Forming, out: list[Bar]) -> None:
-        out.append(self._to_bar(sym.name, self.timeframes[k], fb))
+    def _emit(self, sym: SymbolState, k: int, fb: Forming, out: list[Bar]) -> None:
+        out.append(to_bar(sym.name, self.timeframes[k], fb))
         sym.forming[k] = None
         if fb.end > sym.seen_end:
             sym.seen_end = fb.end
@@ -488,10 +361,10 @@ class BarAggregator:
             del self._base[sym.name]
         if k + 1 < len(sym.forming):
             # the next level waits for its own turn in _close_due / _close_symbol (time order)
-            self._fold_into(sym, k + 1, fb.start, fb, fb.session_open, fb.session_close, _NEVER, out)
+            self._fold_into(sym, k + 1, fb.start, fb, fb.session_open, fb.session_close, NEVER, out)
 
     def _fold_into(
-        self, sym: _SymbolState, k: int, start: int, src: Bar | _Forming, s_open: int, s_close: int,
+        self, sym: SymbolState, k: int, start: int, src: Bar | Forming, s_open: int, s_close: int,
         until: int, out: list[Bar],
     ) -> None:  # fmt: skip
         """Fold a complete bar of level ``k - 1`` (``src``, opening at ``start``) into level ``k``.
@@ -507,7 +380,7 @@ class BarAggregator:
             end = h_start + tf
             if end > s_close:
                 end = s_close
-            hb = forming[k] = _Forming(
+            hb = forming[k] = Forming(
                 h_start, end, src.open, src.high, src.low, src.close, src.volume, src.source,
                 s_open, s_close,
             )  # fmt: skip
@@ -523,38 +396,7 @@ class BarAggregator:
             hb.close = src.close
             hb.volume += src.volume
         if hb.end <= until:
-            out.append(self._to_bar(sym.name, self.timeframes[k], hb))
+            out.append(to_bar(sym.name, self.timeframes[k], hb))
             forming[k] = None
             if k + 1 < len(forming):
                 self._fold_into(sym, k + 1, hb.start, hb, s_open, s_close, until, out)
-
-    @staticmethod
-    def _to_bar(symbol: str, timeframe: Timeframe, fb: _Forming) -> Bar:
-        """The public bar of a forming one (every bar this module emits that it did not get)."""
-        # A fold of checked bars or prints is valid by construction, so it is stored slot by slot,
-        # without Bar's keyword call and field checks (the bulk of aggregation's cost otherwise).
-        bar = _new(Bar)
-        _set(bar, "symbol", symbol)
-        _set(bar, "timeframe", timeframe)
-        _set(bar, "ts", fb.start)
-        _set(bar, "open", fb.open)
-        _set(bar, "high", fb.high)
-        _set(bar, "low", fb.low)
-        _set(bar, "close", fb.close)
-        _set(bar, "volume", fb.volume)
-        _set(bar, "source", fb.source)
-        _set(bar, "ts_recv", None)
-        return bar
-
-
-def step(state: BarAggregator, event: Trade | Bar | Clock) -> tuple[BarAggregator, list[Bar]]:
-    """The reducer shape: the (same, updated) aggregator and the bars this event completed."""
-    match event:
-        case Trade():
-            return state, state.on_trade(event)
-        case Bar():
-            return state, state.on_bar(event)
-        case Clock():
-            return state, state.on_clock(event.ts)
-        case _:
-            assert_never(event)
