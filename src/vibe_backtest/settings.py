@@ -11,7 +11,7 @@ Unknown keys and bad values raise :class:`~vibe_core.config.ConfigError` naming 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,8 @@ __all__ = [
 ]
 
 ENV_PREFIX = "VIBE__"
+#: the live service's own config sections (``vibe_live.settings``; a test keeps the two in step)
+SERVICE_SECTIONS = frozenset({"data", "storage", "api", "notifications", "sync", "features", "service"})
 
 
 def parse_assignment(text: str, option: str = "--set") -> tuple[str, Any]:
@@ -98,12 +100,18 @@ def file_layer(path: Path | str) -> Layer:
     return Layer(str(path), _read_yaml(Path(path)))
 
 
-def environment_layer(environ: Mapping[str, str] | None = None) -> Layer:
-    """``VIBE__SECTION__KEY=value`` variables (``os.environ`` by default); each leaf names its variable."""
+def environment_layer(environ: Mapping[str, str] | None = None, *, skip: Collection[str] = ()) -> Layer:
+    """``VIBE__SECTION__KEY=value`` variables (``os.environ`` by default); each leaf names its variable.
+
+    ``skip``: top-level sections left to another program sharing the prefix (the backtester skips
+    :data:`SERVICE_SECTIONS`: ``VIBE__STORAGE__DB`` configures the live service, not a backtest).
+    """
     env = os.environ if environ is None else environ
     names = {
         k[len(ENV_PREFIX) :].lower().replace("__", "."): k for k in sorted(env) if k.startswith(ENV_PREFIX)
     }
+    if skip:
+        names = {key: name for key, name in names.items() if key.split(".", 1)[0] not in skip}
     data = _nest((key, _scalar(env[name])) for key, name in names.items())
     return Layer("environment", data, sources=names)
 
@@ -134,7 +142,7 @@ def settings_layers(
         files = config_files
     layers = [Layer(DEFAULT, base)] if base else []
     layers += [file_layer(f) for f in files]
-    layers += [environment_layer(environ), set_layer(overrides)]
+    layers += [environment_layer(environ, skip=SERVICE_SECTIONS), set_layer(overrides)]
     return layers
 
 

@@ -141,3 +141,19 @@ def test_layers_are_in_precedence_order(cwd):
     write(cwd / ".env", "VIBE__SEED=1\n")
     names = [layer.name for layer in service_layers([], ["seed=2"], environ={}, cwd=cwd)]
     assert names == ["config/local.yaml", ".env", "environment", "--set"]
+
+
+def test_the_backtester_leaves_the_service_sections_of_the_environment_alone():
+    """``VIBE__STORAGE__DB`` set for the service must not break ``vibe-backtest`` (a shared prefix)."""
+    import attrs
+
+    from vibe_backtest.settings import SERVICE_SECTIONS, load_settings
+    from vibe_live.settings import Settings
+
+    assert {f.name for f in attrs.fields(Settings)} - {"core"} == SERVICE_SECTIONS
+    environ = {"VIBE__STORAGE__DB": "var/x.db", "VIBE__FEATURES__ENABLE_MTF_VALIDATION": "false",
+               "VIBE__STRATEGY__REWARD_RISK": "3"}  # fmt: skip
+    config = load_settings(environ=environ)
+    assert config.strategy.reward_risk == 3  # (the core's own variables still count)
+    with pytest.raises(ConfigError, match="nope"):
+        load_settings(environ={"VIBE__NOPE__X": "1"})  # a typo is still an error
