@@ -36,6 +36,7 @@ from vibe_core.events import (
     Clock,
     CloseAll,
     Event,
+    FeedStatus,
     Filled,
     OrderAccepted,
     OrderCancelled,
@@ -68,6 +69,7 @@ __all__ = [
     "OrderCancelled",
     "Pause",
     "Resume",
+    "FeedStatus",
     "CloseAll",
     # actions
     "Action",

@@ -52,6 +52,7 @@ __all__ = [
     "Pause",
     "Resume",
     "CloseAll",
+    "FeedStatus",
     "Event",
     "MarketEvent",
     "EVENT_TYPES",
@@ -316,7 +317,34 @@ class CloseAll:
         _check_command(self, self.ts, self.reason, self.ts_recv)
 
 
-def _check_command(event: Pause | Resume | CloseAll, ts: object, reason: object, recv: object) -> None:
+@attrs.frozen(kw_only=True)
+class FeedStatus:
+    """The shell's observation of its market-data connection: up (``connected``) or down.
+
+    A backtest has none (its feed is always up). The core takes no new entry while the feed is down;
+    exits, stops and the flatten are never blocked. ``reason`` says why (``"closed by server"``,
+    ``"watchdog: silent 150 s"``, ``"401 bad key"``...).
+    """
+
+    ts: int
+    connected: bool
+    reason: str = ""
+    ts_recv: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if type(self.connected) is not bool:
+            rules = (_TS, field("connected", _is_bool, "a bool"), field("reason", text), _TS_RECV)
+            reject(self, rules)
+        _check_command(self, self.ts, self.reason, self.ts_recv)
+
+
+def _is_bool(v: object) -> bool:
+    return type(v) is bool
+
+
+def _check_command(
+    event: Pause | Resume | CloseAll | FeedStatus, ts: object, reason: object, recv: object
+) -> None:
     if not (type(ts) is int and type(reason) is str and (recv is None or type(recv) is int)):
         rules = (_TS, _TS_RECV) if isinstance(event, Resume) else (_TS, field("reason", text), _TS_RECV)
         reject(event, rules)
@@ -335,6 +363,7 @@ Event: TypeAlias = (
     | Pause
     | Resume
     | CloseAll
+    | FeedStatus
 )
 EVENT_TYPES: tuple[type, ...] = (
     Trade,
@@ -348,4 +377,5 @@ EVENT_TYPES: tuple[type, ...] = (
     Pause,
     Resume,
     CloseAll,
+    FeedStatus,
 )

@@ -21,6 +21,7 @@ from vibe_core.events import (
     Clock,
     CloseAll,
     Event,
+    FeedStatus,
     Filled,
     OrderAccepted,
     OrderCancelled,
@@ -64,6 +65,7 @@ BAD: dict[type, dict[str, list[Any]]] = {
     Pause: {"ts": TS, "reason": TEXT, "ts_recv": TS_RECV},
     Resume: {"ts": TS, "ts_recv": TS_RECV},
     CloseAll: {"ts": TS, "reason": TEXT, "ts_recv": TS_RECV},
+    FeedStatus: {"ts": TS, "connected": [1, "true", None], "reason": TEXT, "ts_recv": TS_RECV},
 }
 STRATEGY = {
     Trade: vs.trades,
@@ -77,6 +79,7 @@ STRATEGY = {
     Pause: vs.pauses,
     Resume: vs.resumes,
     CloseAll: vs.close_alls,
+    FeedStatus: vs.feed_statuses,
 }
 CASES = [
     (cls, name, value) for cls, fields in BAD.items() for name, values in fields.items() for value in values

@@ -25,6 +25,7 @@ from vibe_core.events import (
     Clock,
     CloseAll,
     Event,
+    FeedStatus,
     Filled,
     OrderAccepted,
     OrderCancelled,
@@ -72,7 +73,7 @@ def check(state: EngineState, event: Event) -> Refusal | None:
                     f"broker event for {order_id_of(event)} while the simulated venue executes",
                 )
             return state.book.check(event)
-        case Clock() | Pause() | Resume() | CloseAll():
+        case Clock() | Pause() | Resume() | CloseAll() | FeedStatus():
             return None
         case _:
             assert_never(event)

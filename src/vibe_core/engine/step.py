@@ -38,6 +38,7 @@ from vibe_core.events import (
     Clock,
     CloseAll,
     Event,
+    FeedStatus,
     Filled,
     OrderAccepted,
     OrderCancelled,
@@ -94,6 +95,8 @@ def step(state: EngineState, event: Event) -> tuple[EngineState, list[Action]]:
                     fields=(("reason", event.reason),),
                 )
             )
+        case FeedStatus():
+            actions = []  # the feed gate (issue 16) reads it
         case _:
             assert_never(event)
     return state, actions

@@ -28,6 +28,7 @@ from vibe_core.events import (
     Clock,
     CloseAll,
     Event,
+    FeedStatus,
     Filled,
     OrderAccepted,
     OrderCancelled,
@@ -68,6 +69,7 @@ __all__ = [
     "pauses",
     "resumes",
     "close_alls",
+    "feed_statuses",
     "market_events",
     "events",
     "submit_orders",
@@ -193,6 +195,14 @@ def close_alls(draw: st.DrawFn) -> CloseAll:
     return CloseAll(ts=ts, reason=draw(reasons()), ts_recv=draw(_ts_recv(ts)))
 
 
+@st.composite
+def feed_statuses(draw: st.DrawFn) -> FeedStatus:
+    ts = draw(timestamps())
+    return FeedStatus(
+        ts=ts, connected=draw(st.booleans()), reason=draw(reasons()), ts_recv=draw(_ts_recv(ts))
+    )
+
+
 def market_events() -> st.SearchStrategy[Trade | Bar]:
     return st.one_of(trades(), bars())
 
@@ -211,6 +221,7 @@ def events() -> st.SearchStrategy[Event]:
         pauses(),
         resumes(),
         close_alls(),
+        feed_statuses(),
     )
 
 
