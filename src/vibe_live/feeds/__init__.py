@@ -15,14 +15,17 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Protocol, TypeAlias
 
 from vibe_core.events import Trade
+from vibe_live.feeds.health import FeedHealth
 
-__all__ = ["Frame", "MarketFeed"]
+__all__ = ["FeedHealth", "Frame", "MarketFeed"]
 
 Frame: TypeAlias = Sequence[Trade]
 
 
 class MarketFeed(Protocol):
-    """A source of print frames in arrival order."""
+    """A source of print frames in arrival order, with its :class:`FeedHealth`."""
+
+    health: FeedHealth
 
     def frames(self) -> AsyncIterator[Frame]:
         """The frames, in order; ends when the feed is exhausted (a replay), never for a live feed."""

@@ -22,7 +22,7 @@ import anyio
 
 from vibe_core.events import Bar, Trade
 from vibe_core.sim.points import bar_points
-from vibe_live.feeds import Frame
+from vibe_live.feeds import FeedHealth, Frame
 
 __all__ = ["bar_prints", "replay_prints", "frames_of", "ReplayFeed"]
 
@@ -68,6 +68,7 @@ class ReplayFeed:
         self.speed = speed
         self.skip = skip
         self.sent = 0  #: prints yielded so far, counting the skipped ones (the resume position)
+        self.health = FeedHealth(connected=True)  #: a replay is always connected
 
     def _prints(self) -> Iterator[Trade]:
         prints = replay_prints(self._bars)
