@@ -77,11 +77,12 @@ def warmup_plan(config: Config, sessions: SessionTable, until_ns: int) -> Warmup
 
 
 def covered_end(sessions: SessionTable, until_ns: int) -> int:
-    """The end of the last 5m bar that can have ended by ``until_ns`` (in a session, else its close)."""
+    """The end of the last 5m bar that can have ended by ``until_ns``: in a session, the last 5m
+    boundary past its first bar; else (or in the first bar) the previous session's close."""
     session = sessions.session_at(until_ns)
-    if session is not None:
+    if session is not None and until_ns >= session.open + _M5.ns:
         return session.open + (until_ns - session.open) // _M5.ns * _M5.ns
-    i = sessions.last_index_at_or_before(until_ns)
+    i = sessions.last_index_at_or_before(until_ns - 1 if session is None else session.open - 1)
     return sessions.sessions[i].close if i >= 0 else until_ns
 
 
