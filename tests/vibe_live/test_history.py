@@ -350,3 +350,31 @@ def test_a_restart_feeds_no_warmup_bar_twice_and_ends_a_warmup_cut_short(tmp_pat
     assert sum(isinstance(e, Bar) for e in again) == bars and len(again) == len(first)
     assert not service.journal.state.risk.paused
     assert "warm-up not needed" in logs.getvalue()
+
+
+def test_sessions_in_the_archive_warm_up_from_the_live_sources_own_bars(tmp_path, logs):
+    cache = tmp_path / "cache"
+    previous = dt.date(2024, 5, 24)  # the session before the live day, archived by an earlier run
+    run_day(
+        tmp_path / "one.db",
+        settings_for(cache, warmup=False),
+        FakeYahoo(),
+        list(iter_bars(day_series(previous))),
+        Recorder(),
+    )
+    fake = FakeYahoo(bars=default_bars(SYMBOLS), now_ns=OPEN)
+    service = run_day(
+        tmp_path / "two.db", settings_for(cache), fake, list(iter_bars(day_series(LIVE_DAY))), Recorder()
+    )
+
+    events = logged(tmp_path / "two.db")
+    bars = [e for e in events if isinstance(e, Bar)]
+    day = SESSIONS.for_date(previous)
+    assert day is not None
+    own = [b for b in bars if b.source == "finnhub"]
+    assert own and all(day.open <= b.ts < day.close for b in own) and len(own) == 2 * 78
+    assert not any(b.source == "yahoo" and day.open <= b.ts < day.close for b in bars)  # never half and half
+    assert all(b.source == "yahoo" for b in bars if b.ts < day.open)
+    assert [b.ts for b in bars] == sorted(b.ts for b in bars)
+    # the live source's baseline is warm at the open: the archived day and the live day in a row
+    assert service.journal.state.validator.volume_source["MSFT"] == ["finnhub", 2 * 78]

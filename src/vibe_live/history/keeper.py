@@ -31,12 +31,12 @@ from vibe_core.actions import Notify
 from vibe_core.calendar import Session, SessionTable
 from vibe_core.config import Config
 from vibe_core.engine import EngineState, new_state
-from vibe_core.events import Event
+from vibe_core.events import Bar, Event
 from vibe_core.types import Severity, Timeframe
-from vibe_live.history.archive import append_archive, archived_until, built_bars
+from vibe_live.history.archive import append_archive, archived_until, built_bars, load_archive
 from vibe_live.history.backfill import RECOVERED, Recovered, fetch_missing, record_recovered
 from vibe_live.history.gaps import find_gaps
-from vibe_live.history.source import YahooHistory
+from vibe_live.history.source import Fetched, YahooHistory
 from vibe_live.history.warmup import WARMUP_REASON, covered_end, warmup_bars, warmup_events, warmup_plan
 from vibe_live.logs import LOGGER, iso
 from vibe_live.service_store import last_pause
@@ -101,11 +101,8 @@ class HistoryKeeper:
             _log("warm-up not needed", seen_until=iso(start), live_from=iso(until))
             return
         started = time.perf_counter()
-        fetch = functools.partial(
-            self.yahoo.fetch, self.symbols, since_ns=start, until_ns=until, covered_by=end
-        )
-        fetched = await anyio.to_thread.run_sync(fetch, abandon_on_cancel=True)
-        bars = warmup_bars(fetched.bars, start_ns=start, until_ns=end)
+        gather = functools.partial(self._gather, start, end, until)
+        fetched, bars = await anyio.to_thread.run_sync(gather, abandon_on_cancel=True)
         events = warmup_events(state, bars, paused_by_warmup=paused_by_us)
         if fetched.problem is not None:
             title = "Warm-up from the cache only" if bars else "Warm-up skipped: Yahoo unavailable"
@@ -131,11 +128,22 @@ class HistoryKeeper:
                 first=iso(bars[0].ts),
                 last=iso(bars[-1].ts),
                 sessions=plan.sessions,
-                source=bars[0].source,
+                sources=",".join(sorted({b.source for b in bars})),
                 yahoo_calls=fetched.attempts,
                 seconds=round(time.perf_counter() - started, 3),
                 **({"without": ",".join(missing)} if missing else {}),
             )
+
+    def _gather(self, start: int, end: int, until: int) -> tuple[Fetched, list[Bar]]:
+        """Blocking: Yahoo's bars (cache first) and the archive's own, cut to the warm-up's span."""
+        fetched = self.yahoo.fetch(self.symbols, since_ns=start, until_ns=until, covered_by=end)
+        own = {}
+        for symbol in self.symbols:
+            archived = load_archive(self.yahoo.cache_dir, symbol, self.trade_source)
+            if archived is not None:
+                own[symbol] = archived
+        bars = warmup_bars(fetched.bars, start_ns=start, until_ns=end, own=own, sessions=self.sessions)
+        return fetched, bars
 
     # -- after each close ----------------------------------------------------------------------
 

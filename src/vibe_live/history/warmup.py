@@ -16,7 +16,9 @@ signal is vetoed ``risk: trading paused``); an operator's pause is left alone.
 Volume: the validator's volume rule compares a bar only with the ``volume_sma_period`` bars before it
 when all of them come from the same source (``vibe_core.validation``), so Yahoo's consolidated
 volume never becomes the baseline of Finnhub's IEX-only bars: the live source's baseline starts with
-its own bars.
+its own bars. Sessions the archive holds in the live source (``5m-finnhub``) are taken from there
+instead of Yahoo, so after a restart the baseline is warm at the open when the previous session was
+archived.
 """
 
 from __future__ import annotations
@@ -86,13 +88,41 @@ def covered_end(sessions: SessionTable, until_ns: int) -> int:
     return sessions.sessions[i].close if i >= 0 else until_ns
 
 
-def warmup_bars(series: Mapping[str, BarSeries], *, start_ns: int, until_ns: int) -> list[Bar]:
-    """The 5m bars with ``start_ns <= ts`` and ``ts + 5m <= until_ns``, every symbol, in time order."""
+def warmup_bars(
+    series: Mapping[str, BarSeries],
+    *,
+    start_ns: int,
+    until_ns: int,
+    own: Mapping[str, BarSeries] | None = None,
+    sessions: SessionTable | None = None,
+) -> list[Bar]:
+    """The 5m bars with ``start_ns <= ts`` and ``ts + 5m <= until_ns``, every symbol, in time order.
+
+    ``own``: the service's archived bars (its live source). A symbol's session comes from them
+    instead of ``series`` when they hold at least as many of its bars: the last sessions before the
+    live data then give the live source's own volume baseline (a session is never half one source).
+    """
     last_open = until_ns - _M5.ns + 1  # exclusive bound on the open
     if last_open <= start_ns:
         return []
-    clipped = {sym: s.between(start_ns, last_open) for sym, s in series.items()}
-    return list(iter_bars(clipped))
+    bars = list(iter_bars({sym: s.between(start_ns, last_open) for sym, s in series.items()}))
+    if not own or sessions is None:
+        return bars
+    mine = list(iter_bars({sym: s.between(start_ns, last_open) for sym, s in own.items()}))
+    counts: dict[tuple[str, int, bool], int] = {}
+    for is_own, group in ((False, bars), (True, mine)):
+        for bar in group:
+            key = (bar.symbol, sessions.last_index_at_or_before(bar.ts), is_own)
+            counts[key] = counts.get(key, 0) + 1
+
+    def use_own(bar: Bar) -> bool:
+        day = sessions.last_index_at_or_before(bar.ts)
+        return counts.get((bar.symbol, day, True), 0) >= max(1, counts.get((bar.symbol, day, False), 0))
+
+    order = {sym: i for i, sym in enumerate([*series, *(s for s in own if s not in series)])}
+    chosen = [b for b in bars if not use_own(b)] + [b for b in mine if use_own(b)]
+    chosen.sort(key=lambda b: (b.ts, order[b.symbol]))
+    return chosen
 
 
 def warmup_events(state: EngineState, bars: list[Bar], *, paused_by_warmup: bool = False) -> list[Event]:
