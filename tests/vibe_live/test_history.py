@@ -21,7 +21,7 @@ from vibe_backtest.data import BarSeries, iter_bars, load_dir, load_file
 from vibe_core.actions import Notify
 from vibe_core.config import config_from_dict, config_to_dict
 from vibe_core.engine import new_state, save_state, step
-from vibe_core.events import Bar, Pause, Resume, Trade
+from vibe_core.events import Bar, FeedStatus, Pause, Resume, Trade
 from vibe_core.types import Severity
 from vibe_live.feeds.replay import ReplayFeed
 from vibe_live.history import YahooHistory, make_history
@@ -378,3 +378,34 @@ def test_sessions_in_the_archive_warm_up_from_the_live_sources_own_bars(tmp_path
     assert [b.ts for b in bars] == sorted(b.ts for b in bars)
     # the live source's baseline is warm at the open: the archived day and the live day in a row
     assert service.journal.state.validator.volume_source["MSFT"] == ["finnhub", 2 * 78]
+
+
+def test_the_feed_down_longer_than_the_limit_is_a_gap_of_every_symbol(tmp_path):
+    session = SESSIONS.for_date(LIVE_DAY)
+    assert session is not None
+    minute = 60 * 10**9
+    prints = [
+        Trade(symbol=s, ts=t, price=100.0, size=1.0)
+        for t in range(session.open, session.close, minute)
+        for s in SYMBOLS
+        if s == "MSFT" or not session.local_time_ns("11:00") < t < session.local_time_ns("11:10")
+    ]
+    down, up = session.local_time_ns("11:00") + 30 * 10**9, session.local_time_ns("11:10")
+    late = session.local_time_ns("15:50")
+    with Store(tmp_path / "s.db") as store:
+        store.append([FeedStatus(ts=session.open - minute, connected=True)])
+        store.append([p for p in prints if p.ts < down])
+        store.append([FeedStatus(ts=down, connected=False, reason="closed by server")])
+        store.append([p for p in prints if down <= p.ts < up])
+        store.append([FeedStatus(ts=up, connected=True)])
+        store.append([p for p in prints if p.ts >= up])
+        store.append([FeedStatus(ts=late, connected=False, reason="watchdog")])  # never back up
+    gaps = find_gaps(tmp_path / "s.db", session, SYMBOLS, 300)
+    # AAPL: its own silence (11:00 .. 11:10) merged with the outage; MSFT printed on: the outage only
+    assert gaps == [
+        ("AAPL", session.local_time_ns("11:00"), up),
+        ("AAPL", late, session.close),
+        ("MSFT", down, up),
+        ("MSFT", late, session.close),
+    ]
+    assert find_gaps(tmp_path / "s.db", session, SYMBOLS, 600) == []  # nothing longer than 10 min

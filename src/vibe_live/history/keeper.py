@@ -17,7 +17,7 @@ import datetime as dt
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,7 +35,7 @@ from vibe_core.events import Bar, Event
 from vibe_core.types import Severity, Timeframe
 from vibe_live.history.archive import append_archive, archived_until, built_bars, load_archive
 from vibe_live.history.backfill import RECOVERED, Recovered, fetch_missing, record_recovered
-from vibe_live.history.gaps import find_gaps
+from vibe_live.history.gaps import Gap, find_gaps
 from vibe_live.history.source import Fetched, YahooHistory
 from vibe_live.history.warmup import WARMUP_REASON, covered_end, warmup_bars, warmup_events, warmup_plan
 from vibe_live.logs import LOGGER, iso
@@ -229,8 +229,15 @@ class HistoryKeeper:
         gaps = await anyio.to_thread.run_sync(
             find_gaps, store.path, session, self.symbols, limit, abandon_on_cancel=True
         )
+        await self.backfill(gaps, store, notifier, ts=session.close)
+
+    async def backfill(
+        self, gaps: Sequence[Gap], store: Store, notifier: Notifier | None, *, ts: int
+    ) -> Recovered:
+        """Fetch, record and archive the bars of ``gaps`` ``(symbol, start_ns, end_ns)``; log, and
+        notify when Yahoo failed (``ts``: the notification's time). Any gap source can drive it."""
         if not gaps:
-            return
+            return Recovered(gaps=())
         recovered: Recovered = await anyio.to_thread.run_sync(
             fetch_missing, self.yahoo, gaps, abandon_on_cancel=True
         )
@@ -240,14 +247,15 @@ class HistoryKeeper:
                 append_archive, self.yahoo.cache_dir, RECOVERED, [b for _, b in recovered.bars]
             )
         fields = {
-            "date": session.date.isoformat(),
+            "from": iso(min(g[1] for g in gaps)),
+            "to": iso(max(g[2] for g in gaps)),
             "gaps": len(gaps),
             "recovered": written,
             "symbols": ",".join(sorted({g[0] for g in gaps})),
         }
         if recovered.problem is None:
             _log("backfill done", **fields)
-            return
+            return recovered
         _log(
             "backfill incomplete",
             logging.WARNING,
@@ -257,13 +265,14 @@ class HistoryKeeper:
         )
         await _notify(
             notifier,
-            session.close,
+            ts,
             Severity.WARNING,
             "Backfill incomplete: Yahoo unavailable",
             problem=recovered.problem,
             gaps=str(len(gaps)),
             recovered=str(written),
         )
+        return recovered
 
 
 def _seen_end(store: Store, state: EngineState) -> int:
