@@ -130,6 +130,7 @@ class LiveService:
         self._session = (self.journal.state.session_index, self.journal.state.session_closed)
         self.stopping = False
         self._intake: anyio.CancelScope | None = None
+        self._warming: anyio.CancelScope | None = None
         self._grace = settings.service.clock_grace_ms * 1_000_000
         self._slept_for = -1
         delay = settings.core.exchange.fill_model().fill_delay_ms_max
@@ -181,6 +182,8 @@ class LiveService:
             _log("shutdown", reason=reason, seq=self.journal.last_seq)
             if self._intake is not None:
                 self._intake.cancel()
+            if self._warming is not None:
+                self._warming.cancel()
 
     async def _watch_signals(self) -> None:
         """First signal: shut down (within ``service.shutdown_timeout_s``, else exit 1); second: exit now."""
@@ -203,16 +206,17 @@ class LiveService:
             await self._apply([Pause(ts=state.now, reason="dry-run")], out)
         elif not self.dry_run and paused == "dry-run":
             await self._apply([Resume(ts=state.now)], out)
-        if self.history is not None:  # logged Bars through the journal: a restart replays them
+        if self.history is not None and not self.stopping:  # logged Bars: a restart replays them
             now = (
                 self.clock.now()
                 if self.clock is not None and not isinstance(self.clock, ReplayClock)
                 else None
             )
-            async for group in self.history.warm_up(state, self.store, now_ns=now, notifier=self._notifier()):
-                if self.stopping:
-                    break
-                await self._apply(group, out)
+            with anyio.CancelScope() as self._warming:  # a signal abandons a slow Yahoo
+                async for group in self.history.warm_up(
+                    state, self.store, now_ns=now, notifier=self._notifier()
+                ):
+                    await self._apply(group, out)
         _log(
             "started",
             db=str(self.store.path),

@@ -409,3 +409,31 @@ def test_the_feed_down_longer_than_the_limit_is_a_gap_of_every_symbol(tmp_path):
         ("MSFT", late, session.close),
     ]
     assert find_gaps(tmp_path / "s.db", session, SYMBOLS, 600) == []  # nothing longer than 10 min
+
+
+def test_a_signal_during_a_hanging_warmup_abandons_it(tmp_path, logs):
+    hang = FakeYahoo(sleep=5.0)
+    settings = settings_for(tmp_path / "c", yahoo_timeout_s=2.0, yahoo_retries=3)
+    live = list(iter_bars(day_series(LIVE_DAY)))
+    store = Store(tmp_path / "live.db")
+    service = LiveService(
+        settings,
+        store,
+        SESSIONS,
+        lambda skip: ReplayFeed(live, skip=skip),
+        feed_label="test",
+        clock_mode="feed",
+        history=make_history(settings, SESSIONS, downloader=hang, until_ns=OPEN),
+    )
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(service.run)
+            while not hang.calls:
+                await anyio.sleep(0.01)
+            service.stop("test")
+
+    anyio.run(main)
+    store.close()
+    assert len(hang.calls) == 1  # not the three attempts: the warm-up was left at the first
+    assert "stopped" in logs.getvalue() and not any(isinstance(e, Bar) for e in logged(tmp_path / "live.db"))

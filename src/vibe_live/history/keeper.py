@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 import attrs
-from anyio.streams.memory import MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from vibe_backtest.sessions import cache_root
 from vibe_backtest.yahoo import Downloader
@@ -68,6 +68,7 @@ class HistoryKeeper:
     trade_source: str = "finnhub"  #: the source the engine stamps on bars made from prints
     live_from: int | None = None  #: the first live instant of this run (set by :meth:`warm_up`)
     _send: MemoryObjectSendStream[str] | None = attrs.field(default=None, init=False)
+    _receive: MemoryObjectReceiveStream[str] | None = attrs.field(default=None, init=False)
     _scope: anyio.CancelScope | None = attrs.field(default=None, init=False)
 
     @property
@@ -147,9 +148,15 @@ class HistoryKeeper:
 
     # -- after each close ----------------------------------------------------------------------
 
+    def _queue(self) -> None:
+        """The queue between :meth:`closed` and :meth:`run`, made by whichever comes first."""
+        if self._receive is None:
+            self._send, self._receive = anyio.create_memory_object_stream[str](64)
+
     def closed(self, session_date: str | None) -> None:
         """A session closed: queue its archive and backfill for :meth:`run` (never blocks the caller)."""
-        if self._send is None or session_date is None:
+        self._queue()
+        if self._send is None or session_date is None:  # (stopped)
             return
         try:
             self._send.send_nowait(session_date)
@@ -167,25 +174,30 @@ class HistoryKeeper:
         Ends after :meth:`stop` once the queue is drained (``abandon``: at once, the work in progress
         is left; the next close archives the day again).
         """
-        send, receive = anyio.create_memory_object_stream[str](64)
-        self._send = send
-        async with receive:
-            async for session_date in receive:
-                with anyio.CancelScope() as scope:
-                    self._scope = scope
-                    await self.after_close(session_date, store, notifier)
-                self._scope = None
-                if scope.cancelled_caught:
-                    _log(
-                        "archive and backfill abandoned",
-                        logging.WARNING,
-                        date=session_date,
-                        reason="shutdown",
-                    )
-                    return
+        self._queue()
+        receive = self._receive
+        assert receive is not None
+        try:
+            async with receive:
+                async for session_date in receive:
+                    with anyio.CancelScope() as scope:
+                        self._scope = scope
+                        await self.after_close(session_date, store, notifier)
+                    self._scope = None
+                    if scope.cancelled_caught:
+                        _log(
+                            "archive and backfill abandoned",
+                            logging.WARNING,
+                            date=session_date,
+                            reason="shutdown",
+                        )
+                        return
+        finally:
+            self._receive = self._send = None  # a later run starts a queue of its own
 
     def stop(self, *, abandon: bool = False) -> None:
         """No more sessions: :meth:`run` ends after the queued ones (or at once with ``abandon``)."""
+        self._queue()
         if self._send is not None:
             self._send.close()
             self._send = None
@@ -193,7 +205,8 @@ class HistoryKeeper:
             self._scope.cancel()
 
     async def after_close(self, session_date: str | None, store: Store, notifier: Notifier | None) -> None:
-        """Archive the day's own bars, then backfill its gaps (sessions before the live data: nothing)."""
+        """Archive the day's own bars (and those of earlier closes missed), then backfill the day's gaps
+        after the live data began (sessions replayed by the warm-up: nothing)."""
         session = None if session_date is None else self.sessions.for_date(_date(session_date))
         if session is None or (self.live_from is not None and session.close <= self.live_from):
             return
@@ -214,8 +227,6 @@ class HistoryKeeper:
         days = [
             d for d in self.sessions.sessions[max(0, i - ARCHIVE_LOOKBACK + 1) : i + 1] if d.close > min(done)
         ]
-        if self.live_from is not None:
-            days = [d for d in days if d.close > self.live_from]
         bars = [
             b
             for d in days
@@ -229,6 +240,8 @@ class HistoryKeeper:
         gaps = await anyio.to_thread.run_sync(
             find_gaps, store.path, session, self.symbols, limit, abandon_on_cancel=True
         )
+        if self.live_from is not None:  # before the service ran is not a feed gap (the warm-up's)
+            gaps = [(s, max(a, self.live_from), b) for s, a, b in gaps if b > self.live_from]
         await self.backfill(gaps, store, notifier, ts=session.close)
 
     async def backfill(
