@@ -437,3 +437,35 @@ def test_a_signal_during_a_hanging_warmup_abandons_it(tmp_path, logs):
     store.close()
     assert len(hang.calls) == 1  # not the three attempts: the warm-up was left at the first
     assert "stopped" in logs.getvalue() and not any(isinstance(e, Bar) for e in logged(tmp_path / "live.db"))
+
+
+def test_a_start_in_the_middle_of_a_session_warms_up_through_its_last_complete_bar(tmp_path, logs):
+    session = SESSIONS.for_date(LIVE_DAY)
+    assert session is not None
+    start = session.local_time_ns("11:02") + 30 * 10**9  # the service starts at 11:02:30
+    fake = FakeYahoo(bars=default_bars(SYMBOLS), now_ns=start)
+    settings = settings_for(tmp_path / "c")
+    live = [b for b in iter_bars(day_series(LIVE_DAY)) if b.ts >= session.local_time_ns("11:05")]
+    store = Store(tmp_path / "live.db")
+    service = LiveService(
+        settings,
+        store,
+        SESSIONS,
+        lambda skip: ReplayFeed(live, skip=skip),
+        feed_label="test",
+        clock_mode="feed",
+        last_close=session.close,
+        history=make_history(settings, SESSIONS, downloader=fake, until_ns=start),
+    )
+    anyio.run(service.run)
+    store.close()
+    events = logged(tmp_path / "live.db")
+    today = [e for e in events if isinstance(e, Bar) and e.ts >= session.open]
+    assert len(fake.calls) == 1 and {b.source for b in today} == {"yahoo"}
+    assert max(b.ts for b in today) == session.local_time_ns("10:55")  # the 11:00 bar was still forming
+    assert len(today) == 2 * 18  # 09:30 .. 10:55
+    replayed = new_state(settings.core, SESSIONS)
+    for event in events:
+        replayed, _ = step(replayed, event)
+    assert save_state(replayed) == save_state(service.journal.state)
+    assert service.journal.state.rejected == {}  # no stale bar, no late input refused

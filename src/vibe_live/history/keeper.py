@@ -241,7 +241,8 @@ class HistoryKeeper:
             find_gaps, store.path, session, self.symbols, limit, abandon_on_cancel=True
         )
         if self.live_from is not None:  # before the service ran is not a feed gap (the warm-up's)
-            gaps = [(s, max(a, self.live_from), b) for s, a, b in gaps if b > self.live_from]
+            begun = [(s, max(a, self.live_from), b) for s, a, b in gaps]
+            gaps = [(s, a, b) for s, a, b in begun if b - a > limit * 1_000_000_000]
         await self.backfill(gaps, store, notifier, ts=session.close)
 
     async def backfill(

@@ -43,10 +43,6 @@ class Fetched:
     problem: str | None = None
     attempts: int = 0  #: Yahoo calls made (0: the cache was enough)
 
-    @property
-    def from_cache_only(self) -> bool:
-        return self.attempts == 0 or self.problem is not None
-
 
 @attrs.define
 class YahooHistory:
