@@ -14,7 +14,7 @@ from pathlib import Path
 import anyio
 import attrs
 import pytest
-from tests.fakes.yahoo import SHARED, FakeYahoo, default_bars
+from tests.fakes.yahoo import SHARED, FakeYahoo, default_bars, rate_limit_error
 
 from vibe_backtest.api import calendar
 from vibe_backtest.data import BarSeries, iter_bars, load_dir, load_file
@@ -469,3 +469,11 @@ def test_a_start_in_the_middle_of_a_session_warms_up_through_its_last_complete_b
         replayed, _ = step(replayed, event)
     assert save_state(replayed) == save_state(service.journal.state)
     assert service.journal.state.rejected == {}  # no stale bar, no late input refused
+
+
+def test_a_rate_limited_symbol_is_retried_and_the_others_are_kept(tmp_path):
+    limited = FakeYahoo(bars=default_bars(SYMBOLS), failing={"MSFT": rate_limit_error()}, now_ns=OPEN)
+    source = YahooHistory(tmp_path, SESSIONS, downloader=limited, retries=2, backoff=0.0)
+    got = source.fetch(SYMBOLS, since_ns=OPEN - 3 * 86_400 * 10**9, until_ns=OPEN)
+    assert len(limited.calls) == 2 and got.problem is not None and "MSFT" in got.problem
+    assert set(got.bars) == {"AAPL"} and len(got.bars["AAPL"]) > 0  # what Yahoo did send was kept
