@@ -477,3 +477,19 @@ def test_a_rate_limited_symbol_is_retried_and_the_others_are_kept(tmp_path):
     got = source.fetch(SYMBOLS, since_ns=OPEN - 3 * 86_400 * 10**9, until_ns=OPEN)
     assert len(limited.calls) == 2 and got.problem is not None and "MSFT" in got.problem
     assert set(got.bars) == {"AAPL"} and len(got.bars["AAPL"]) > 0  # what Yahoo did send was kept
+
+
+def test_damaged_cache_and_archive_files_are_named_and_the_service_goes_on(tmp_path, logs):
+    cache = tmp_path / "cache"
+    for folder in ("5m", "5m-finnhub"):
+        (cache / folder).mkdir(parents=True)
+        (cache / folder / "AAPL.parquet").write_bytes(b"not parquet")
+    notes = Recorder()
+    live = list(iter_bars(day_series(LIVE_DAY)))
+    run_day(tmp_path / "live.db", settings_for(cache), FakeYahoo(offline=True), live, notes)
+
+    titles = {n.title: dict(n.fields) for n in notes.sent}
+    assert "5m/AAPL.parquet" in titles["Warm-up skipped: Yahoo unavailable"]["problem"]
+    assert "5m-finnhub/AAPL.parquet" in titles["Archive and backfill failed"]["error"]
+    assert sum(isinstance(e, Trade) for e in logged(tmp_path / "live.db")) == 4 * len(live)
+    assert "archive and backfill failed" in logs.getvalue() and "stopped" in logs.getvalue()

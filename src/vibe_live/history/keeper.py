@@ -25,6 +25,7 @@ import anyio
 import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from vibe_backtest.data import DataError
 from vibe_backtest.sessions import cache_root
 from vibe_backtest.yahoo import Downloader
 from vibe_core.actions import Notify
@@ -103,7 +104,10 @@ class HistoryKeeper:
             return
         started = time.perf_counter()
         gather = functools.partial(self._gather, start, end, until)
-        fetched, bars = await anyio.to_thread.run_sync(gather, abandon_on_cancel=True)
+        try:
+            fetched, bars = await anyio.to_thread.run_sync(gather, abandon_on_cancel=True)
+        except DataError as exc:  # a damaged cache or archive file: named, and the service goes on
+            fetched, bars = Fetched({}, problem=str(exc)), []
         events = warmup_events(state, bars, paused_by_warmup=paused_by_us)
         if fetched.problem is not None:
             title = "Warm-up from the cache only" if bars else "Warm-up skipped: Yahoo unavailable"
@@ -182,7 +186,24 @@ class HistoryKeeper:
                 async for session_date in receive:
                     with anyio.CancelScope() as scope:
                         self._scope = scope
-                        await self.after_close(session_date, store, notifier)
+                        try:
+                            await self.after_close(session_date, store, notifier)
+                        except Exception as exc:  # (a damaged archive file...): said, and the service goes on
+                            LOGGER.error(
+                                "archive and backfill failed",
+                                exc_info=True,
+                                extra={
+                                    "event": "archive and backfill failed",
+                                    "fields": {"date": session_date},
+                                },
+                            )
+                            await _notify(
+                                notifier,
+                                time.time_ns(),
+                                Severity.WARNING,
+                                "Archive and backfill failed",
+                                error=str(exc),
+                            )
                     self._scope = None
                     if scope.cancelled_caught:
                         _log(
