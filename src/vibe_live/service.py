@@ -31,7 +31,7 @@ import os
 import signal
 import time
 from collections.abc import Sequence
-from typing import Literal, NoReturn, Protocol
+from typing import TYPE_CHECKING, Literal, NoReturn, Protocol
 
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
@@ -52,6 +52,9 @@ from vibe_live.recovery import Journal
 from vibe_live.service_store import check_feed, install_kill_hook, last_pause, logged_prints
 from vibe_live.settings import Settings
 from vibe_live.store import Store
+
+if TYPE_CHECKING:
+    from vibe_live.history import HistoryKeeper
 
 __all__ = ["LiveService", "Notifier", "ClockMode", "MakeFeed"]
 
@@ -95,20 +98,22 @@ class LiveService:
         paced_from: int | None = None,
         dry_run: bool = False,
         notifier: Notifier | None = None,
+        history: HistoryKeeper | None = None,
     ) -> None:
         """Recover from ``store`` (latest snapshot + later events), then bind the feed.
 
         ``make_feed(skip)`` makes the feed resuming after ``skip`` logged prints. ``last_close``:
         a replay's last session close (the deadlines through it are sent at the end of the data).
         ``paced_from``: a wall-clock replay plays the frames before this time as fast as possible, as
-        with ``clock="feed"`` (the warm-up sessions), and paces the rest.
+        with ``clock="feed"`` (the warm-up sessions), and paces the rest. ``history``: Yahoo warm-up
+        before the first live data, archive and backfill after each close (:mod:`vibe_live.history`).
         """
         if clock_mode == "wall" and clock is None:
             raise ValueError("clock='wall' needs a clock")
         self.settings, self.store, self.sessions = settings, store, sessions
         self.clock_mode, self.clock, self.last_close = clock_mode, clock, last_close
         self.paced_from = paced_from
-        self.dry_run, self.notifier = dry_run, notifier
+        self.dry_run, self.notifier, self.history = dry_run, notifier, history
         check_feed(store, feed_label)
         install_kill_hook(store)
         core: Config = settings.core
@@ -125,6 +130,7 @@ class LiveService:
         self._session = (self.journal.state.session_index, self.journal.state.session_closed)
         self.stopping = False
         self._intake: anyio.CancelScope | None = None
+        self._warming: anyio.CancelScope | None = None
         self._grace = settings.service.clock_grace_ms * 1_000_000
         self._slept_for = -1
         delay = settings.core.exchange.fill_model().fill_delay_ms_max
@@ -155,6 +161,8 @@ class LiveService:
             outer.start_soon(self._watch_signals)
             async with anyio.create_task_group() as inner:
                 inner.start_soon(self._dispatch, out_out)
+                if self.history is not None:
+                    inner.start_soon(self.history.run, self.store, self._notifier())
                 async with out_in:
                     await self._start(out_in)
                     with self._intake:
@@ -174,6 +182,8 @@ class LiveService:
             _log("shutdown", reason=reason, seq=self.journal.last_seq)
             if self._intake is not None:
                 self._intake.cancel()
+            if self._warming is not None:
+                self._warming.cancel()
 
     async def _watch_signals(self) -> None:
         """First signal: shut down (within ``service.shutdown_timeout_s``, else exit 1); second: exit now."""
@@ -196,6 +206,17 @@ class LiveService:
             await self._apply([Pause(ts=state.now, reason="dry-run")], out)
         elif not self.dry_run and paused == "dry-run":
             await self._apply([Resume(ts=state.now)], out)
+        if self.history is not None and not self.stopping:  # logged Bars: a restart replays them
+            now = (
+                self.clock.now()
+                if self.clock is not None and not isinstance(self.clock, ReplayClock)
+                else None
+            )
+            with anyio.CancelScope() as self._warming:  # a signal abandons a slow Yahoo
+                async for group in self.history.warm_up(
+                    state, self.store, now_ns=now, notifier=self._notifier()
+                ):
+                    await self._apply(group, out)
         _log(
             "started",
             db=str(self.store.path),
@@ -366,6 +387,9 @@ class LiveService:
 
     # -- dispatch ----------------------------------------------------------------------------
 
+    def _notifier(self) -> Notifier | None:
+        return self.notifier if self.settings.features.enable_notifications else None
+
     async def _dispatch(self, items: ObjectReceiveStream[_Out]) -> None:
         notify = self.settings.features.enable_notifications and self.notifier is not None
         async with items:
@@ -378,11 +402,15 @@ class LiveService:
                         equity=round(view.account.equity, 2),
                         time=iso(view.ts),
                     )
+                    if transition == "session closed" and self.history is not None:
+                        self.history.closed(view.session_date)  # archive + backfill, in its own task
                 if notify:
                     for action in actions:
                         if isinstance(action, Notify):
                             assert self.notifier is not None
                             await self.notifier.notify(action)
+        if self.history is not None:
+            self.history.stop(abandon=self.stopping)
 
 
 class MakeFeed(Protocol):

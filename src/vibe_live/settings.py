@@ -77,6 +77,15 @@ class DataSettings:
     sample_seed: int = 7
     #: a wall-clock replay plays its first N sessions as fast as possible (indicator warm-up), then paces
     replay_warmup_sessions: int = attrs.field(default=5, validator=non_negative)
+    #: live: feed the indicators enough Yahoo history (from the Parquet cache) before the first print
+    warmup: bool = True
+    cache_dir: str = ""  #: the Yahoo Parquet cache and archive ("": the backtester's, $VIBE_CACHE_DIR/yahoo)
+    archive: bool = True  #: after each close, append the day's own 5m bars to the archive
+    #: a symbol silent (or the feed down) this long in a session: fetch the missing 5m bars (0: never)
+    backfill_after_seconds: int = attrs.field(default=300, validator=non_negative)
+    yahoo_timeout_s: float = attrs.field(default=30.0, validator=positive)  #: one Yahoo attempt at most
+    yahoo_retries: int = attrs.field(default=3, validator=positive)  #: attempts before going on without
+    yahoo_backoff_s: float = attrs.field(default=2.0, validator=non_negative)  #: doubled after each failure
 
 
 @attrs.frozen(kw_only=True)

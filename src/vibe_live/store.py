@@ -320,6 +320,7 @@ class Store:
             "equity": "time",
             "sessions": "date",
             "events": "seq",
+            "recovered_bars": "symbol, time",
         }
         if table not in orders:
             raise StoreError(f"{self.path}: no table {table!r}; expected one of {', '.join(orders)}")

@@ -20,6 +20,8 @@ replay after a crash writes the same keys again, which ``INSERT OR IGNORE`` drop
   itself (``action``, codec JSON).
 - ``equity``: samples keyed by time; ``sessions``: one row per trading day.
 - ``meta``: key/value pairs (the config the log was written with).
+- ``recovered_bars``: 5m bars fetched from Yahoo for a feed gap (symbol, time, OHLCV, source, the
+  gap), marked recovered: for the record, never fed to the engine.
 """
 
 from __future__ import annotations
@@ -75,8 +77,17 @@ _V1 = (
     " end_equity REAL NOT NULL) WITHOUT ROWID",
 )
 
+#: Yahoo's bars for the intervals the feed missed (:mod:`vibe_live.history.backfill`): a record for
+#: charts and history, never an input of the engine.
+_RECOVERED_BARS = (
+    "CREATE TABLE recovered_bars (symbol TEXT NOT NULL, time INTEGER NOT NULL, open REAL NOT NULL,"
+    " high REAL NOT NULL, low REAL NOT NULL, close REAL NOT NULL, volume REAL NOT NULL,"
+    " source TEXT NOT NULL, gap_start INTEGER NOT NULL, gap_end INTEGER NOT NULL,"
+    " PRIMARY KEY (symbol, time)) WITHOUT ROWID",
+)
+
 #: Migration ``i`` takes a store from version ``i`` to ``i + 1``; append, never edit a released one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _RECOVERED_BARS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
