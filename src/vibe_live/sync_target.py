@@ -47,7 +47,7 @@ def storage_options(url: str, endpoint_url: str = "", *, timeout_s: float = 60.0
         "config_kwargs": {
             "connect_timeout": min(10.0, timeout_s),
             "read_timeout": timeout_s,
-            "retries": {"max_attempts": 2, "mode": "standard"},
+            "retries": {"max_attempts": 1, "mode": "standard"},  # s3fs and the sync retry
         }
     }
     if endpoint_url:
@@ -68,6 +68,8 @@ def open_target(url: str, endpoint_url: str = "", *, timeout_s: float = 60.0) ->
         raise SyncError(f"{url}: no fsspec backend for {protocol}:// ({exc}){hint}") from None
     except (ValueError, TypeError) as exc:
         raise SyncError(f"{url}: not a usable fsspec URL: {exc}") from None
+    if isinstance(getattr(fs, "retries", None), int):
+        fs.retries = 2  # s3fs retries 5 times inside each call; the sync's own retries back off longer
     return Target(url=url, fs=fs, root=root.rstrip("/"))
 
 
