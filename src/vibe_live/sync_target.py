@@ -50,8 +50,9 @@ def storage_options(url: str, endpoint_url: str = "", *, timeout_s: float = 60.0
             "retries": {"max_attempts": 1, "mode": "standard"},  # s3fs and the sync retry
         }
     }
-    if endpoint_url:
+    if endpoint_url:  # S3-compatible stores (Oracle Object Storage, MinIO) want path-style addresses
         options["endpoint_url"] = endpoint_url
+        options["config_kwargs"]["s3"] = {"addressing_style": "path"}
     return options
 
 
