@@ -6,7 +6,9 @@ half-written) into a temporary file next to the store, in one step, so it is the
 one committed transaction; in WAL mode that read never blocks the service's writes. The copy is
 switched to a rollback journal (one self-contained file), then uploaded through fsspec
 (:mod:`vibe_live.sync_target`) under a timestamped name, and the copies beyond ``sync.keep`` are
-deleted. All of that runs in a worker thread (``anyio.to_thread``): the trading loop goes on.
+deleted. All of that runs in a worker thread (``anyio.to_thread``): the trading loop goes on. A
+periodic round sends nothing when neither the log nor the snapshots moved since the last copy (a
+closed market), so the copies kept are not a weekend's identical ones.
 
 Failures never stop trading: an upload is retried ``sync.retries`` times, waiting
 ``sync.retry_backoff_s`` and doubling; a round that still fails is logged and counted in
@@ -34,7 +36,7 @@ from vibe_live.settings import Settings, SyncSettings
 from vibe_live.store_schema import APPLICATION_ID
 from vibe_live.sync_target import SyncError, Target, copy_name, open_target
 
-__all__ = ["SyncStatus", "Syncer", "backup_copy", "make_syncer"]
+__all__ = ["SyncStatus", "Syncer", "backup_copy", "fingerprint", "make_syncer"]
 
 
 def _log(event: str, level: int = logging.INFO, **fields: object) -> None:
@@ -48,6 +50,7 @@ class SyncStatus:
     enabled: bool
     target: str
     copies: int = 0  #: rounds that ended with a copy at the target
+    skipped: int = 0  #: periodic rounds skipped: nothing logged since the last copy (a closed market)
     failures: int = 0  #: rounds that ended without one (after their retries)
     retries: int = 0  #: upload attempts that failed and were retried
     consecutive_failures: int = 0
@@ -61,6 +64,18 @@ class SyncStatus:
 
 def _now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def fingerprint(db: Path) -> tuple[int, int]:
+    """The last logged event and the last snapshot: unchanged, the store holds nothing new."""
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        row = conn.execute(
+            "SELECT (SELECT coalesce(max(seq), 0) FROM events), (SELECT coalesce(max(seq), 0) FROM snapshots)"
+        ).fetchone()
+    finally:
+        conn.close()
+    return int(row[0]), int(row[1])
 
 
 def backup_copy(db: Path, dest: Path) -> int:
@@ -93,6 +108,7 @@ class Syncer:
         self.stem = self.db.name.removesuffix(".db")
         self.status = SyncStatus(enabled=True, target=settings.url)
         self._target: Target | None = None
+        self._sent_state: tuple[int, int] | None = None  #: the fingerprint of the latest copy sent
         self._lock = anyio.Lock()
 
     @property
@@ -118,9 +134,18 @@ class Syncer:
         return False
 
     async def sync_once(self, reason: str) -> bool:
-        """One round: copy, upload (with retries), prune. True when the copy reached the target."""
+        """One round: copy, upload (with retries), prune. True when the target holds the store's
+        current state (a periodic round skips the upload when nothing was logged since the last copy)."""
         async with self._lock:
             started = time.perf_counter()
+            try:
+                state = await anyio.to_thread.run_sync(fingerprint, self.db)
+            except sqlite3.Error as exc:
+                self._failed(reason, f"cannot read {self.db}: {exc}")
+                return False
+            if reason == "periodic" and state == self._sent_state:
+                self.status.skipped += 1
+                return True
             fd, name = tempfile.mkstemp(dir=self.db.parent, prefix=f".{self.db.name}.sync-", suffix=".db")
             os.close(fd)
             local = Path(name)
@@ -135,6 +160,7 @@ class Syncer:
                 if not await self._upload(local, name, reason):
                     return False
                 self._sent(name, size, time.perf_counter() - started, reason)
+                self._sent_state = state
                 await self._prune()
                 return True
             finally:

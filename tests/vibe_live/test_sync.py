@@ -9,6 +9,7 @@ import anyio
 import pytest
 from tests.vibe_live.sync_runs import bars, rows, run, settings
 
+from vibe_core.events import Clock
 from vibe_live.cli import main
 from vibe_live.restore import check_copy, restore
 from vibe_live.settings import SyncSettings
@@ -194,3 +195,19 @@ def test_backup_copy_is_a_single_self_contained_file(tmp_path, three):
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     conn.close()
     assert rows(tmp_path / "c.db", "events") == rows(db, "events")
+
+
+def test_a_periodic_round_with_nothing_new_sends_nothing_and_a_shutdown_round_always_sends(tmp_path, three):
+    db = tmp_path / "s.db"
+    run(db, three, settings())
+    target = tmp_path / "b"
+    syncer = Syncer(SyncSettings(url=target.as_uri()), db)
+    assert anyio.run(syncer.sync_once, "periodic") and anyio.run(syncer.sync_once, "periodic")
+    assert syncer.status.copies == 1 and syncer.status.skipped == 1 and len(copies_in(target)) == 1
+    with Store(db) as store:
+        store.set_meta("note", "x")  # meta alone is not new state
+        assert anyio.run(syncer.sync_once, "periodic") and syncer.status.skipped == 2
+        store.append([Clock(ts=three[-1].ts + 1)])
+    assert anyio.run(syncer.sync_once, "periodic") and syncer.status.copies == 2
+    assert anyio.run(syncer.sync_once, "shutdown") and syncer.status.copies == 3
+    assert len(copies_in(target)) == 3
