@@ -118,6 +118,8 @@ class Syncer:
     async def run(self) -> None:
         """Copy every ``interval`` seconds, forever (the service cancels it)."""
         _log("sync on", target=self.settings.url, every=f"{self.settings.every_minutes:g} min")
+        for stale in self.db.parent.glob(f".{self.db.name}.sync-*"):  # left by a killed process
+            stale.unlink(missing_ok=True)
         while True:
             await anyio.sleep(self.interval)
             await self.sync_once("periodic")
@@ -139,7 +141,7 @@ class Syncer:
         async with self._lock:
             started = time.perf_counter()
             try:
-                state = await anyio.to_thread.run_sync(fingerprint, self.db)
+                state = await anyio.to_thread.run_sync(fingerprint, self.db, abandon_on_cancel=True)
             except sqlite3.Error as exc:
                 self._failed(reason, f"cannot read {self.db}: {exc}")
                 return False
@@ -152,7 +154,7 @@ class Syncer:
             try:
                 try:
                     local.unlink()  # the backup writes a fresh database file
-                    size = await anyio.to_thread.run_sync(backup_copy, self.db, local)
+                    size = await anyio.to_thread.run_sync(backup_copy, self.db, local, abandon_on_cancel=True)
                 except (OSError, sqlite3.Error, SyncError) as exc:
                     self._failed(reason, f"copy failed: {exc}")
                     return False

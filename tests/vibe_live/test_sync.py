@@ -29,6 +29,7 @@ def copies_in(folder):
 
 def test_copies_are_taken_while_the_service_writes_and_the_last_one_at_shutdown(tmp_path, three):
     target = tmp_path / "backups"
+    (tmp_path / ".s.db.sync-stale.db").write_bytes(b"left by a killed process")
     config = settings({"url": target.as_uri(), "every_minutes": 0.2 / 60, "keep": 1000})
     service, log = run(tmp_path / "s.db", three, config, speed=40_000.0)
     assert service.sync is not None
@@ -55,7 +56,7 @@ def test_copies_are_taken_while_the_service_writes_and_the_last_one_at_shutdown(
     with Store(last, readonly=True) as store:
         snap = store.latest_snapshot()
         assert snap is not None and snap[0] == len(final)
-    assert not list(tmp_path.glob(".s.db.sync-*"))  # the local temporary copies are gone
+    assert not list(tmp_path.glob(".s.db.sync-*"))  # the local temporary copies are gone, stale ones too
 
 
 def test_only_the_last_n_copies_are_kept(tmp_path, three):
