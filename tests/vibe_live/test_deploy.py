@@ -4,12 +4,15 @@ and the systemd unit parse and name what exists, every config file loads through
 from __future__ import annotations
 
 import configparser
+import contextlib
 import http.server
+import importlib.util
 import json
 import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -111,36 +114,65 @@ def copy_app(tmp_path: Path) -> Path:
     return app
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def json_lines(text: str) -> list[dict]:
+    """The service's JSON log lines (anything else a library prints is skipped)."""
+    out = []
+    for line in text.splitlines():
+        with contextlib.suppress(ValueError):
+            if isinstance(record := json.loads(line), dict) and "event" in record:
+                out.append(record)
+    return out
+
+
+API_MERGED = importlib.util.find_spec("vibe_live.api") is not None
+
+
 def test_the_image_command_runs_and_sigterm_stops_it_with_a_final_copy(tmp_path):
     """ENTRYPOINT + CMD as the container runs them (TRADING_ENV=prod as the image sets it), played on
-    the sample market instead of Finnhub (no network here), the copies on the local disk."""
+    the sample market instead of Finnhub (no network here), the copies on the local disk. Once the
+    service serves the monitoring API, the image's HEALTHCHECK command must pass against it."""
     app = copy_app(tmp_path)
     backups = tmp_path / "backups"
     argv = entry_command()
     extra = ["--replay", "sample", "--speed", "300", "--set", "data.sample_sessions=2"]
+    port = str(free_port())
+    variables = {"VIBE__API__PORT": port, "VIBE__API__HOST": "127.0.0.1", "VIBE__API__API_KEY": "k" * 32}
+    healthy = None
     with subprocess.Popen(
         script_argv(argv[0]) + argv[1:] + extra,
         cwd=app,
-        env=env(TRADING_ENV="prod", VIBE__SYNC__URL=backups.as_uri()),
+        env=env(TRADING_ENV="prod", VIBE__SYNC__URL=backups.as_uri(), **variables),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     ) as child:
         try:
             assert child.stderr is not None
-            lines = []
+            lines: list[dict] = []
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and not (lines and lines[-1]["event"] == "warm-up done"):
                 line = child.stderr.readline()
                 if not line:
                     break
-                lines.append(json.loads(line))
-                if lines[-1]["event"] == "warm-up done":
-                    break
+                lines += json_lines(line)
             assert lines and lines[-1]["event"] == "warm-up done", lines[-5:]
+            if API_MERGED:  # the HEALTHCHECK command against the real /health/live
+                for _ in range(20):
+                    check = subprocess.run(
+                        healthcheck_argv(), env=env(VIBE__API__PORT=port), capture_output=True, timeout=30
+                    )
+                    if (healthy := check.returncode == 0) or child.poll() is not None:
+                        break
+                    time.sleep(0.5)
             sent = time.monotonic()
             child.send_signal(signal.SIGTERM)
-            rest = [json.loads(line) for line in child.stderr.read().splitlines()]
+            rest = json_lines(child.stderr.read())
             assert child.wait(timeout=30) == 0
             stopped_in = time.monotonic() - sent
         finally:
@@ -152,6 +184,7 @@ def test_the_image_command_runs_and_sigterm_stops_it_with_a_final_copy(tmp_path)
     assert synced and synced[-1]["reason"] == "shutdown"
     assert (backups / synced[-1]["copy"]).is_file()
     assert (app / "var" / "vibe.db").is_file()  # prod's storage.db, relative to WORKDIR
+    assert healthy is (True if API_MERGED else None)
     print(f"SIGTERM to exit: {stopped_in:.2f} s")
 
 
@@ -200,11 +233,7 @@ def test_the_health_check_command_passes_only_on_a_200_from_health_live(status, 
 
 
 def test_the_health_check_command_fails_when_nothing_listens():
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = str(sock.getsockname()[1])
+    port = str(free_port())
     done = subprocess.run(healthcheck_argv(), env=env(VIBE__API__PORT=port), capture_output=True, timeout=30)
     assert done.returncode != 0
 
