@@ -6,6 +6,7 @@ from __future__ import annotations
 import configparser
 import contextlib
 import http.server
+import importlib
 import importlib.util
 import json
 import re
@@ -179,7 +180,7 @@ def test_the_image_command_runs_and_sigterm_stops_it_with_a_final_copy(tmp_path)
             if child.poll() is None:
                 child.kill()
     events = [e["event"] for e in lines + rest]
-    assert events[0] == "started" and "shutdown" in events and events[-1] == "stopped"
+    assert "started" in events and "shutdown" in events and events[-1] == "stopped"
     synced = [e for e in rest if e["event"] == "synced"]
     assert synced and synced[-1]["reason"] == "shutdown"
     assert (backups / synced[-1]["copy"]).is_file()
@@ -276,6 +277,13 @@ def test_the_dashboard_command_is_a_console_script():
     if entry[0] not in SCRIPTS:
         pytest.skip(f"{entry[0]} is not in pyproject.toml yet (it arrives with the dashboard branch)")
     assert entry == ["vibe-panel"]
+    module = importlib.import_module(SCRIPTS[entry[0]].split(":")[0])
+    args = module._parser().parse_args(compose()["services"]["dashboard"]["command"])
+    assert args.command == "serve" and args.api == "http://bot:8080"
+    assert (
+        args.host == "0.0.0.0"
+        and f"127.0.0.1:{args.port}:{args.port}" in compose()["services"]["dashboard"]["ports"]
+    )
 
 
 # -- systemd ---------------------------------------------------------------------------------------
