@@ -315,7 +315,9 @@ def _describe_store(path: Path) -> str:
         try:
             app = int(conn.execute("PRAGMA application_id").fetchone()[0])
             schema = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            events = conn.execute("SELECT max(seq) FROM events").fetchone()[0] if app else None
+            ours = app == APPLICATION_ID
+            known = ours and 0 < schema <= SCHEMA_VERSION
+            events = conn.execute("SELECT max(seq) FROM events").fetchone()[0] if known else None
         finally:
             conn.close()
     except (OSError, sqlite3.Error) as exc:

@@ -99,7 +99,7 @@ def _pick(target: Target, stem: str) -> str:
     copies = target.copies()
     if not copies:
         raise SyncError(f"{target.url}: no copies of a vibe store there (names like {stem}-<time>Z.db)")
-    mine = [n for n in copies if COPY_NAME.match(n)["stem"] == stem]  # type: ignore[index]
+    mine = target.copies(stem)
     return (mine or copies)[-1]
 
 

@@ -17,6 +17,7 @@ from websockets.sync.server import serve
 
 from vibe_live.cli import main
 from vibe_live.store import Store
+from vibe_live.store_schema import SCHEMA_VERSION
 
 KEY = "good-finnhub-key-123"
 HOOK = "/api/webhooks/111/hook-token-xyz"
@@ -133,7 +134,7 @@ def test_an_existing_store_is_described_and_one_in_use_is_reported(site, capsys,
     with Store(tmp_path / "var" / "vibe.db"):
         code, lines, out = doctor(capsys, *site)
     assert code == 0, out
-    assert "vibe store, schema 1, 0 events" in lines["db"][1] and "in use" in lines["db"][1]
+    assert f"vibe store, schema {SCHEMA_VERSION}, 0 events" in lines["db"][1] and "in use" in lines["db"][1]
 
 
 def test_a_refused_key_a_deleted_webhook_and_an_unwritable_target_fail(site, capsys, monkeypatch, tmp_path):
@@ -199,6 +200,24 @@ def test_skipped_checks_say_so_and_offline_the_clock_is_reported(site, capsys):
     assert lines["finnhub"] == ("SKIP", "skipped (--skip)") and lines["discord"][0] == "SKIP"
     assert lines["sync"] == ("SKIP", "features.enable_cloud_sync is off")
     assert lines["clock"][0] == "OK" and "reported only" in lines["clock"][1]
+
+
+def test_a_foreign_or_newer_store_fails(site, capsys, tmp_path):
+    import sqlite3
+
+    (tmp_path / "var").mkdir()
+    conn = sqlite3.connect(tmp_path / "var" / "vibe.db")
+    conn.execute("CREATE TABLE notes (a)")
+    conn.commit()
+    _, lines, _ = doctor(capsys, *site)
+    assert lines["db"][0] == "FAIL" and "not a vibe store" in lines["db"][1]
+    conn.execute("DROP TABLE notes")
+    conn.execute(f"PRAGMA application_id = {int.from_bytes(b'vibe', 'big')}")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.commit()
+    conn.close()
+    _, lines, _ = doctor(capsys, *site)
+    assert lines["db"][0] == "FAIL" and "written by a newer vibe" in lines["db"][1]
 
 
 def test_a_config_that_does_not_load_fails_and_the_rest_is_skipped(site, capsys):
