@@ -19,6 +19,7 @@ calls :meth:`Syncer.final` after its last snapshot, bounded by what is left of i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
@@ -118,8 +119,9 @@ class Syncer:
     async def run(self) -> None:
         """Copy every ``interval`` seconds, forever (the service cancels it)."""
         _log("sync on", target=self.settings.url, every=f"{self.settings.every_minutes:g} min")
-        for stale in self.db.parent.glob(f".{self.db.name}.sync-*"):  # left by a killed process
-            stale.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            for stale in self.db.parent.glob(f".{self.db.name}.sync-*"):  # left by a killed process
+                stale.unlink(missing_ok=True)
         while True:
             await anyio.sleep(self.interval)
             await self.sync_once("periodic")
@@ -139,33 +141,42 @@ class Syncer:
         """One round: copy, upload (with retries), prune. True when the target holds the store's
         current state (a periodic round skips the upload when nothing was logged since the last copy)."""
         async with self._lock:
-            started = time.perf_counter()
             try:
-                state = await anyio.to_thread.run_sync(fingerprint, self.db, abandon_on_cancel=True)
-            except sqlite3.Error as exc:
-                self._failed(reason, f"cannot read {self.db}: {exc}")
+                return await self._round(reason)
+            except Exception as exc:  # never fatal: anything unforeseen is a failed round
+                self._failed(reason, f"{type(exc).__name__}: {exc}")
                 return False
-            if reason == "periodic" and state == self._sent_state:
-                self.status.skipped += 1
-                return True
-            fd, name = tempfile.mkstemp(dir=self.db.parent, prefix=f".{self.db.name}.sync-", suffix=".db")
-            os.close(fd)
-            local = Path(name)
+
+    async def _round(self, reason: str) -> bool:
+        started = time.perf_counter()
+        try:
+            state = await anyio.to_thread.run_sync(fingerprint, self.db, abandon_on_cancel=True)
+        except sqlite3.Error as exc:
+            self._failed(reason, f"cannot read {self.db}: {exc}")
+            return False
+        if reason == "periodic" and state == self._sent_state:
+            self.status.skipped += 1
+            return True
+        local: Path | None = None
+        try:
             try:
-                try:
-                    local.unlink()  # the backup writes a fresh database file
-                    size = await anyio.to_thread.run_sync(backup_copy, self.db, local, abandon_on_cancel=True)
-                except (OSError, sqlite3.Error, SyncError) as exc:
-                    self._failed(reason, f"copy failed: {exc}")
-                    return False
-                name = copy_name(self.stem, dt.datetime.now(dt.UTC))
-                if not await self._upload(local, name, reason):
-                    return False
-                self._sent(name, size, time.perf_counter() - started, reason)
-                self._sent_state = state
-                await self._prune()
-                return True
-            finally:
+                fd, name = tempfile.mkstemp(dir=self.db.parent, prefix=f".{self.db.name}.sync-", suffix=".db")
+                os.close(fd)
+                local = Path(name)
+                local.unlink()  # the backup writes a fresh database file
+                size = await anyio.to_thread.run_sync(backup_copy, self.db, local, abandon_on_cancel=True)
+            except (OSError, sqlite3.Error, SyncError) as exc:
+                self._failed(reason, f"copy failed: {exc}")
+                return False
+            name = copy_name(self.stem, dt.datetime.now(dt.UTC))
+            if not await self._upload(local, name, reason):
+                return False
+            self._sent(name, size, time.perf_counter() - started, reason)
+            self._sent_state = state
+            await self._prune()
+            return True
+        finally:
+            if local is not None:
                 local.unlink(missing_ok=True)
 
     async def _upload(self, local: Path, name: str, reason: str) -> bool:

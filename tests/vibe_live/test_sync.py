@@ -212,3 +212,23 @@ def test_a_periodic_round_with_nothing_new_sends_nothing_and_a_shutdown_round_al
     assert anyio.run(syncer.sync_once, "periodic") and syncer.status.copies == 2
     assert anyio.run(syncer.sync_once, "shutdown") and syncer.status.copies == 3
     assert len(copies_in(target)) == 3
+
+
+def test_a_full_disk_or_any_other_error_is_a_failed_round_never_an_exception(tmp_path, three, monkeypatch):
+    import errno
+    import tempfile
+
+    db = tmp_path / "s.db"
+    run(db, three, settings())
+    syncer = Syncer(SyncSettings(url=(tmp_path / "b").as_uri(), retries=0), db)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    assert anyio.run(syncer.sync_once, "periodic") is False
+    assert "No space left on device" in (syncer.status.last_error or "")
+    monkeypatch.undo()
+    monkeypatch.setattr(Syncer, "_sent", lambda *a: 1 / 0)  # a bug after the upload
+    assert anyio.run(syncer.sync_once, "periodic") is False
+    assert syncer.status.failures == 2 and "ZeroDivisionError" in (syncer.status.last_error or "")
