@@ -232,3 +232,22 @@ def test_a_full_disk_or_any_other_error_is_a_failed_round_never_an_exception(tmp
     monkeypatch.setattr(Syncer, "_sent", lambda *a: 1 / 0)  # a bug after the upload
     assert anyio.run(syncer.sync_once, "periodic") is False
     assert syncer.status.failures == 2 and "ZeroDivisionError" in (syncer.status.last_error or "")
+
+
+def test_the_shutdown_copy_is_cut_short_at_the_end_of_the_stop_budget(tmp_path, three, monkeypatch):
+    import threading
+
+    from vibe_live.sync_target import Target
+
+    db = tmp_path / "s.db"
+    run(db, three, settings())
+    release = threading.Event()
+    monkeypatch.setattr(Target, "put", lambda self, local, name: release.wait(30))  # a stalled upload
+    syncer = Syncer(SyncSettings(url=(tmp_path / "b").as_uri()), db)
+    try:
+        assert anyio.run(syncer.final, 0.3) is False
+    finally:
+        release.set()
+    assert syncer.status.failures == 1 and "cut short after 0.3 s" in (syncer.status.last_error or "")
+    assert anyio.run(syncer.final, 0.0) is False
+    assert "no time left" in (syncer.status.last_error or "")
