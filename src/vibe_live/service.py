@@ -20,7 +20,9 @@ until when it sleeps; a replay (:class:`~vibe_live.clock.ReplayClock`) skips the
 Shutdown (first signal): intake stops between frames, then, when
 ``service.close_positions_on_shutdown``, a logged ``CloseAll`` cancels the working orders and sends
 the flatten orders (they fill at the next print, after a restart, or at the session's close), then a
-final snapshot. A second signal exits at once (the log is whole: a restart recovers).
+final snapshot, then (``features.enable_cloud_sync``) the final copy of the store
+(:mod:`vibe_live.sync`) within what is left of ``service.shutdown_timeout_s``. A second signal
+exits at once (the log is whole: a restart recovers).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from vibe_live.recovery import Journal
 from vibe_live.service_store import check_feed, install_kill_hook, last_pause, logged_prints
 from vibe_live.settings import Settings
 from vibe_live.store import Store
+from vibe_live.sync import make_syncer
 
 if TYPE_CHECKING:
     from vibe_live.history import HistoryKeeper
@@ -129,6 +132,8 @@ class LiveService:
         self._view: EngineSnapshot | None = None
         self._session = (self.journal.state.session_index, self.journal.state.session_closed)
         self.stopping = False
+        self._stop_started: float | None = None
+        self.sync = make_syncer(settings, store.path)  #: None unless features.enable_cloud_sync
         self._intake: anyio.CancelScope | None = None
         self._warming: anyio.CancelScope | None = None
         self._grace = settings.service.clock_grace_ms * 1_000_000
@@ -159,6 +164,8 @@ class LiveService:
             self._intake.cancel()
         async with anyio.create_task_group() as outer:
             outer.start_soon(self._watch_signals)
+            if self.sync is not None:
+                outer.start_soon(self.sync.run)
             async with anyio.create_task_group() as inner:
                 inner.start_soon(self._dispatch, out_out)
                 if self.history is not None:
@@ -172,6 +179,8 @@ class LiveService:
                     if self.stopping:
                         await self._shutdown(out_in)
                     self.journal.snapshot()
+            if self.sync is not None:
+                await self.sync.final(self._stop_budget())
             outer.cancel_scope.cancel()
         _log("stopped", seq=self.journal.last_seq, prints=self.prints, snapshot=self.journal.last_seq)
 
@@ -179,11 +188,17 @@ class LiveService:
         """Stop intake (between frames) and shut down as on SIGTERM."""
         if not self.stopping:
             self.stopping = True
+            self._stop_started = time.perf_counter()
             _log("shutdown", reason=reason, seq=self.journal.last_seq)
             if self._intake is not None:
                 self._intake.cancel()
             if self._warming is not None:
                 self._warming.cancel()
+
+    def _stop_budget(self) -> float:
+        """Seconds left for the final copy: the stop budget less the shutdown so far, less a margin."""
+        spent = 0.0 if self._stop_started is None else time.perf_counter() - self._stop_started
+        return self.settings.service.shutdown_timeout_s - spent - 0.5
 
     async def _watch_signals(self) -> None:
         """First signal: shut down (within ``service.shutdown_timeout_s``, else exit 1); second: exit now."""

@@ -104,6 +104,7 @@ class ApiSettings:
     host: str = "127.0.0.1"
     port: int = attrs.field(default=8000, validator=positive)
     api_key: str = ""  #: operator commands need it; only from the environment (VIBE__API__API_KEY)
+    enable_auth: bool = False  #: require the API key on every route but /health/live
 
 
 @attrs.frozen(kw_only=True)
@@ -118,8 +119,13 @@ class NotificationSettings:
 class SyncSettings:
     section: ClassVar[str] = "sync."
 
-    url: str = ""  #: an fsspec URL the DB's backups are copied to
-    every_minutes: int = attrs.field(default=60, validator=positive)
+    url: str = "file://var/backups"  #: an fsspec URL the DB's copies go to (file://, s3://, gs://, az://)
+    every_minutes: float = attrs.field(default=5.0, validator=positive)  #: and one more at shutdown
+    keep: int = attrs.field(default=12, validator=positive)  #: the last N copies are kept, older deleted
+    endpoint_url: str = ""  #: s3:// only: an S3-compatible store (Oracle Object Storage, MinIO, ...)
+    retries: int = attrs.field(default=3, validator=non_negative)  #: upload retries per copy
+    retry_backoff_s: float = attrs.field(default=2.0, validator=positive)  #: first retry's wait, doubling
+    timeout_s: float = attrs.field(default=120.0, validator=positive)  #: one upload attempt at most
 
 
 @attrs.frozen(kw_only=True)
