@@ -156,6 +156,7 @@ class DaskBackend:
         try:
             if scheduler:
                 self.client = distributed.Client(scheduler, timeout=timeout)
+                self.client.wait_for_workers(1, timeout=timeout)  # scatter needs a worker to hold the market
             else:
                 self._cluster = distributed.LocalCluster(
                     n_workers=workers,
@@ -163,13 +164,15 @@ class DaskBackend:
                     processes=True,
                     host="127.0.0.1",
                     dashboard_address=None,
+                    # no dashboard; its HTTP server (health, metrics) on a free port, not 8787
+                    scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                     silence_logs=logging.ERROR,
                 )
                 self.client = distributed.Client(self._cluster)
-        except OSError as exc:  # unreachable scheduler: TimeoutError is an OSError
-            self._close_cluster()
+        except (OSError, TimeoutError) as exc:  # unreachable scheduler, or a cluster with no worker
+            self.close()
             where = f"--scheduler {scheduler}" if scheduler else "the local Dask cluster"
-            raise BackendError(f"{where}: cannot connect: {exc}") from None
+            raise BackendError(f"{where}: cannot connect, or no worker joined in {timeout:g} s: {exc}") from None
         self.workers = len(self.client.scheduler_info().get("workers", {})) or workers
         self._run = uuid.uuid4().hex[:8]  # task keys of this run, unique on a shared cluster
         self._market = self.client.scatter([market], broadcast=True, hash=False)[0]
@@ -202,9 +205,13 @@ class DaskBackend:
                 self._cluster.close()
 
     def close(self) -> None:
+        market, client = getattr(self, "_market", None), getattr(self, "client", None)
         with contextlib.suppress(Exception):
-            self._market.release()
-            self.client.close()
+            if market is not None:
+                market.release()
+        with contextlib.suppress(Exception):
+            if client is not None:
+                client.close()
         self._close_cluster()
 
 
