@@ -132,6 +132,13 @@ def dask_available() -> bool:
     return True
 
 
+def _prepare_worker() -> bool:
+    from vibe_backtest.api import calendar, run_backtest  # noqa: F401
+
+    calendar()
+    return True
+
+
 class DaskBackend:
     """Dask distributed: a ``LocalCluster`` of ``workers`` processes, or the cluster at ``scheduler``.
 
@@ -172,10 +179,22 @@ class DaskBackend:
         except (OSError, TimeoutError) as exc:  # unreachable scheduler, or a cluster with no worker
             self.close()
             where = f"--scheduler {scheduler}" if scheduler else "the local Dask cluster"
-            raise BackendError(f"{where}: cannot connect, or no worker joined in {timeout:g} s: {exc}") from None
+            reason = f"cannot connect, or no worker joined in {timeout:g} s: {exc}"
+            raise BackendError(f"{where}: {reason}") from None
         self.workers = len(self.client.scheduler_info().get("workers", {})) or workers
         self._run = uuid.uuid4().hex[:8]  # task keys of this run, unique on a shared cluster
+        self._prepare_workers()
         self._market = self.client.scatter([market], broadcast=True, hash=False)[0]
+
+    def _prepare_workers(self) -> None:
+        """Import the backtester and read the session calendar on every worker, once, up front:
+        a worker that cannot (vibe not installed there) is named now, not by every task."""
+        results = self.client.run(_prepare_worker, on_error="return")
+        broken = {w: r for w, r in results.items() if isinstance(r, BaseException)}
+        if broken:
+            self.close()
+            worker, exc = next(iter(sorted(broken.items())))
+            raise BackendError(f"Dask worker {worker} cannot run vibe backtests: {type(exc).__name__}: {exc}")
 
     def map_unordered(self, fn: Task, items: Sequence[Any], *, desc: str) -> Iterator[tuple[int, Any]]:
         as_completed: Any = importlib.import_module("distributed").as_completed

@@ -18,8 +18,9 @@ The fill delay of a preset is not priced separately: it moves fills to later mat
 which shows in the trades and their P&L rather than in these costs.
 
 Trades are matched across runs by symbol, side and the time their entry order was placed (the
-signal's time: a fill delay moves the entry fill, not the order): ``trades_only_here`` are this run's trades missing from at least one
-other run, ``trades_missing_here`` the other runs' trades this one does not have.
+signal's time: a fill delay moves the entry fill, not the order): ``trades_only_here`` are this
+run's trades missing from at least one other run, ``trades_missing_here`` the other runs' trades
+this one does not have.
 """
 
 from __future__ import annotations

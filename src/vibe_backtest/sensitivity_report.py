@@ -48,9 +48,7 @@ def write_sensitivity_report(sens: Sensitivity, path: Path) -> Path:
     ]
     if len(sens.trades):
         body.append(
-            _note(
-                "Matched by symbol, side and entry order time; P&L per run, empty where a run lacks the trade."
-            )
+            _note("Matched by symbol, side and entry order time; P&L per run, empty where a run lacks it.")
         )
         body.append(f'<div class="wide">{_table(sens.trades, "sensitivity-trades")}</div>')
     else:

@@ -73,7 +73,7 @@ def test_sensitivity_side_by_side(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def test_bad_variants_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(ConfigError, match="LABEL:key.path=value"):
+    with pytest.raises(ConfigError, match=r"LABEL:key\.path=value"):
         parse_variants(["base"], ["exchange.preset=base"])
     with pytest.raises(ConfigError, match="already a preset"):
         parse_variants(["base"], ["base:seed=2"])
