@@ -7,8 +7,9 @@ A 48-cell grid (reward_risk x opening_range_minutes x allow_short x max_trades_p
 The market is loaded once, here, and shipped once to each worker, as ``vibe-backtest sweep`` does.
 
 Printed: backtests per minute on a LocalCluster of 1 and 2 workers and on a 2-process pool
-(start-up, the cluster's or the pool's processes, timed apart), and the scheduler's overhead per task: the wall time per task of
-many no-op tasks through the same path (submit, as_completed, result) on one worker.
+(start-up, the cluster's or the pool's processes, timed apart), and the scheduler's overhead per
+task: the wall time per task of many no-op tasks through the same path (submit, as_completed,
+result) on one worker.
 The machine may be shared: the load average is printed beside the figures.
 
     python benchmarks/bench_sweep.py [--quick] [--sessions 504] [--noop 400]
