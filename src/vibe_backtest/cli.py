@@ -161,6 +161,13 @@ def _parser() -> argparse.ArgumentParser:
     wf.add_argument("--step", type=_positive, metavar="N", help="sessions between windows (default --test)")
     wf.add_argument("--anchored", action="store_true", help="every window trains from the first session")
     wf.add_argument(
+        "--warmup",
+        type=int,
+        default=5,
+        metavar="N",
+        help="sessions before each test window that warm the engine's indicators, P&L dropped (default 5)",
+    )
+    wf.add_argument(
         "--metric", default="sharpe", help="summary field that picks the best cell (default sharpe)"
     )
     _add_backend_options(wf)
@@ -423,7 +430,14 @@ def _cmd_walkforward(args: argparse.Namespace) -> int:
     _check_data_options(args)
     _check_metric(args.metric)
     try:
-        make_windows(args.train + args.test, args.train, args.test, args.step, anchored=args.anchored)
+        make_windows(
+            args.train + args.test,
+            args.train,
+            args.test,
+            args.step,
+            anchored=args.anchored,
+            warmup=args.warmup,
+        )
     except ValueError as exc:
         raise _BadInput(str(exc)) from None
     base, sweep = _settings(args)
@@ -440,7 +454,7 @@ def _cmd_walkforward(args: argparse.Namespace) -> int:
         with _backend(market, sweep, len(windows) * len(combinations(grid))) as backend:
             wf = run_walkforward(
                 backend, market, grid, base=base, train=args.train, test=args.test, step=args.step,
-                anchored=args.anchored, metric=args.metric,
+                anchored=args.anchored, metric=args.metric, warmup=args.warmup,
             )  # fmt: skip
         wf.write_files(folder)
     print(wf.table.drop(columns="error").to_string(index=False, max_rows=50))

@@ -1,21 +1,25 @@
-"""Walk-forward analysis: pick the best grid cell on past sessions, score it on the sessions after.
+"""Walk-forward analysis: pick the best grid cell on past sessions, score it on the sessions
+after.
 
-Windows are counted in sessions (days with at least one bar). Window ``k`` trains on
-``train`` sessions (rolling; from the first session when ``anchored``) and tests on the ``test``
-sessions right after them; the next window starts ``step`` sessions later (default ``test``, so
-the test windows tile the period). ``step`` shorter than ``test`` is refused: the test windows
-would overlap and the stitched curve would count sessions twice. Sessions after the last full
-test window are not tested.
+Windows are counted in sessions (days with at least one bar). Window ``k`` trains on ``train``
+sessions (rolling; from the first session when ``anchored``) and tests on the ``test`` sessions
+right after them; the next window starts ``step`` sessions later (default ``test``, so the test
+windows tile the period). ``step`` shorter than ``test`` is refused: the test windows would
+overlap and the stitched curve would count sessions twice. Sessions after the last full test
+window are not tested.
 
-State across windows: each test window is its own backtest (a fresh engine: the strategy's
-indicators warm up again, which a live restart after re-optimising would do too) starting from
-the equity the previous test window ended with. The stitched out-of-sample curve is therefore an
-account's dollars, position sizes follow the account as they would live, and every session appears
-once. (Intraday strategies end every session flat, so no position crosses a window boundary.)
-The alternative, every window from the initial capital with returns compounded, would let the
-test windows run in parallel, but integer share sizing makes it differ from what an account
-would have done; the test backtests are a small share of the work (one per window against one
-per grid cell and window of training), so they run one after another on the same backend.
+State across windows: each test window is its own backtest starting from the equity the previous
+test window ended with. Its engine first runs over the ``warmup`` sessions before the window (its
+indicators and validation rules warm up; the trades and P&L of those sessions are dropped and the
+account is reset to the carried equity), so the first test sessions are not vetoed for want of
+history, as they would not be in a live service that kept running while re-optimised. The stitched
+out-of-sample curve is therefore an account's dollars, position sizes follow the account as they
+would live, and every session appears once. (Intraday strategies end every session flat, so no
+position crosses a window boundary.) The alternative, every window from the initial capital with
+returns compounded, would let the test windows run in parallel, but integer share sizing makes it
+differ from what an account would have done; the test backtests are a small share of the work (one
+per window against one per grid cell and window of training), so they run one after another on the
+same backend.
 
 Every training backtest of every window is one task on the backend, all submitted at once.
 """
@@ -55,21 +59,31 @@ _NY = "America/New_York"
 
 @attrs.frozen
 class Window:
-    """Window ``index``: training sessions ``train[0] <= i < train[1]``, test ``test[0] <= i < test[1]``."""
+    """Window ``index``: training sessions ``train[0] <= i < train[1]``, test ``test[0] <= i < test[1]``,
+    indicator warm-up before the test ``warm[0] <= i < warm[1] == test[0]`` (no P&L counted)."""
 
     index: int
     train: tuple[int, int]
     test: tuple[int, int]
+    warm: tuple[int, int] = (0, 0)
 
 
 def make_windows(
-    n_sessions: int, train: int, test: int, step: int | None = None, *, anchored: bool = False
+    n_sessions: int,
+    train: int,
+    test: int,
+    step: int | None = None,
+    *,
+    anchored: bool = False,
+    warmup: int = 0,
 ) -> list[Window]:
     """The walk-forward windows over ``n_sessions`` sessions (indexes); ValueError names the option."""
     step = test if step is None else step
     for name, value in (("--train", train), ("--test", test), ("--step", step)):
         if value < 1:
             raise ValueError(f"{name} {value} must be at least 1 session")
+    if warmup < 0:
+        raise ValueError(f"--warmup {warmup} must be 0 or more sessions")
     if step < test:
         raise ValueError(
             f"--step {step} is shorter than --test {test}: the test windows would overlap "
@@ -79,7 +93,15 @@ def make_windows(
     k = 0
     while (k * step) + train + test <= n_sessions:
         lo = k * step
-        out.append(Window(k, (0 if anchored else lo, lo + train), (lo + train, lo + train + test)))
+        first_test = lo + train
+        out.append(
+            Window(
+                k,
+                (0 if anchored else lo, first_test),
+                (first_test, first_test + test),
+                (max(0, first_test - warmup), first_test),
+            )
+        )
         k += 1
     if not out:
         raise ValueError(f"the data has {n_sessions} sessions, fewer than --train {train} + --test {test}")
@@ -124,13 +146,44 @@ def stitch(curves: Sequence[tuple[int, Sequence[tuple[str, float]]]]) -> pd.Data
     return frame
 
 
-def run_window(market: Mapping[str, Any], item: tuple[dict[str, Any], str, str]) -> dict[str, Any]:
-    """One out-of-sample backtest: its summary's scalars and its end-of-session equity per date."""
-    from vibe_backtest.api import run_backtest
-    from vibe_core.config import config_from_dict
+def run_window(
+    market: Mapping[str, Any], item: tuple[dict[str, Any], str | None, str, str]
+) -> dict[str, Any]:
+    """One out-of-sample backtest of ``(config, warm-up from, test from, test to)``: its summary's
+    scalars and its end-of-session equity per date.
 
-    config, start, end = item
-    result = run_backtest(market, config=config_from_dict(config), start=start, end=end, keep_bars=False)
+    The engine runs over the warm-up sessions first (``None``: none); then the account is reset
+    to ``initial_capital`` (every session ends flat) and the test sessions are run and recorded.
+    """
+    from vibe_backtest.api import calendar
+    from vibe_backtest.data import date_range, day_bounds_ns, iter_bars
+    from vibe_backtest.loop import run_loop
+    from vibe_backtest.results import BacktestResult
+    from vibe_core.config import config_from_dict
+    from vibe_core.engine import new_state
+    from vibe_core.portfolio import Portfolio
+    from vibe_core.risk import RiskState
+
+    data, warm_from, start, end = item
+    symbols = tuple(s for s, v in market.items() if len(v))
+    config = attrs.evolve(config_from_dict(data), symbols=symbols)
+    sessions = calendar()
+    state = new_state(config, sessions)
+    lo, hi = day_bounds_ns(start, end)
+    if warm_from is not None:
+        warm_lo, _ = day_bounds_ns(warm_from, None)
+        run_loop(
+            iter_bars({s: market[s].between(warm_lo, lo) for s in symbols}), config, sessions, state=state
+        )
+        if state.portfolio.positions:  # a strategy that holds overnight: warm-up would leak P&L
+            raise ValueError("a position is still open after the warm-up sessions; use --warmup 0")
+        state.portfolio = Portfolio.new(config.initial_capital)
+        state.risk = RiskState(session_start_equity=config.initial_capital)
+    test = {s: market[s].between(lo, hi) for s in symbols}
+    loop = run_loop(iter_bars(test), config, sessions, state=state)
+    first, last = date_range(test)
+    extra = {"start": first.isoformat(), "end": last.isoformat()}
+    result = BacktestResult.from_loop(loop, config, extra=extra)
     summary = {k: v for k, v in result.summary.items() if not isinstance(v, (list, dict))}
     equity = result.equity["equity"]
     daily = equity.groupby(pd.DatetimeIndex(equity.index).tz_convert(_NY).date).last()
@@ -187,12 +240,13 @@ def run_walkforward(
     step: int | None = None,
     anchored: bool = False,
     metric: str = "sharpe",
+    warmup: int = 5,
 ) -> WalkForward:
     """Train every window's grid on ``backend`` (one task a cell and window), then test the chosen cells."""
     from vibe_backtest.report import LOWER_IS_BETTER
 
     sessions = market_sessions(market)
-    windows = make_windows(len(sessions), train, test, step, anchored=anchored)
+    windows = make_windows(len(sessions), train, test, step, anchored=anchored, warmup=warmup)
     combos = combinations(grid)
     configs = [config_to_dict(config_for(base, c)) for c in combos]
     items = [
@@ -216,13 +270,14 @@ def run_walkforward(
         chosen = 0 if best is None else best  # no cell scored: the first, and the row says so
         test_from, test_to = sessions[w.test[0]].isoformat(), sessions[w.test[1] - 1].isoformat()
         config = config_to_dict(config_for(base, {**combos[chosen], "initial_capital": capital}))
-        (_, oos), *_ = backend.map_unordered(
-            run_window, [(config, test_from, test_to)], desc=f"test {w.index}"
-        )
+        warm_from = sessions[w.warm[0]].isoformat() if w.warm[1] > w.warm[0] else None
+        item = (config, warm_from, test_from, test_to)
+        (_, oos), *_ = backend.map_unordered(run_window, [item], desc=f"test {w.index}")
         row: dict[str, Any] = {
             "window": w.index,
             "train_from": sessions[w.train[0]].isoformat(),
             "train_to": sessions[w.train[1] - 1].isoformat(),
+            "warmup_from": warm_from or "",
             "test_from": test_from,
             "test_to": test_to,
             **combos[chosen],

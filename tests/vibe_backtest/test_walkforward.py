@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from vibe_backtest.cli import main
 from vibe_backtest.walkforward import make_windows, pick_best, stitch
+from vibe_core.config import Config
 
 
 @pytest.fixture(autouse=True)
@@ -32,17 +33,17 @@ window_args = st.tuples(
 )
 
 
-@given(window_args)
+@given(window_args, st.integers(0, 30))
 def test_no_test_session_is_ever_trained_on_and_each_is_tested_once(
-    args: tuple[int, int, int, int, bool],
+    args: tuple[int, int, int, int, bool], warmup: int
 ) -> None:
     n, train, test, extra, anchored = args
     step = test + extra
     if n < train + test:
         with pytest.raises(ValueError, match="fewer than --train"):
-            make_windows(n, train, test, step, anchored=anchored)
+            make_windows(n, train, test, step, anchored=anchored, warmup=warmup)
         return
-    windows = make_windows(n, train, test, step, anchored=anchored)
+    windows = make_windows(n, train, test, step, anchored=anchored, warmup=warmup)
     tested: list[int] = []
     for k, w in enumerate(windows):
         train_set = set(range(*w.train))
@@ -55,6 +56,8 @@ def test_no_test_session_is_ever_trained_on_and_each_is_tested_once(
         assert len(train_set) == (w.train[1] if anchored else train)
         if anchored:
             assert w.train[0] == 0
+        # the warm-up sessions (no P&L counted) come right before the test, never inside it
+        assert w.warm[1] == w.test[0] and w.warm[1] - w.warm[0] == min(warmup, w.test[0])
         tested += sorted(test_set)
     assert len(tested) == len(set(tested))  # each session tested at most once
     assert tested == sorted(tested)
@@ -100,7 +103,7 @@ def test_walkforward_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
     code = main(
         ["walkforward", *data, "--backend", "pool", "--workers", "2", "--train", "20", "--test", "10",
          "--grid", "strategy.reward_risk=1.5,3", "--grid", "strategy.opening_range_minutes=5,15",
-         "--metric", "total_return", "--out", str(out)]
+         "--metric", "total_return", "--warmup", "0", "--out", str(out)]
     )  # fmt: skip
     assert code == 0, capsys.readouterr().err
     assert {p.name for p in out.iterdir()} == {
@@ -140,6 +143,27 @@ def test_walkforward_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert oos["final_equity"] == pytest.approx(second["end_equity"])
     html = (out / "walkforward.html").read_text()
     assert 'id="walkforward-equity"' in html and 'id="walkforward-table"' in html
+
+
+def test_a_warm_test_window_trades_from_its_first_session(tmp_path: Path) -> None:
+    """Cold, the validation rules veto every signal of the first sessions (indicators warming up);
+    warmed on the sessions before, the window trades as a continuous run does, from its capital."""
+    from vibe_backtest.api import load_market
+    from vibe_backtest.walkforward import run_window
+    from vibe_core.config import config_to_dict
+
+    market = load_market()
+    config = config_to_dict(Config(initial_capital=12_345.0))
+    cold = run_window(market, (config, None, "2024-05-30", "2024-06-12"))
+    warm = run_window(market, (config, "2024-05-22", "2024-05-30", "2024-06-12"))
+    assert cold["n_trades"] < warm["n_trades"]
+    assert warm["daily"][0][0] == "2024-05-30" and len(warm["daily"]) == 10
+    assert warm["initial_capital"] == 12_345.0
+    whole = _run(tmp_path, "whole", "--set", "initial_capital=12345.0")  # the continuous run
+    trades = pd.read_csv(tmp_path / "whole" / "trades.csv")
+    inside = trades[(trades["entry_time"] >= "2024-05-30") & (trades["entry_time"] < "2024-06-13")]
+    assert warm["n_trades"] == len(inside)
+    assert whole["n_trades"] > len(inside)
 
 
 def test_walkforward_bad_windows_are_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
