@@ -488,7 +488,7 @@ SWEEP_WINDOW = ["--symbols", "AAPL,MSFT", "--end", "2024-05-24"]
 def test_sweep_runs_every_combination(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "sweep"
     run_ok(
-        "sweep", *SWEEP_WINDOW, "--workers", "2",
+        "sweep", *SWEEP_WINDOW, "--workers", "2", "--backend", "pool",  # Dask: test_sweep_backends.py
         "--grid", "strategy.reward_risk=1.5,3", "--grid", "strategy.opening_range_minutes=15,30",
         "--out", str(out),
     )  # fmt: skip
