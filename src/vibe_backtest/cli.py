@@ -374,10 +374,12 @@ def _check_metric(metric: str) -> None:
         raise _BadInput(f"--metric {metric!r} is not a summary field; one of: {', '.join(sorted(known))}")
 
 
-def _report_failures(table: Any, what: str) -> int:
+def _report_failures(table: Any, what: str, keys: Sequence[str]) -> int:
+    """Each failed row on stderr, named by its parameters; exit 1 if any (the files are written)."""
     failed = table[table["error"].fillna("").astype(str) != ""]
-    for row in failed.itertuples(index=False):
-        print(f"vibe-backtest: {what} failed: {dict(zip(failed.columns, row, strict=True))}", file=sys.stderr)
+    for _, row in failed.iterrows():
+        named = ", ".join(f"{k}={row[k]}" for k in keys)
+        print(f"vibe-backtest: {what} failed ({named}): {row['error']}", file=sys.stderr)
     if len(failed):
         print(
             f"vibe-backtest: {len(failed)} of {len(table)} {what}s failed (rows with an error)",
@@ -417,7 +419,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         write_sweep_files(table, list(grid), args.metric, folder)
     print(table.drop(columns="error").to_string(index=False, max_rows=50))
     print(f"\n  {len(table)} combinations on {where}; results in {out}/ (sweep.csv, sweep.html)\n")
-    return _report_failures(table, "run")
+    return _report_failures(table, "run", list(grid))
 
 
 def _cmd_walkforward(args: argparse.Namespace) -> int:
@@ -462,7 +464,7 @@ def _cmd_walkforward(args: argparse.Namespace) -> int:
         f"\n  {len(wf.table)} windows; out of sample: total return {wf.total_return:.2%}, "
         f"sharpe {wf.sharpe:.2f}; results in {out}/ (walkforward.csv, walkforward.html)\n"
     )
-    return _report_failures(wf.table, "test window")
+    return _report_failures(wf.table, "test window", ["window", "test_from", "test_to", *grid])
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:

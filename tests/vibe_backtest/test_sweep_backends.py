@@ -20,6 +20,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from vibe_backtest.api import load_market
+from vibe_backtest.backends import open_backend
 from vibe_backtest.cli import main
 
 pytest.importorskip("distributed")
@@ -91,6 +93,11 @@ def test_every_backend_writes_the_same_sweep_csv(tmp_path: Path, scheduler: str)
     table = pd.read_csv(tmp_path / "pool" / "sweep.csv")
     assert len(table) == 4 and table["error"].isna().all()
     assert table["final_equity"].nunique() > 1  # the cells really differ
+    # the market reaches the worker once: every task there sees the very same object
+    market = load_market(symbols=["AAPL"], end="2024-05-03")
+    with open_backend(market, scheduler=scheduler) as backend:
+        seen = [v for _, v in backend.map_unordered(lambda m, i: (os.getpid(), id(m)), range(6), desc="t")]
+    assert len(set(seen)) == 1 and seen[0][0] != os.getpid()
 
 
 FAILING = '''
@@ -130,7 +137,7 @@ def test_a_failing_run_is_a_row_and_the_sweep_goes_on(
     assert pd.isna(failed["final_equity"])
     ok = table[table["strategy.reward_risk"] != 3.0]
     assert ok["error"].isna().all() and ok["final_equity"].notna().all()
-    assert "'strategy.reward_risk': 3.0" in err and "boom at reward_risk 3" in err
+    assert "run failed (strategy.reward_risk=3.0): RuntimeError: boom at reward_risk 3" in err
     assert "1 of 3 runs failed" in err
     assert "1 of 3 runs failed" in (out / "sweep.html").read_text()
 
