@@ -166,6 +166,18 @@ def test_a_warm_test_window_trades_from_its_first_session(tmp_path: Path) -> Non
     assert whole["n_trades"] > len(inside)
 
 
+def test_walkforward_warms_up_before_each_window_by_default(tmp_path: Path) -> None:
+    out = tmp_path / "wf"
+    args = ["walkforward", "--grid", "seed=7", "--train", "20", "--test", "10", "--backend", "pool"]
+    assert main([*args, "--workers", "1", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "walkforward.csv")
+    sessions = pd.read_csv(out / "walkforward-equity.csv")["date"].tolist()
+    assert len(sessions) == 40
+    # five sessions before each test window (they are training sessions: the past)
+    assert table["warmup_from"].tolist() == ["2024-05-22", "2024-06-06", "2024-06-21", "2024-07-08"]
+    assert table["oos_trades"].iloc[0] > 0  # warmed: the first sessions are not all vetoed
+
+
 def test_walkforward_bad_windows_are_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["walkforward", "--symbols", "AAPL", "--end", "2024-05-10", "--grid", "seed=1,2"]
     assert main([*base, "--train", "5", "--test", "4", "--step", "2", "--out", str(tmp_path / "a")]) == 2
