@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import attrs
 
 from vibe_backtest.layers import Layer, LayerError, build_layers, is_secret, render_tree
-from vibe_backtest.settings import environment_layer, file_layer, set_layer
+from vibe_backtest.settings import BACKTEST_SECTIONS, environment_layer, file_layer, set_layer
 from vibe_core.codec import unstructure
 from vibe_core.config import (
     Config,
@@ -239,7 +239,7 @@ def _dotenv(path: Path) -> dict[str, str]:
 
 def _env_layer(name: str, environ: Mapping[str, str]) -> Layer:
     """``VIBE__SECTION__KEY`` variables plus ``FINNHUB_API_KEY`` (as ``data.finnhub_api_key``)."""
-    layer = environment_layer(environ)
+    layer = environment_layer(environ, skip=BACKTEST_SECTIONS)  # VIBE__SWEEP__* is the backtester's
     key = environ.get(FINNHUB_ENV)
     data, sources = _copy(layer.data), dict(layer.sources)
     if key is not None and _FINNHUB_PATH not in sources:

@@ -157,3 +157,14 @@ def test_the_backtester_leaves_the_service_sections_of_the_environment_alone():
     assert config.strategy.reward_risk == 3  # (the core's own variables still count)
     with pytest.raises(ConfigError, match="nope"):
         load_settings(environ={"VIBE__NOPE__X": "1"})  # a typo is still an error
+
+
+def test_the_service_leaves_the_backtesters_sections_of_the_environment_alone(tmp_path):
+    """``VIBE__SWEEP__WORKERS`` set for ``vibe-backtest sweep`` must not break ``vibe-live``."""
+    from vibe_live.settings import load_service_settings
+
+    environ = {"VIBE__SWEEP__WORKERS": "2", "VIBE__STORAGE__DB": "x.db"}
+    settings, _ = load_service_settings(environ=environ, cwd=tmp_path)
+    assert settings.storage.db == "x.db"
+    with pytest.raises(ConfigError, match="nope"):
+        load_service_settings(environ={"VIBE__NOPE__X": "1"}, cwd=tmp_path)
