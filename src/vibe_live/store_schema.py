@@ -20,6 +20,8 @@ replay after a crash writes the same keys again, which ``INSERT OR IGNORE`` drop
   itself (``action``, codec JSON).
 - ``equity``: samples keyed by time; ``sessions``: one row per trading day.
 - ``meta``: key/value pairs (the config the log was written with).
+- ``outbox`` (migration 2): notifications committed before they are sent (:mod:`vibe_live.notify`):
+  one row per message item under a unique idempotency ``key``, ``sent`` set after a 2xx.
 """
 
 from __future__ import annotations
@@ -75,8 +77,15 @@ _V1 = (
     " end_equity REAL NOT NULL) WITHOUT ROWID",
 )
 
+_V2 = (
+    "CREATE TABLE outbox (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, channel TEXT NOT NULL,"
+    " kind TEXT NOT NULL, urgent INTEGER NOT NULL, created INTEGER NOT NULL, payload TEXT NOT NULL,"
+    " parts_sent INTEGER NOT NULL DEFAULT 0, sent INTEGER, failed TEXT)",
+    "CREATE INDEX outbox_pending ON outbox (channel, id) WHERE sent IS NULL AND failed IS NULL",
+)
+
 #: Migration ``i`` takes a store from version ``i`` to ``i + 1``; append, never edit a released one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
