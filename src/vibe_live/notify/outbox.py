@@ -52,6 +52,7 @@ class Outbox:
             raise StoreError(f"{self.path}: no such database (the service creates it)")
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA busy_timeout = 5000")
+        self._conn.execute("PRAGMA synchronous = NORMAL")  # WAL: a kill -9 loses no commit (see Store)
         found = self._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'outbox'").fetchone()
         if found is None:
             self._conn.close()
