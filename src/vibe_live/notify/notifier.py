@@ -58,9 +58,13 @@ def _log(event: str, level: int = logging.INFO, **fields: object) -> None:
 class DiscordNotifier:
     """Items into the outbox of the store at ``db``; a :class:`WebhookSender` out of it."""
 
-    def __init__(self, settings: Any, db: Path | str, **sender_options: Any) -> None:
-        """``settings``: the ``notifications`` section; ``sender_options`` override the sender's."""
+    def __init__(
+        self, settings: Any, db: Path | str, *, horizon_ns: int = _DAY_NS, **sender_options: Any
+    ) -> None:
+        """``settings``: the ``notifications`` section; ``horizon_ns``: how far back (feed time) before
+        the log's end a restart re-derives; ``sender_options`` override the sender's."""
         self.settings = settings
+        self.horizon_ns = horizon_ns
         self.outbox = Outbox(db)
         options: dict[str, Any] = {
             "coalesce_ms": settings.coalesce_ms,
@@ -102,12 +106,11 @@ class DiscordNotifier:
             added = self.commit(self.rederive(mark), seq=seq)
             if added:
                 _log("notifications re-derived after a restart", items=added, after_seq=mark)
-        self.commit(
-            [fmt.service_started(wall_ns=time.time_ns(), seq=seq, mode=mode, symbols=symbols, resume=resume)]
-        )
         counts = self.outbox.counts()
         if counts["pending"]:
             _log("notifications pending from the last run", pending=counts["pending"])
+        item = fmt.service_started(wall_ns=time.time_ns(), seq=seq, mode=mode, symbols=symbols, resume=resume)
+        self.commit([item])
 
     def record(self, sourced: Sequence[Sourced], view: EngineSnapshot, transition: str | None) -> None:
         """The items of one dispatched step (its events' actions, a session close), in one commit."""
@@ -265,11 +268,11 @@ class DiscordNotifier:
         return items
 
     def rederive(self, after: int) -> list[Item]:
-        """The items of the records logged after ``after`` (within a day of the log's end) and of the
-        sessions closed since, from the store's read tables."""
+        """The items of the records logged after ``after`` (within ``horizon_ns`` of the log's end) and
+        of the sessions closed since, from the store's read tables."""
         (last_ts,) = self.outbox.query("SELECT coalesce(max(ts), 0) FROM events")[0]
         (mark_ts,) = self.outbox.query("SELECT coalesce(max(ts), 0) FROM events WHERE seq <= ?", (after,))[0]
-        since = max(int(mark_ts), int(last_ts) - _DAY_NS)  # type: ignore[call-overload]
+        since = max(int(mark_ts), int(last_ts) - self.horizon_ns)  # type: ignore[call-overload]
         rows = self.outbox.query(
             "SELECT seq, idx, action FROM ("
             " SELECT seq, idx, action, time AS t FROM fills"

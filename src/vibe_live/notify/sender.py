@@ -1,10 +1,11 @@
 """The webhook sender: one task per webhook draining the outbox to Discord, never on the trading path.
 
-What goes out next (:meth:`WebhookSender.choose`): the oldest urgent item alone, at once; else, once
-the oldest pending item is ``coalesce_ms`` old, the longest run of pending items (in commit order)
-that fits one message, coalesced; an item too big for one message goes alone, split over several
-(its delivered parts are counted, so a restart resumes with the next part). ``coalesce_ms=0``: one
-item per message, at once.
+What goes out next (:meth:`WebhookSender.choose`): once the oldest pending item is ``coalesce_ms``
+old, the longest run of pending items (in commit order) that fits one message, coalesced; an item
+too big for one message goes alone, split over several (its delivered parts are counted, so a
+restart resumes with the next part). An urgent item is never coalesced and cuts the window short:
+the items committed before it go at once when they fit :data:`URGENT_BEHIND` messages (order
+kept), else the urgent one goes first. ``coalesce_ms=0``: one item per message, at once.
 
 Each request: at most ``rate_limit`` starts in any ``rate_period_s`` seconds, then the webhook's
 gate (``X-RateLimit-Remaining: 0`` closes it for ``X-RateLimit-Reset-After``; a 429 for its
@@ -41,6 +42,7 @@ from vibe_live.notify.ratelimit import GLOBAL_GATE, Gate, RequestWindow, backoff
 __all__ = ["WebhookSender", "versioned_url", "mask_url", "API_VERSION"]
 
 API_VERSION = 10
+URGENT_BEHIND = 3  #: an urgent item waits behind at most this many messages, else it goes first
 _GONE = (401, 403, 404)
 
 
@@ -111,9 +113,12 @@ class WebhookSender:
     def choose(self, now_ns: int) -> tuple[list[OutboxRow], list[Message]] | float | None:
         """What to send next: rows and their messages, or seconds to wait, or None (nothing pending)."""
         urgent = self.outbox.first_urgent()
-        if urgent is not None:
-            return [urgent], item_messages([urgent.item])
         rows = self.outbox.pending(EMBEDS * FIELDS)
+        if urgent is not None:
+            before = [r for r in rows if r.id < urgent.id]
+            if before and len(item_messages([r.item for r in before])) <= URGENT_BEHIND:
+                return self._run_of(before)  # the window is cut short: what came first goes first
+            return [urgent], item_messages([urgent.item])
         if not rows:
             return None
         first = rows[0]
@@ -122,10 +127,17 @@ class WebhookSender:
         due = first.created + self.coalesce_ns
         if now_ns < due and not self.hurry:
             return (due - now_ns) / 1e9
-        unit, messages = [first], item_messages([first.item])
-        if len(messages) > 1:
+        return self._run_of(rows)
+
+    @staticmethod
+    def _run_of(rows: Sequence[OutboxRow]) -> tuple[list[OutboxRow], list[Message]]:
+        """The longest run from ``rows[0]`` that fits one message (or ``rows[0]`` alone, in parts)."""
+        unit, messages = [rows[0]], item_messages([rows[0].item])
+        if len(messages) > 1 or rows[0].parts_sent > 0 or rows[0].item.urgent:
             return unit, messages
         for row in rows[1:]:
+            if row.item.urgent or row.parts_sent > 0:
+                break
             trial = item_messages([r.item for r in (*unit, row)])
             if len(trial) > 1:
                 break
@@ -136,9 +148,10 @@ class WebhookSender:
     # -- running -------------------------------------------------------------------------------
 
     async def run(self, *, until_empty: bool = False, client: httpx.AsyncClient | None = None) -> None:
-        """Send until cancelled (``until_empty``: until nothing is pending) or the webhook is gone."""
+        """Send until cancelled (``until_empty``: now, until nothing is pending) or the webhook is gone."""
         if self.stopped is not None:
             return
+        self.hurry = self.hurry or until_empty  # draining: no coalescing wait
         self.running = True
         own = client is None
         http = client or httpx.AsyncClient(
