@@ -76,7 +76,7 @@ class Notifier(Protocol):
 
     def stopped(self, *, reason: str, seq: int, view: EngineSnapshot | None) -> None: ...
 
-    def failed(self, *, seq: int, error: str) -> None: ...
+    def failed(self, *, seq: int, error: BaseException) -> None: ...
 
     async def run(self) -> None: ...
 
@@ -181,7 +181,7 @@ class LiveService:
             await self._run(frames_in, frames_out, out_in, out_out)
         except Exception as exc:
             if self.notifier is not None:
-                self.notifier.failed(seq=self.journal.last_seq, error=f"{type(exc).__name__}: {exc}")
+                self.notifier.failed(seq=self.journal.last_seq, error=exc)
                 await self.notifier.drain()
             raise
         _log("stopped", seq=self.journal.last_seq, prints=self.prints, snapshot=self.journal.last_seq)

@@ -109,7 +109,7 @@ class NotificationSettings:
     rate_limit: int = attrs.field(default=5, validator=positive)  #: at most this many requests ...
     rate_period_s: float = attrs.field(default=2.0, validator=positive)  #: ... in any window this long
     backoff_max_s: float = attrs.field(default=60.0, validator=positive)  #: 5xx/network: jittered, capped
-    drain_grace_s: float = attrs.field(default=5.0, validator=non_negative)  #: shutdown: send what is left
+    drain_grace_s: float = attrs.field(default=4.0, validator=non_negative)  #: shutdown: send what is left
     feed_down_critical_minutes: float = attrs.field(default=5.0, validator=positive)
     send_service: bool = True  #: service start/stop, fatal errors
     send_fills: bool = True

@@ -4,20 +4,33 @@ leg), switches, re-derivation after a crash without duplicates, and the whole se
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import json
 import sqlite3
 from pathlib import Path
 
+import anyio
 import attrs
 import pytest
 from tests.fakes.discord_server import FakeDiscord
 from tests.vibe_live.live_files import live
 
+from vibe_backtest.api import calendar
+from vibe_backtest.data import iter_bars
+from vibe_backtest.sample import sample_market
 from vibe_core.actions import Notify, TradeClosed
+from vibe_core.engine import new_state
+from vibe_core.events import FeedStatus
 from vibe_core.models import TradeRecord
+from vibe_core.snapshot import read_model
 from vibe_core.types import ExitReason, Severity, Side
+from vibe_live.feeds.replay import ReplayFeed
+from vibe_live.logs import setup_logging
 from vibe_live.notify import DiscordNotifier, make_notifier
+from vibe_live.notify.items import Item
 from vibe_live.notify.outbox import HIGH_WATER_KEY
+from vibe_live.service import LiveService
 from vibe_live.settings import NotificationSettings, Settings
 from vibe_live.store import Store
 
@@ -205,4 +218,91 @@ def test_the_service_end_to_end_posts_trades_to_discord(tmp_path):
             pending = conn.execute("SELECT count(*) FROM outbox WHERE sent IS NULL").fetchone()[0]
         assert pending == 0
     finally:
+        server.stop()
+
+
+def test_feed_down_then_up_and_a_long_outage_is_an_urgent_critical(db):
+    n = notifier(db, feed_down_critical_minutes=0.01)  # 0.6 s
+    view = read_model(new_state(Settings().core, calendar()))
+    n.record([(5, FeedStatus(ts=10, connected=False, reason="closed by server"), [])], view, None)
+
+    async def main() -> None:
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(n._watchdog)
+                while not n.outbox.has("feed:down-long:5"):
+                    await anyio.sleep(0.05)
+                tg.cancel_scope.cancel()
+
+    anyio.run(main)
+    n.record([(6, FeedStatus(ts=20, connected=True, reason="reconnected"), [])], view, None)
+    got = {i["key"]: i for i in items(n)}
+    assert got["feed:5"]["title"] == "Feed down" and got["feed:5"]["description"] == "closed by server"
+    assert got["feed:down-long:5"]["urgent"] and got["feed:down-long:5"]["severity"] == "critical"
+    assert got["feed:6"]["title"] == "Feed up"
+    assert n.outbox.high_water() == 6
+    n.close()
+
+
+class _Broken(ReplayFeed):
+    async def frames(self):  # type: ignore[override]
+        count = 0
+        async for frame in super().frames():
+            yield frame
+            count += 1
+            if count == 50:
+                raise RuntimeError("the feed broke")
+
+
+def test_a_fatal_error_is_sent_before_it_propagates(tmp_path):
+    server = FakeDiscord().start()
+    try:
+        setup_logging(stream=io.StringIO())
+        settings = Settings()
+        settings = attrs.evolve(
+            settings,
+            core=attrs.evolve(settings.core, symbols=("AAPL",)),
+            features=attrs.evolve(settings.features, enable_notifications=True),
+            notifications=NotificationSettings(discord_webhook_url=server.url("7/t")),
+        )
+        market = sample_market(["AAPL"], sessions=calendar(), n_sessions=1, end=dt.date(2024, 7, 25))
+        bars = list(iter_bars(market))
+        store = Store(tmp_path / "v.db")
+        n = make_notifier(settings, store.path)
+        service = LiveService(
+            settings, store, calendar(), lambda skip: _Broken(bars, skip=skip), feed_label="t",
+            clock_mode="feed", notifier=n,
+        )  # fmt: skip
+        with pytest.raises(BaseExceptionGroup) as raised:
+            anyio.run(service.run)
+        assert raised.group_contains(RuntimeError, match="the feed broke")
+        titles = [e.get("title") for m in server.messages("7") for e in m["body"]["embeds"]]
+        assert titles[0] == "vibe started" and titles[-1] == "vibe stopped on an error"
+        error = server.messages("7")[-1]["body"]["embeds"][-1]
+        assert "the feed broke" in error["description"]
+        assert n is not None
+        n.close()
+        store.close()
+    finally:
+        server.stop()
+
+
+def test_drain_at_shutdown_is_bounded_by_its_grace_and_keeps_what_is_left(db):
+    server = FakeDiscord(hold_after=0).start()  # Discord hangs
+    try:
+        settings = NotificationSettings(discord_webhook_url=server.url())
+        n = DiscordNotifier(settings, db, request_timeout_s=0.3)
+        assert (
+            n.commit([Item(key="halt:1:0", kind="halt", severity="critical", title="HALT", urgent=True)]) == 1
+        )
+
+        async def main() -> int:
+            with anyio.fail_after(10):
+                return await n.drain(0.5)
+
+        assert anyio.run(main) == 1
+        assert n.outbox.counts()["pending"] == 1
+        n.close()
+    finally:
+        server.release()
         server.stop()

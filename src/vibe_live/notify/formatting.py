@@ -12,6 +12,7 @@ trade without a known stop says "R: n/a (no stop on record)".
 from __future__ import annotations
 
 import datetime as dt
+import traceback
 from collections.abc import Sequence
 
 from vibe_core.actions import EventRejected, Notify, RiskHalted, SignalEvaluated, TradeClosed
@@ -26,6 +27,7 @@ __all__ = [
     "service_started",
     "service_stopped",
     "fatal_error",
+    "describe_error",
     "fill_item",
     "trade_item",
     "veto_item",
@@ -82,6 +84,24 @@ def service_stopped(*, wall_ns: int, seq: int, reason: str, equity: float | None
         ts=wall_ns,
         urgent=True,
     )
+
+
+def describe_error(error: BaseException) -> str:
+    """The errors inside ``error`` (task groups wrap them), each with the last lines of its traceback."""
+    leaves: list[BaseException] = []
+    stack = [error]
+    while stack:
+        exc = stack.pop(0)
+        if isinstance(exc, BaseExceptionGroup):
+            stack.extend(exc.exceptions)
+        else:
+            leaves.append(exc)
+    parts = []
+    for exc in leaves:
+        lines = traceback.format_exception(exc)
+        tail = "".join(lines[-4:-1]).rstrip()
+        parts.append(f"{type(exc).__name__}: {exc}" + (f"\n```\n{tail}\n```" if tail else ""))
+    return "\n".join(parts)
 
 
 def fatal_error(*, wall_ns: int, seq: int, error: str) -> Item:

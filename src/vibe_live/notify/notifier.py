@@ -133,8 +133,8 @@ class DiscordNotifier:
         )
         self.commit([item])
 
-    def failed(self, *, seq: int, error: str) -> None:
-        self.commit([fmt.fatal_error(wall_ns=time.time_ns(), seq=seq, error=error)])
+    def failed(self, *, seq: int, error: BaseException) -> None:
+        self.commit([fmt.fatal_error(wall_ns=time.time_ns(), seq=seq, error=fmt.describe_error(error))])
 
     def gap(self, key: str, symbol: str, start: int, end: int, missing: int, note: str = "") -> None:
         """A data gap found by the feed's checks (``key`` names it for good, e.g. its first bar's time)."""

@@ -83,7 +83,7 @@ class WebhookSender:
         rate_period_s: float = 2.0,
         backoff_base_s: float = 1.0,
         backoff_max_s: float = 60.0,
-        request_timeout_s: float = 5.0,
+        request_timeout_s: float = 3.0,
         username: str = "vibe",
         global_gate: Gate = GLOBAL_GATE,
         seed: int | None = None,
