@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -306,3 +307,15 @@ def test_drain_at_shutdown_is_bounded_by_its_grace_and_keeps_what_is_left(db):
     finally:
         server.release()
         server.stop()
+
+
+def test_a_notification_problem_is_logged_never_raised_into_the_service(db, caplog):
+    n = notifier(db)
+    n.outbox.close()  # every commit now fails
+    view = read_model(new_state(Settings().core, calendar()))
+    with caplog.at_level(logging.ERROR, logger="vibe_live"):
+        n.record([(5, FeedStatus(ts=10, connected=False, reason="x"), [])], view, None)
+        n.stopped(reason="test", seq=5, view=view)
+        assert anyio.run(n.drain, 0.1) == -1
+    events = [getattr(r, "event", "") for r in caplog.records]
+    assert events.count("notification not committed") == 2 and "notifications not drained" in events

@@ -24,12 +24,13 @@ coalescing window.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import anyio
 
@@ -53,6 +54,25 @@ _ECHOED = (TradeClosed, RiskHalted, OrderRejected)  #: records the core follows 
 
 def _log(event: str, level: int = logging.INFO, **fields: object) -> None:
     LOGGER.log(level, event, extra={"event": event, "fields": fields})
+
+
+_F = TypeVar("_F", bound=Callable[..., None])
+
+
+def _never_raises(hook: _F) -> _F:
+    """A hook of the service: a notification problem is logged, never the service's problem."""
+
+    @functools.wraps(hook)
+    def guarded(*args: Any, **kwargs: Any) -> None:
+        try:
+            hook(*args, **kwargs)
+        except Exception:
+            LOGGER.exception(
+                "notification not committed",
+                extra={"event": "notification not committed", "fields": {"hook": hook.__name__}},
+            )
+
+    return cast(_F, guarded)
 
 
 class DiscordNotifier:
@@ -97,6 +117,7 @@ class DiscordNotifier:
 
     # -- the service's hooks ---------------------------------------------------------------------
 
+    @_never_raises
     def started(self, *, seq: int, mode: str, symbols: Sequence[str], resume: str) -> None:
         """Re-derive what the last run may not have committed, then say the service started."""
         mark = self.outbox.high_water()
@@ -112,6 +133,7 @@ class DiscordNotifier:
         item = fmt.service_started(wall_ns=time.time_ns(), seq=seq, mode=mode, symbols=symbols, resume=resume)
         self.commit([item])
 
+    @_never_raises
     def record(self, sourced: Sequence[Sourced], view: EngineSnapshot, transition: str | None) -> None:
         """The items of one dispatched step (its events' actions, a session close), in one commit."""
         items: list[Item] = []
@@ -125,6 +147,7 @@ class DiscordNotifier:
             items += self._summaries("date = ?", (view.session_date,))
         self.commit(items, seq=last)
 
+    @_never_raises
     def stopped(self, *, reason: str, seq: int, view: EngineSnapshot | None) -> None:
         equity = None if view is None else view.account.equity
         positions = 0 if view is None else len(view.positions)
@@ -133,9 +156,11 @@ class DiscordNotifier:
         )
         self.commit([item])
 
+    @_never_raises
     def failed(self, *, seq: int, error: BaseException) -> None:
         self.commit([fmt.fatal_error(wall_ns=time.time_ns(), seq=seq, error=fmt.describe_error(error))])
 
+    @_never_raises
     def gap(self, key: str, symbol: str, start: int, end: int, missing: int, note: str = "") -> None:
         """A data gap found by the feed's checks (``key`` names it for good, e.g. its first bar's time)."""
         self.commit([fmt.gap_item(key, symbol, start, end, missing, note)])
@@ -143,24 +168,39 @@ class DiscordNotifier:
     # -- sending ---------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """The sender and the feed-outage watchdog, until cancelled."""
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._watchdog)
-            await self.sender.run()
-            tg.cancel_scope.cancel()
+        """The sender and the feed-outage watchdog, until cancelled (an error stops them, not the service)."""
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._watchdog)
+                await self.sender.run()
+                tg.cancel_scope.cancel()
+        except Exception:
+            LOGGER.exception(
+                "notifications stopped on an error",
+                extra={
+                    "event": "notifications stopped on an error",
+                    "fields": {"note": "the outbox is kept"},
+                },
+            )
 
     async def drain(self, grace: float | None = None) -> int:
-        """Send what is pending (no coalescing wait) for at most ``grace`` seconds; returns what is left."""
+        """Send what is pending (no coalescing wait) for at most ``grace`` s; what is left (-1: error)."""
         grace = self.settings.drain_grace_s if grace is None else grace
         self.sender.hurry = True
         self.sender.poke()
-        with anyio.move_on_after(grace):
-            if self.sender.running:
-                while self.outbox.counts()["pending"] and self.sender.running:
-                    await anyio.sleep(0.02)
-            elif self.sender.stopped is None:
-                await self.sender.run(until_empty=True)
-        left = self.outbox.counts()["pending"]
+        try:
+            with anyio.move_on_after(grace):
+                if self.sender.running:
+                    while self.outbox.counts()["pending"] and self.sender.running:
+                        await anyio.sleep(0.02)
+                elif self.sender.stopped is None:
+                    await self.sender.run(until_empty=True)
+            left = self.outbox.counts()["pending"]
+        except Exception:
+            LOGGER.exception(
+                "notifications not drained", extra={"event": "notifications not drained", "fields": {}}
+            )
+            return -1
         if left:
             _log(
                 "notifications left in the outbox",
