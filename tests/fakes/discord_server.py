@@ -5,7 +5,8 @@ window (``limit`` requests in any ``period`` seconds; ``X-RateLimit-*`` headers 
 ``Remaining: 0`` with ``Reset-After`` when full) and a global one (``global_limit`` per second over
 all webhooks), a ``429`` with a JSON ``retry_after`` in seconds (``global: true`` and
 ``X-RateLimit-Global`` for the global one) to any request over a limit, and the embed limits (a
-``400`` with code 50035 on a violation; 50006 for an empty message). It records every request and
+``400`` with code 50035 on a violation; 50006 for an empty message); a ``GET`` answers the
+webhook object. It records every POST and
 every delivered message. On demand: answer the next requests with given statuses (``fail``), a
 webhook deleted (``gone``: 404 10015), a forced 429 (``force_429``), or hold the request after
 ``hold_after`` deliveries until :meth:`release` and then drop it (answer 503, not delivered), so a
@@ -159,6 +160,12 @@ class FakeDiscord:
             if not message.get("more_body"):
                 break
         match = _PATH.match(scope["path"])
+        if scope["method"] == "GET" and match is not None:  # get webhook with token
+            if match["id"] in self.gone:
+                await _answer(send, 404, {"message": "Unknown Webhook", "code": 10015})
+            else:
+                await _answer(send, 200, {"id": match["id"], "type": 1, "name": "fake", "channel_id": "99"})
+            return
         if scope["method"] != "POST" or match is None:
             await _answer(send, 404, {"message": "404: Not Found", "code": 0})
             return

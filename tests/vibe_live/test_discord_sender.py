@@ -17,7 +17,7 @@ from tests.fakes.discord_server import FakeDiscord
 from vibe_live.notify.items import Item
 from vibe_live.notify.outbox import Outbox
 from vibe_live.notify.ratelimit import Gate
-from vibe_live.notify.sender import WebhookSender, mask_url, versioned_url
+from vibe_live.notify.sender import WebhookSender, mask_url, probe_webhook, versioned_url
 from vibe_live.store import Store
 
 PERIOD = 0.1
@@ -285,3 +285,44 @@ def test_items_already_in_the_outbox_are_not_added_twice(outbox):
 
 def test_deque_of_failures_is_a_deque():
     assert isinstance(FakeDiscord().fail, deque)
+
+
+def test_the_probe_says_whether_the_webhook_answers_without_its_token(discord):
+    ok, verdict = anyio.run(probe_webhook, discord.url("123/tok"))
+    assert ok and "channel 99" in verdict
+    discord.gone.add("123")
+    ok, verdict = anyio.run(probe_webhook, discord.url("123/tok"))
+    assert not ok and "404" in verdict and "tok" not in verdict
+    ok, verdict = anyio.run(probe_webhook, "http://127.0.0.1:9/api/webhooks/1/tok")
+    assert not ok and "tok" not in verdict
+    assert discord.requests == []  # nothing posted
+
+
+def test_two_webhooks_over_the_global_limit_are_slowed_by_its_429s_and_lose_nothing(tmp_path):
+    server = FakeDiscord(limit=5, period=PERIOD, global_limit=10).start()  # 10 a second over both
+    gate = Gate()
+    boxes = []
+    for name in ("a", "b"):
+        Store(tmp_path / f"{name}.db").close()
+        boxes.append(Outbox(tmp_path / f"{name}.db"))
+        boxes[-1].add([note(i) for i in range(8)])
+    a = sender(server.url("123/x"), boxes[0], global_gate=gate)
+    b = sender(server.url("456/y"), boxes[1], global_gate=gate)
+
+    async def main() -> None:
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(lambda: a.run(until_empty=True))
+                tg.start_soon(lambda: b.run(until_empty=True))
+
+    try:
+        anyio.run(main)
+        assert titles(server, "123") == titles(server, "456") == [f"n{i:03d}" for i in range(8)]
+        limited = [r for r in server.requests if r.status == 429]
+        assert limited and a.stats["rate_limited_global"] + b.stats["rate_limited_global"] == len(limited)
+        accepted = [r.at for r in server.requests if r.status == 200]
+        assert all(y - x >= 1.0 for x, y in zip(accepted, accepted[10:], strict=False))
+    finally:
+        server.stop()
+        for box in boxes:
+            box.close()
