@@ -11,12 +11,22 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vibe_live.logs import LOGGER
-from vibe_live.notify.notifier import DiscordNotifier
+
+if TYPE_CHECKING:
+    from vibe_live.notify.notifier import DiscordNotifier
 
 __all__ = ["DiscordNotifier", "enabled", "make_notifier"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DiscordNotifier":  # imported on use: a service without notifications never loads httpx
+        from vibe_live.notify.notifier import DiscordNotifier
+
+        return DiscordNotifier
+    raise AttributeError(name)
 
 
 def enabled(settings: Any) -> bool:
@@ -40,6 +50,8 @@ def make_notifier(settings: Any, db: Path | str) -> DiscordNotifier | None:
             },
         )
         return None
+    from vibe_live.notify.notifier import DiscordNotifier
+
     notifier = DiscordNotifier(settings.notifications, db)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     return notifier
