@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from tests.fakes.discord_server import embed_problems
 
 from vibe_live.notify.items import Item
+from vibe_live.notify.outbox import OutboxRow
 from vibe_live.notify.packing import FILLER, Block, blocks, chunks, item_messages, pack, size
+from vibe_live.notify.sender import WebhookSender
 
 # any text: astral characters (2 UTF-16 units), whitespace runs, newlines; never the filler itself
 _ALPHABET = st.characters(blacklist_characters=FILLER, blacklist_categories=("Cs",))
@@ -117,3 +119,23 @@ def test_thirty_items_of_one_kind_overflow_into_a_second_embed_not_a_lost_field(
     names = [f["name"] for e in message for f in e["fields"]]
     assert names == [f"X{i} buy 1 @ 1.00" for i in range(30)]
     assert [len(e["fields"]) for e in message] == [25, 5]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["fill", "trade", "notice"]), st.integers(0, 3000), st.booleans()),
+                min_size=1, max_size=60))  # fmt: skip
+def test_a_coalesced_run_is_the_longest_prefix_that_fits_one_message(specs):
+    rows = [
+        OutboxRow(
+            i, f"k{i}", 0, 0, Item(key=f"k{i}", kind=kind, title=f"t{i}", description="d" * n, urgent=u)
+        )
+        for i, (kind, n, u) in enumerate(specs)
+    ]
+    unit, messages = WebhookSender._run_of(rows)
+    assert messages == item_messages([r.item for r in unit])
+    assert [r.id for r in unit] == list(range(len(unit)))  # a prefix, in order
+    if len(unit) > 1:
+        assert len(messages) == 1 and not any(r.item.urgent for r in unit)
+    if len(messages) == 1 and len(unit) < len(rows) and not rows[0].item.urgent:
+        following = rows[len(unit)]
+        assert following.item.urgent or len(item_messages([r.item for r in rows[: len(unit) + 1]])) > 1

@@ -112,7 +112,7 @@ class DiscordNotifier:
             return 0
         added = self.outbox.add(chosen, seq=seq)
         if added:
-            self.sender.poke()
+            self.sender.poke(urgent=any(item.urgent for item in chosen))
         return added
 
     # -- the service's hooks ---------------------------------------------------------------------

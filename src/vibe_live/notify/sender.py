@@ -35,8 +35,9 @@ import anyio
 import httpx
 
 from vibe_live.logs import LOGGER
+from vibe_live.notify.items import Item
 from vibe_live.notify.outbox import Outbox, OutboxRow
-from vibe_live.notify.packing import EMBEDS, FIELDS, Message, item_messages
+from vibe_live.notify.packing import EMBEDS, FIELDS, TOTAL, Message, item_messages, size
 from vibe_live.notify.ratelimit import GLOBAL_GATE, Gate, RequestWindow, backoff
 
 __all__ = ["WebhookSender", "versioned_url", "mask_url", "probe_webhook", "API_VERSION", "URGENT_BEHIND"]
@@ -82,6 +83,11 @@ async def probe_webhook(url: str, *, timeout: float = 5.0) -> tuple[bool, str]:
     return False, f"{mask_url(target)}: {response.status_code} {response.text[:200]}"
 
 
+def _raw_size(item: Item) -> int:
+    """The characters an item brings to a message at the least (its texts, before any layout)."""
+    return size(item.title) + size(item.description) + sum(size(n) + size(v) for n, v in item.fields)
+
+
 def _log(event: str, level: int = logging.INFO, **fields: object) -> None:
     LOGGER.log(level, event, extra={"event": event, "fields": fields})
 
@@ -123,10 +129,12 @@ class WebhookSender:
         self.running = False
         self._rng = random.Random(seed)
         self._wake = anyio.Event()
+        self._windowed = False  #: waiting for a coalescing window to end
 
-    def poke(self) -> None:
-        """New items were committed: look again now."""
-        self._wake.set()
+    def poke(self, *, urgent: bool = True) -> None:
+        """New items were committed: look again now (while a coalescing window runs: urgent ones only)."""
+        if urgent or not self._windowed:
+            self._wake.set()
 
     # -- choosing ------------------------------------------------------------------------------
 
@@ -151,19 +159,31 @@ class WebhookSender:
 
     @staticmethod
     def _run_of(rows: Sequence[OutboxRow]) -> tuple[list[OutboxRow], list[Message]]:
-        """The longest run from ``rows[0]`` that fits one message (or ``rows[0]`` alone, in parts)."""
-        unit, messages = [rows[0]], item_messages([rows[0].item])
+        """The longest run from ``rows[0]`` that fits one message (or ``rows[0]`` alone, in parts).
+
+        Candidates stop at an urgent or part-sent row and once their raw text passes the 6000
+        characters of a message (packing only adds); a binary search over the prefix length finds
+        the longest that packs into one message (at worst a shorter one, never one that does not fit).
+        """
+        first = [rows[0]]
+        messages = item_messages([rows[0].item])
         if len(messages) > 1 or rows[0].parts_sent > 0 or rows[0].item.urgent:
-            return unit, messages
+            return first, messages
+        candidates, text = 1, _raw_size(rows[0].item)
         for row in rows[1:]:
-            if row.item.urgent or row.parts_sent > 0:
+            text += _raw_size(row.item)
+            if row.item.urgent or row.parts_sent > 0 or text > TOTAL:
                 break
-            trial = item_messages([r.item for r in (*unit, row)])
-            if len(trial) > 1:
-                break
-            unit.append(row)
-            messages = trial
-        return unit, messages
+            candidates += 1
+        fits, low, high = messages, 1, candidates  # rows[:low] fits one message
+        while low < high:
+            mid = (low + high + 1) // 2
+            trial = item_messages([r.item for r in rows[:mid]])
+            if len(trial) == 1:
+                fits, low = trial, mid
+            else:
+                high = mid - 1
+        return list(rows[:low]), fits
 
     # -- running -------------------------------------------------------------------------------
 
@@ -186,8 +206,12 @@ class WebhookSender:
                         return
                     await self._wake.wait()
                 elif isinstance(choice, float):
-                    with anyio.move_on_after(choice):
-                        await self._wake.wait()
+                    self._windowed = True
+                    try:
+                        with anyio.move_on_after(choice):
+                            await self._wake.wait()
+                    finally:
+                        self._windowed = False
                 else:
                     await self._deliver(http, *choice)
         except _Gone:
@@ -303,5 +327,7 @@ class WebhookSender:
     async def _back_off(self, failures: int, why: str) -> None:
         delay = backoff(failures, base=self.backoff_base_s, cap=self.backoff_max_s, rng=self._rng)
         self.stats["backoffs"] += 1
-        _log("discord unreachable: retrying", logging.WARNING, error=why[:200], retry_in=f"{delay:.2f} s")
+        token = urlsplit(self.url).path.rpartition("/")[2]
+        shown = why.replace(token, "***") if token else why
+        _log("discord unreachable: retrying", logging.WARNING, error=shown[:200], retry_in=f"{delay:.2f} s")
         await anyio.sleep(delay)
