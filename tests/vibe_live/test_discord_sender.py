@@ -326,3 +326,13 @@ def test_two_webhooks_over_the_global_limit_are_slowed_by_its_429s_and_lose_noth
         server.stop()
         for box in boxes:
             box.close()
+
+
+def test_a_row_that_cannot_be_read_back_is_marked_failed_not_a_crash(discord, outbox):
+    outbox.add([note(0), note(1, urgent=True), note(2)])
+    outbox._conn.execute(
+        "UPDATE outbox SET payload = '{\"kind\": \"nope\"}' WHERE key IN ('note:0', 'note:1')"
+    )
+    drain(sender(discord.url(), outbox))
+    assert titles(discord) == ["n002"]
+    assert outbox.counts() == {"pending": 0, "sent": 1, "failed": 2}

@@ -17,7 +17,8 @@ back-fill of history); re-derivation covers at most the last day (feed time) bef
 The one duplicate: a crash after Discord's 2xx and before the ``sent`` commit (see
 :mod:`vibe_live.notify.outbox`).
 
-Switches: ``notifications.send_<type>`` per type, ``notifications.min_severity``; urgent items
+Switches: ``notifications.send_<type>`` per type, ``notifications.min_severity`` (urgent items pass
+it); urgent items
 (risk halt, feed down longer than ``feed_down_critical_minutes``, fatal error, shutdown) skip the
 coalescing window.
 """
@@ -101,9 +102,9 @@ class DiscordNotifier:
     # -- committing ----------------------------------------------------------------------------
 
     def wanted(self, item: Item) -> bool:
-        """Its type switched on and its severity at least ``min_severity``."""
+        """Its type switched on, and urgent or of a severity at least ``min_severity``."""
         switch = bool(getattr(self.settings, f"send_{KINDS[item.kind]}"))
-        return switch and SEVERITIES.index(item.severity) >= self._min
+        return switch and (item.urgent or SEVERITIES.index(item.severity) >= self._min)
 
     def commit(self, items: Iterable[Item], *, seq: int | None = None) -> int:
         """Commit the wanted ``items`` (and the high-water ``seq``); wake the sender. Returns the new ones."""

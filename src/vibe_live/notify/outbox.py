@@ -115,20 +115,33 @@ class Outbox:
 
     def pending(self, limit: int = 250) -> list[OutboxRow]:
         """The unsent rows of this channel in commit order (urgent or not)."""
-        cur = self._conn.execute(
+        rows = self._conn.execute(
             "SELECT id, key, created, parts_sent, payload FROM outbox"
             " WHERE channel = ? AND sent IS NULL AND failed IS NULL ORDER BY id LIMIT ?",
             (self.channel, limit),
-        )
-        return [OutboxRow(i, k, c, p, Item.from_json(payload)) for i, k, c, p, payload in cur]
+        ).fetchall()
+        return self._decoded(rows)
 
     def first_urgent(self) -> OutboxRow | None:
-        row = self._conn.execute(
+        rows = self._conn.execute(
             "SELECT id, key, created, parts_sent, payload FROM outbox"
             " WHERE channel = ? AND sent IS NULL AND failed IS NULL AND urgent = 1 ORDER BY id LIMIT 1",
             (self.channel,),
-        ).fetchone()
-        return None if row is None else OutboxRow(row[0], row[1], row[2], row[3], Item.from_json(row[4]))
+        ).fetchall()
+        decoded = self._decoded(rows)
+        return decoded[0] if decoded else (self.first_urgent() if rows else None)
+
+    def _decoded(self, rows: Sequence[tuple[int, str, int, int, str]]) -> list[OutboxRow]:
+        """The rows as items; one that cannot be read back (another vibe's payload) is marked failed."""
+        out, bad = [], []
+        for row_id, key, created, parts, payload in rows:
+            try:
+                out.append(OutboxRow(row_id, key, created, parts, Item.from_json(payload)))
+            except (ValueError, TypeError, KeyError) as exc:
+                bad.append((row_id, f"cannot be read back: {exc}"))
+        for row_id, reason in bad:
+            self.mark_failed([row_id], reason)
+        return out
 
     def counts(self) -> dict[str, int]:
         """``pending``, ``sent`` and ``failed`` rows of this channel."""
