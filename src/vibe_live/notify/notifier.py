@@ -1,5 +1,10 @@
 """The service's Discord notifier: actions -> items -> the outbox (one local commit); a sender task sends.
 
+State: the outbox, the sender, the feed's current outage (for the long-outage alert). Consumes: the
+service's steps (log position, event, actions), its start, stop and fatal error. Emits: outbox rows
+(and the high-water mark, in the same commit). Invariants: a hook never raises into the service and
+never waits on the network; an item's key depends on its source only.
+
 The service calls the hooks (:meth:`DiscordNotifier.started`, :meth:`record`, :meth:`stopped`,
 :meth:`failed`) from its own tasks; each derives items and commits them to the outbox in one SQLite
 transaction and returns: nothing on the trading path waits on Discord. :meth:`run` (the sender and

@@ -1,5 +1,9 @@
 """The outbox: notifications committed to the store's SQLite file before anything is sent.
 
+State: the ``outbox`` table and the ``outbox.seq`` meta key. Consumes: items, delivery verdicts.
+Emits: pending rows in commit order. Invariants: one row per key; ``sent`` only after a 2xx; rows
+are never deleted; the high-water mark never goes back.
+
 A row per :class:`~vibe_live.notify.items.Item`, unique by its idempotency ``key``
 (``INSERT OR IGNORE``: deriving an item again adds nothing). The sender reads the pending rows in
 order, posts them and sets ``sent`` only after a 2xx; an item split over several messages counts

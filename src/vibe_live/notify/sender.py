@@ -1,5 +1,11 @@
 """The webhook sender: one task per webhook draining the outbox to Discord, never on the trading path.
 
+State: the request window, the webhook's and the process's gates, failure counts, ``stats``, and
+``stopped`` once the webhook is gone. Consumes: the outbox's pending rows, Discord's answers.
+Emits: ``POST``s, ``sent``/``parts_sent``/``failed`` commits, log lines. Invariants: one request in
+flight at a time; a row is marked sent only after a 2xx for its last part; no request starts before
+the window and both gates allow it.
+
 What goes out next (:meth:`WebhookSender.choose`): once the oldest pending item is ``coalesce_ms``
 old, the longest run of pending items (in commit order) that fits one message, coalesced; an item
 too big for one message goes alone, split over several (its delivered parts are counted, so a
