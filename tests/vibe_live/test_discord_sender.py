@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections import deque
 
 import anyio
 import pytest
@@ -281,10 +280,6 @@ def test_items_already_in_the_outbox_are_not_added_twice(outbox):
     assert outbox.add([note(1), note(2)], seq=3) == 1
     assert outbox.high_water() == 5  # the mark never goes back
     assert [r.key for r in outbox.pending()] == ["note:0", "note:1", "note:2"]
-
-
-def test_deque_of_failures_is_a_deque():
-    assert isinstance(FakeDiscord().fail, deque)
 
 
 def test_the_probe_says_whether_the_webhook_answers_without_its_token(discord):
