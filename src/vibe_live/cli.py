@@ -203,7 +203,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     clock = ReplayClock(args.speed or 1.0) if args.clock == "wall" else None
     store = Store(settings.storage.db, durability=settings.storage.durability)  # type: ignore[arg-type]
+    from vibe_live.notify import make_notifier
+
+    notifier = None
     try:
+        notifier = make_notifier(settings, store.path)
         service = LiveService(
             settings,
             store,
@@ -215,9 +219,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
             last_close=last_close,
             paced_from=paced_from if args.clock == "wall" else None,
             dry_run=args.dry_run,
+            notifier=notifier,
         )
         anyio.run(service.run)
     finally:
+        if notifier is not None:
+            notifier.close()
         store.close()
     return EXIT_OK
 

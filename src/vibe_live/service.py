@@ -3,8 +3,9 @@
 State: the :class:`~vibe_live.recovery.Journal` (engine + store), the read model :attr:`LiveService.view`
 (swapped once per step of the loop: one frame, or one ``Clock``), the resume position.
 Consumes: frames of prints from a :class:`~vibe_live.feeds.MarketFeed`, SIGTERM/SIGINT.
-Emits: log lines (one per order, fill, trade, halt, signal, session transition), ``Notify``
-actions to a :class:`Notifier`, and the store's log, read rows and snapshots.
+Emits: log lines (one per order, fill, trade, halt, signal, session transition), each step's
+actions (with their log positions) to a :class:`Notifier` (Discord: :mod:`vibe_live.notify`), and
+the store's log, read rows and snapshots.
 Invariants: every input event is committed before it is applied (one transaction per frame, or per
 small batch of a fast replay's frames between which no ``Clock`` can fall);
 tasks talk through bounded memory streams; no task outlives :meth:`LiveService.run`.
@@ -21,8 +22,9 @@ Shutdown (first signal): intake stops between frames, then, when
 ``service.close_positions_on_shutdown``, a logged ``CloseAll`` cancels the working orders and sends
 the flatten orders (they fill at the next print, after a restart, or at the session's close), then a
 final snapshot, then (``features.enable_cloud_sync``) the final copy of the store
-(:mod:`vibe_live.sync`) within what is left of ``service.shutdown_timeout_s``. A second signal
-exits at once (the log is whole: a restart recovers).
+(:mod:`vibe_live.sync`) within what is left of ``service.shutdown_timeout_s``; then the notifier says
+so and sends what it holds (bounded by ``notifications.drain_grace_s``). A second signal exits at
+once (the log is whole: a restart recovers).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from vibe_core.actions import Action, Notify
 from vibe_core.calendar import SessionTable
 from vibe_core.config import Config
 from vibe_core.engine import new_state, next_deadline
-from vibe_core.events import Clock, CloseAll, Event, Pause, Resume, Trade
+from vibe_core.events import Clock, CloseAll, Event, FeedStatus, Pause, Resume, Trade
 from vibe_core.snapshot import EngineSnapshot, read_model
 from vibe_core.types import Timeframe
 from vibe_live.clock import ReplayClock, ServiceClock
@@ -62,15 +64,33 @@ if TYPE_CHECKING:
 __all__ = ["LiveService", "Notifier", "ClockMode", "MakeFeed"]
 
 ClockMode = Literal["feed", "wall"]
-_Out = tuple[EngineSnapshot, list[Action], str | None]
+_Sourced = list[tuple[int, Event, list[Action]]]  #: (seq, event, actions) of the events with actions
+_Out = tuple[EngineSnapshot, _Sourced, str | None]
 _M5 = Timeframe.M5.ns
 _FAR = 1 << 62
 
 
 class Notifier(Protocol):
-    """Where ``Notify`` actions go (Discord, next issue)."""
+    """Where the service's news go (:class:`vibe_live.notify.DiscordNotifier`).
 
-    async def notify(self, action: Notify) -> None: ...
+    The hooks only commit locally (never wait on the network); :meth:`run` is the sending task.
+    """
+
+    def started(self, *, seq: int, mode: str, symbols: Sequence[str], resume: str) -> None: ...
+
+    def record(self, sourced: _Sourced, view: EngineSnapshot, transition: str | None) -> None: ...
+
+    def stopped(self, *, reason: str, seq: int, view: EngineSnapshot | None) -> None: ...
+
+    def failed(self, *, seq: int, error: BaseException) -> None: ...
+
+    def notice(self, action: Notify) -> None:
+        """A notice of the shell's own (Yahoo unavailable, backfill incomplete...), not of a step."""
+        ...
+
+    async def run(self) -> None: ...
+
+    async def drain(self, grace: float | None = None) -> int: ...
 
 
 def _log(event: str, level: int = logging.INFO, **fields: object) -> None:
@@ -116,7 +136,9 @@ class LiveService:
         self.settings, self.store, self.sessions = settings, store, sessions
         self.clock_mode, self.clock, self.last_close = clock_mode, clock, last_close
         self.paced_from = paced_from
-        self.dry_run, self.notifier, self.history = dry_run, notifier, history
+        self.dry_run, self.history = dry_run, history
+        on = settings.features.enable_notifications and settings.notifications.enabled
+        self.notifier = notifier if on else None
         check_feed(store, feed_label)
         install_kill_hook(store)
         core: Config = settings.core
@@ -134,6 +156,7 @@ class LiveService:
         self.stopping = False
         self._stop_started: float | None = None
         self.sync = make_syncer(settings, store.path)  #: None unless features.enable_cloud_sync
+        self.stop_reason = "feed ended"
         self._intake: anyio.CancelScope | None = None
         self._warming: anyio.CancelScope | None = None
         self._grace = settings.service.clock_grace_ms * 1_000_000
@@ -162,17 +185,44 @@ class LiveService:
         self._intake = anyio.CancelScope()
         if self.stopping:
             self._intake.cancel()
+        if self.notifier is not None:
+            self.notifier.started(
+                seq=self.journal.last_seq,
+                mode=self._mode(),
+                symbols=self.settings.core.symbols,
+                resume=self._resume(),
+            )
+        try:
+            await self._run(frames_in, frames_out, out_in, out_out)
+        except Exception as exc:
+            if self.notifier is not None:
+                self.notifier.failed(seq=self.journal.last_seq, error=exc)
+                await self.notifier.drain()
+            raise
+        _log("stopped", seq=self.journal.last_seq, prints=self.prints, snapshot=self.journal.last_seq)
+
+    async def _run(
+        self,
+        frames_in: ObjectSendStream[list[Frame]],
+        frames_out: ObjectReceiveStream[list[Frame]],
+        out_in: ObjectSendStream[_Out],
+        out_out: ObjectReceiveStream[_Out],
+    ) -> None:
+        scope = self._intake
+        assert scope is not None
         async with anyio.create_task_group() as outer:
             outer.start_soon(self._watch_signals)
             if self.sync is not None:
                 outer.start_soon(self.sync.run)
+            if self.notifier is not None:
+                outer.start_soon(self.notifier.run)
             async with anyio.create_task_group() as inner:
                 inner.start_soon(self._dispatch, out_out)
                 if self.history is not None:
                     inner.start_soon(self.history.run, self.store, self._notifier())
                 async with out_in:
                     await self._start(out_in)
-                    with self._intake:
+                    with scope:
                         async with anyio.create_task_group() as intake:
                             intake.start_soon(self._feed_task, frames_in)
                             await self._step_task(FrameStream(frames_out), out_in)
@@ -181,14 +231,17 @@ class LiveService:
                     self.journal.snapshot()
             if self.sync is not None:
                 await self.sync.final(self._stop_budget())
+            if self.notifier is not None:
+                self.notifier.stopped(reason=self.stop_reason, seq=self.journal.last_seq, view=self.view)
+                await self.notifier.drain()
             outer.cancel_scope.cancel()
-        _log("stopped", seq=self.journal.last_seq, prints=self.prints, snapshot=self.journal.last_seq)
 
     def stop(self, reason: str = "requested") -> None:
         """Stop intake (between frames) and shut down as on SIGTERM."""
         if not self.stopping:
             self.stopping = True
             self._stop_started = time.perf_counter()
+            self.stop_reason = reason
             _log("shutdown", reason=reason, seq=self.journal.last_seq)
             if self._intake is not None:
                 self._intake.cancel()
@@ -235,12 +288,18 @@ class LiveService:
         _log(
             "started",
             db=str(self.store.path),
-            mode=f"{self.feed_label} clock={self.clock_mode}" + (" dry-run" if self.dry_run else ""),
+            mode=self._mode(),
             symbols=",".join(self.settings.core.symbols),
-            resume=f"seq {self.resumed_at} (prints {self.prints}, recovered in {self.recovery_seconds:.2f} s)"
-            if self.resumed_at
-            else "new log",
+            resume=self._resume(),
         )
+
+    def _mode(self) -> str:
+        return f"{self.feed_label} clock={self.clock_mode}" + (" dry-run" if self.dry_run else "")
+
+    def _resume(self) -> str:
+        if not self.resumed_at:
+            return "new log"
+        return f"seq {self.resumed_at} (prints {self.prints}, recovered in {self.recovery_seconds:.2f} s)"
 
     # -- feed -> step ------------------------------------------------------------------------
 
@@ -378,14 +437,18 @@ class LiveService:
         state = self.journal.state
         if events and isinstance(events[0], Trade):
             self.prints += len(events)
-        actions = [a for _, acts in results for a in acts]
+        sourced = [
+            (seq, event, acts)
+            for (seq, acts), event in zip(results, events, strict=True)
+            if acts or isinstance(event, FeedStatus)
+        ]
         transition = None
         session = (state.session_index, state.session_closed)
         if session != self._session:
             self._session = session
             transition = "session closed" if state.session_closed else "session open"
-        if actions or transition:
-            await out.send((self.view, actions, transition))
+        if sourced or transition:
+            await out.send((self.view, sourced, transition))
 
     async def _shutdown(self, out: ObjectSendStream[_Out]) -> None:
         with anyio.CancelScope(shield=True):
@@ -403,13 +466,12 @@ class LiveService:
     # -- dispatch ----------------------------------------------------------------------------
 
     def _notifier(self) -> Notifier | None:
-        return self.notifier if self.settings.features.enable_notifications else None
+        return self.notifier
 
     async def _dispatch(self, items: ObjectReceiveStream[_Out]) -> None:
-        notify = self.settings.features.enable_notifications and self.notifier is not None
         async with items:
-            async for view, actions, transition in items:
-                log_actions(actions)
+            async for view, sourced, transition in items:
+                log_actions([a for _, _, acts in sourced for a in acts])
                 if transition is not None:
                     _log(
                         transition,
@@ -419,11 +481,8 @@ class LiveService:
                     )
                     if transition == "session closed" and self.history is not None:
                         self.history.closed(view.session_date)  # archive + backfill, in its own task
-                if notify:
-                    for action in actions:
-                        if isinstance(action, Notify):
-                            assert self.notifier is not None
-                            await self.notifier.notify(action)
+                if self.notifier is not None:
+                    self.notifier.record(sourced, view, transition)
         if self.history is not None:
             self.history.stop(abandon=self.stopping)
 

@@ -113,6 +113,23 @@ class NotificationSettings:
 
     discord_webhook_url: str = ""  #: only from the environment (VIBE__NOTIFICATIONS__DISCORD_WEBHOOK_URL)
     min_severity: str = attrs.field(default="info", validator=one_of("info", "warning", "critical"))
+    enabled: bool = True  #: off: nothing is sent or queued (features.enable_notifications too)
+    dashboard_url: str = ""  #: linked from the daily summary
+    coalesce_ms: int = attrs.field(default=2000, validator=non_negative)  #: a burst -> one message (0: none)
+    rate_limit: int = attrs.field(default=5, validator=positive)  #: at most this many requests ...
+    rate_period_s: float = attrs.field(default=2.0, validator=positive)  #: ... in any window this long
+    backoff_max_s: float = attrs.field(default=60.0, validator=positive)  #: 5xx/network: jittered, capped
+    drain_grace_s: float = attrs.field(default=4.0, validator=non_negative)  #: shutdown: send what is left
+    feed_down_critical_minutes: float = attrs.field(default=5.0, validator=positive)
+    send_service: bool = True  #: service start/stop, fatal errors
+    send_fills: bool = True
+    send_trades: bool = True
+    send_vetoes: bool = False  #: every vetoed signal (chatty)
+    send_halts: bool = True
+    send_feed: bool = True  #: feed down/up and gaps
+    send_summary: bool = True  #: the daily summary after the close
+    send_errors: bool = True  #: rejected input, rejected orders
+    send_notices: bool = True  #: the core's other Notify actions (pause, resume, close all)
 
 
 @attrs.frozen(kw_only=True)

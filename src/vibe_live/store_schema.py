@@ -22,6 +22,8 @@ replay after a crash writes the same keys again, which ``INSERT OR IGNORE`` drop
 - ``meta``: key/value pairs (the config the log was written with).
 - ``recovered_bars``: 5m bars fetched from Yahoo for a feed gap (symbol, time, OHLCV, source, the
   gap), marked recovered: for the record, never fed to the engine.
+- ``outbox`` (migration 3): notifications committed before they are sent (:mod:`vibe_live.notify`):
+  one row per message item under a unique idempotency ``key``, ``sent`` set after a 2xx.
 """
 
 from __future__ import annotations
@@ -86,8 +88,15 @@ _RECOVERED_BARS = (
     " PRIMARY KEY (symbol, time)) WITHOUT ROWID",
 )
 
+_OUTBOX = (
+    "CREATE TABLE outbox (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, channel TEXT NOT NULL,"
+    " kind TEXT NOT NULL, urgent INTEGER NOT NULL, created INTEGER NOT NULL, payload TEXT NOT NULL,"
+    " parts_sent INTEGER NOT NULL DEFAULT 0, sent INTEGER, failed TEXT)",
+    "CREATE INDEX outbox_pending ON outbox (channel, id) WHERE sent IS NULL AND failed IS NULL",
+)
+
 #: Migration ``i`` takes a store from version ``i`` to ``i + 1``; append, never edit a released one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _RECOVERED_BARS)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _RECOVERED_BARS, _OUTBOX)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -44,13 +44,26 @@ M5 = 300 * 10**9
 
 
 class Recorder:
-    """A Notifier that keeps what it was sent."""
+    """A Notifier that keeps the shell's notices it was given (the service's other hooks do nothing)."""
 
     def __init__(self) -> None:
         self.sent: list[Notify] = []
 
-    async def notify(self, action: Notify) -> None:
+    def notice(self, action: Notify) -> None:
         self.sent.append(action)
+
+    def started(self, **kwargs: object) -> None: ...
+
+    def record(self, *args: object) -> None: ...
+
+    def stopped(self, **kwargs: object) -> None: ...
+
+    def failed(self, **kwargs: object) -> None: ...
+
+    async def run(self) -> None: ...
+
+    async def drain(self, grace: float | None = None) -> int:
+        return 0
 
 
 def day_series(day: dt.date) -> dict[str, BarSeries]:

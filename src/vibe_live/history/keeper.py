@@ -323,8 +323,8 @@ def _date(text: str) -> dt.date:
 
 
 async def _notify(notifier: Notifier | None, ts: int, severity: Severity, title: str, **fields: str) -> None:
-    if notifier is not None:
-        await notifier.notify(Notify(ts=ts, severity=severity, title=title, fields=tuple(fields.items())))
+    if notifier is not None:  # a local commit (the notifier's outbox), never a wait on the network
+        notifier.notice(Notify(ts=ts, severity=severity, title=title, fields=tuple(fields.items())))
 
 
 def make_history(
