@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from pathlib import Path
+from typing import Any
 
 import anyio
 import attrs
@@ -44,7 +45,7 @@ M5 = 300 * 10**9
 
 
 class Recorder:
-    """A Notifier that keeps the shell's notices it was given (the service's other hooks do nothing)."""
+    """A Notifier that keeps the notices it was given: the shell's and the core's ``Notify`` actions."""
 
     def __init__(self) -> None:
         self.sent: list[Notify] = []
@@ -54,7 +55,8 @@ class Recorder:
 
     def started(self, **kwargs: object) -> None: ...
 
-    def record(self, *args: object) -> None: ...
+    def record(self, sourced: Any, view: object, transition: object) -> None:
+        self.sent += [a for _, _, actions in sourced for a in actions if isinstance(a, Notify)]
 
     def stopped(self, **kwargs: object) -> None: ...
 
