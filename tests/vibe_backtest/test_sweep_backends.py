@@ -78,6 +78,7 @@ def scheduler(tmp_path: Path) -> Iterator[str]:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
 
 
 def _sweep(out: Path, *options: str) -> str:
