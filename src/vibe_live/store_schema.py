@@ -20,6 +20,9 @@ replay after a crash writes the same keys again, which ``INSERT OR IGNORE`` drop
   itself (``action``, codec JSON).
 - ``equity``: samples keyed by time; ``sessions``: one row per trading day.
 - ``meta``: key/value pairs (the config the log was written with).
+- ``gaps`` (migration 2): the feed gaps the engine recorded (``FeedGap``): ``symbol`` (``*``: the
+  whole feed), ``start`` and ``end`` (ns UTC), ``reason`` (``stale``, ``feed down: ...``), keyed
+  by ``(seq, idx)`` like the other records.
 """
 
 from __future__ import annotations
@@ -75,8 +78,14 @@ _V1 = (
     " end_equity REAL NOT NULL) WITHOUT ROWID",
 )
 
+_V2_GAPS = (
+    "CREATE TABLE gaps (seq INTEGER NOT NULL, idx INTEGER NOT NULL, symbol TEXT NOT NULL,"
+    " start INTEGER NOT NULL, end INTEGER NOT NULL, reason TEXT NOT NULL, action TEXT NOT NULL,"
+    " PRIMARY KEY (seq, idx)) WITHOUT ROWID",
+)
+
 #: Migration ``i`` takes a store from version ``i`` to ``i + 1``; append, never edit a released one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2_GAPS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
