@@ -92,8 +92,9 @@ def describe(action: Action) -> tuple[int, str, dict[str, Any]] | None:
             fields = {"symbol": s.symbol, "side": s.side.value, "price": s.price, "verdict": verdict}
             return logging.INFO, "signal", fields
         case FeedGap():
+            seconds = (action.end - action.start) // 1_000_000_000
             fields = {"symbol": action.symbol, "start": iso(action.start), "end": iso(action.end),
-                      "seconds": (action.end - action.start) // 1_000_000_000, "reason": action.reason}  # fmt: skip
+                      "seconds": seconds, "reason": action.reason}  # fmt: skip
             return logging.WARNING, "feed gap", fields
     return None
 

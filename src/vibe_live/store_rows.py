@@ -70,7 +70,15 @@ def write_action(conn: sqlite3.Connection, seq: int, idx: int, action: Action) -
     elif isinstance(action, FeedGap):
         conn.execute(
             "INSERT OR IGNORE INTO gaps VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (seq, idx, action.symbol, action.start, action.end, action.reason, _dumps(action_to_dict(action))),
+            (
+                seq,
+                idx,
+                action.symbol,
+                action.start,
+                action.end,
+                action.reason,
+                _dumps(action_to_dict(action)),
+            ),
         )
 
 

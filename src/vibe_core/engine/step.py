@@ -19,9 +19,10 @@ run in this order for an event at time t, the same in backtest and live:
    (:func:`~vibe_core.engine.session.due_time`);
 4. market data matched: the venue matches the bars' four points, or the print, against working
    orders; fills -> portfolio; then the feed gate notes the data's time (a gap it ends is
-   recorded; the decisions above saw only older data, in both modes). In live mode a market order placed on a close fills at that very
-   print; in bar mode a bar closes at the first event after it, so orders placed on its close meet
-   the next bar. Both shells thus see the same closes, halts and fills at the same instants.
+   recorded; the decisions above saw only older data, in both modes). In live mode a market
+   order placed on a close fills at that very print; in bar mode a bar closes at the first event
+   after it, so orders placed on its close meet the next bar. Both shells thus see the same
+   closes, halts and fills at the same instants.
 """
 
 from __future__ import annotations
