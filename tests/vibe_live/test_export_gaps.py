@@ -16,8 +16,8 @@ from vibe_core.engine import new_state, save_state
 from vibe_core.events import FeedStatus
 from vibe_core.types import NS_PER_MINUTE
 from vibe_live.export import export_db
-from vibe_live.recovery import Journal
 from vibe_live.rebuild import final_state, stored_config
+from vibe_live.recovery import Journal
 from vibe_live.replaying import replay_into
 from vibe_live.store import Store
 

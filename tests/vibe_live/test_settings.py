@@ -172,5 +172,5 @@ def test_data_stale_seconds_is_the_feed_gates_threshold(tmp_path):
     # both set: the service's key wins wherever it comes from
     settings, _ = load(tmp_path, sets=["data.stale_seconds=60", "feed.stale_seconds=30"])
     assert settings.core.feed.stale_seconds == 60.0
-    with pytest.raises(ConfigError, match="data.stale_seconds"):
+    with pytest.raises(ConfigError, match=r"data\.stale_seconds"):
         load(tmp_path, sets=["data.stale_seconds=0"])
