@@ -114,6 +114,40 @@ class FeedGate:
     def on_bars(self, bars: Iterable[Bar]) -> list[FeedGap]:
         """Complete bars (bar mode): each a print at its open for the gap check, its last point for
         its data time."""
+        if self.outage != _NONE and not self.down:
+            return self._on_bars_judging(bars)
+        # The fast path (every bar of a backtest): what depends on the instant is computed once per
+        # instant, so a bar costs a lookup, a store and a comparison.
+        out: list[FeedGap] = []
+        last_of = self.last
+        newest, prior = self.newest, self.prior
+        lo, hi, floor0, stale_ns = self.open, self.close, self.floor, self.stale_ns
+        prev_ts = prev_tf = None
+        end = limit = 0
+        judged = False  # an instant of the session: a symbol whose data is older than ``limit`` was stale
+        for bar in bars:
+            ts, tf = bar.ts, bar.timeframe
+            if ts != prev_ts or tf is not prev_tf:
+                if ts != prev_ts:
+                    if ts > newest:
+                        prior = newest
+                    limit = prior - stale_ns
+                    judged = lo <= ts < hi and floor0 < limit
+                prev_ts, prev_tf = ts, tf
+                end = ts + _LAST_POINT[tf]
+                if end > newest:
+                    newest = end
+            symbol = bar.symbol
+            last = last_of.get(symbol, 0)
+            if end > last:
+                last_of[symbol] = end
+            if judged and last < limit:
+                out.append(self._stale_gap(symbol, last if last > floor0 else floor0, ts))
+        self.newest, self.prior = newest, prior
+        return out
+
+    def _on_bars_judging(self, bars: Iterable[Bar]) -> list[FeedGap]:
+        """:meth:`on_bars` while an outage waits for its first data (rare): bar by bar."""
         out: list[FeedGap] = []
         last_of = self.last
         stale_ns = self.stale_ns

@@ -122,6 +122,21 @@ def thinned(draw, events: list[Event]) -> list[Event]:
     return out
 
 
+def clocked(events: list[Event]) -> list[Event]:
+    """``events`` with a ``Clock`` at every 5m boundary of their sessions, as the live shell sends
+    them (so bars close, and entries are decided, while the feed is down and silent)."""
+    days = {SESSIONS.session_at(e.ts) for e in events if isinstance(e, Bar | Trade)}
+    ticks = sorted(t for s in days if s is not None for t in range(s.open + M5, s.close, M5))
+    out: list[Event] = []
+    i = 0
+    for event in events:
+        while i < len(ticks) and ticks[i] <= event.ts:
+            out.append(Clock(ts=ticks[i]))
+            i += 1
+        out.append(event)
+    return out
+
+
 def _dropped(e: Event, pivot: Trade, span: int, tail: bool) -> bool:
     return (
         isinstance(e, Trade)
@@ -212,7 +227,9 @@ def test_no_entry_is_placed_on_a_stale_symbol_or_while_the_feed_is_down(market, 
     cfg, events = market
     entries_checked(cfg, events)  # bar mode, one Bar event per symbol
     entries_checked(cfg, as_slices(events))  # bar mode, as a backtest sends them
-    entries_checked(cfg, thinned(data.draw, events))  # prints, some stretches missing
+    prints = thinned(data.draw, events)
+    entries_checked(cfg, prints)  # prints, some stretches missing
+    entries_checked(cfg, clocked(prints))  # ... with the live shell's Clocks
 
 
 def test_the_properties_see_entries_and_every_kind_of_veto():
@@ -220,12 +237,18 @@ def test_the_properties_see_entries_and_every_kind_of_veto():
     kinds: set[str] = set()
     entries = 0
 
-    @settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=80,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(markets(), st.data())
     def collect(market, data):
         nonlocal entries
         cfg, events = market
-        for stream in (events, thinned(data.draw, events)):
+        for stream in (events, clocked(thinned(data.draw, events))):
             _, actions = run(cfg, stream)
             entries += sum(
                 isinstance(a, OrderAccepted) and a.order is not None and a.order.tag == "entry"
