@@ -37,6 +37,10 @@ outage that was a gap: silence before it does not count.
   from the session open: a gap of the session (the symbol's, or the feed's) that was stale inside
   that window (``start + stale_seconds < range end``) leaves the range incomplete, and the symbol
   takes no such entry that day.
+
+No timer is needed (``next_deadline`` is unchanged): staleness matters only at a decision, which
+always happens at an event (a bar close, a Clock), and a gap is recorded at the data that ends it
+or at the session close, which is already a deadline; both shells see those same events.
 """
 
 from __future__ import annotations
