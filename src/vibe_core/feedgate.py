@@ -281,10 +281,11 @@ class FeedGate:
         return data
 
     @classmethod
-    def restore(cls, data: dict[str, Any], *, stale_ns: int, symbols: tuple[str, ...]) -> FeedGate:
+    def restore(cls, data: dict[str, Any], *, stale_seconds: float, symbols: tuple[str, ...]) -> FeedGate:
+        """The gate :meth:`snapshot` gave ``data``; the threshold and symbols come from the config."""
         fields = {k: v for k, v in data.items() if k not in ("last", "gaps")}
         return cls(
-            stale_ns=stale_ns,
+            stale_ns=_ns(stale_seconds),
             symbols=symbols,
             last=dict(data["last"]),
             gaps={s: (int(g[0]), int(g[1])) for s, g in data["gaps"].items()},
@@ -293,4 +294,9 @@ class FeedGate:
 
     @classmethod
     def for_config(cls, stale_seconds: float, symbols: tuple[str, ...]) -> FeedGate:
-        return cls(stale_ns=round(stale_seconds * NS_PER_SECOND), symbols=symbols)
+        """A fresh gate: ``feed.stale_seconds`` and the config's symbols."""
+        return cls(stale_ns=_ns(stale_seconds), symbols=symbols)
+
+
+def _ns(seconds: float) -> int:
+    return round(seconds * NS_PER_SECOND)

@@ -101,9 +101,7 @@ def load_state(data: dict[str, Any], sessions: SessionTable) -> EngineState:
             deferred=[structure(b, Bar) for b in data["deferred"]],
             rejected=dict(data["rejected"]),
             feed=FeedGate.restore(
-                data["feed"],
-                stale_ns=FeedGate.for_config(config.feed.stale_seconds, ()).stale_ns,
-                symbols=config.symbols,
+                data["feed"], stale_seconds=config.feed.stale_seconds, symbols=config.symbols
             ),
         )
     except KeyError as exc:
