@@ -15,7 +15,8 @@ password) are accepted only from the environment or ``.env``; the Finnhub key is
 Feature flags map onto the core when a layer sets them (left at their default they change
 nothing): ``enable_mtf_validation`` -> ``validation.enabled``; ``allow_short_selling`` ->
 ``strategy.allow_short``; ``enable_risk_management: false`` -> ``risk.daily_loss_halt_pct: 1.0``
-(no daily halt; sizing limits stay).
+(no daily halt; sizing limits stay). Likewise ``data.stale_seconds`` -> ``feed.stale_seconds`` (the
+feed gate's threshold); left unset it shows the core's value.
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ class DataSettings:
     yahoo_timeout_s: float = attrs.field(default=30.0, validator=positive)  #: one Yahoo attempt at most
     yahoo_retries: int = attrs.field(default=3, validator=positive)  #: attempts before going on without
     yahoo_backoff_s: float = attrs.field(default=2.0, validator=non_negative)  #: doubled after each failure
+    #: a symbol silent this long while others trade is stale (no entry); written onto the core's
+    #: ``feed.stale_seconds`` when a layer sets it (it then wins), else it shows the core's value
+    stale_seconds: float = attrs.field(default=120.0, validator=positive)
 
 
 @attrs.frozen(kw_only=True)
@@ -221,7 +225,12 @@ def build_settings(merged: Mapping[str, Any]) -> Settings:
         sections[name] = structure_section(dict(data), cls, name)
         if name == "features":
             _apply_features(core, data)
-    return Settings(core=config_from_dict(core), **sections)
+        if name == "data" and "stale_seconds" in data:
+            core.setdefault("feed", {})["stale_seconds"] = sections["data"].stale_seconds
+    config = config_from_dict(core)
+    if config.feed.stale_seconds != sections["data"].stale_seconds:  # (unset: show the core's)
+        sections["data"] = attrs.evolve(sections["data"], stale_seconds=config.feed.stale_seconds)
+    return Settings(core=config, **sections)
 
 
 def settings_to_dict(settings: Settings) -> dict[str, Any]:
@@ -350,6 +359,10 @@ def resolve_settings(layers: Sequence[Layer]) -> tuple[Settings, dict[str, str]]
     for flag, origin in features.items():
         for path in mapped.get(flag, []):
             provenance[path] = f"features.{flag} ({origin})"
+    if "data.stale_seconds" in provenance:
+        provenance["feed.stale_seconds"] = f"data.stale_seconds ({provenance['data.stale_seconds']})"
+    elif "feed.stale_seconds" in provenance:
+        provenance["data.stale_seconds"] = f"feed.stale_seconds ({provenance['feed.stale_seconds']})"
     return settings, provenance
 
 

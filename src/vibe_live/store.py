@@ -317,6 +317,7 @@ class Store:
             "trades": "seq, idx",
             "signals": "seq, idx",
             "halts": "seq, idx",
+            "gaps": "seq, idx",
             "equity": "time",
             "sessions": "date",
             "events": "seq",

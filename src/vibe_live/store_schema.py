@@ -20,10 +20,13 @@ replay after a crash writes the same keys again, which ``INSERT OR IGNORE`` drop
   itself (``action``, codec JSON).
 - ``equity``: samples keyed by time; ``sessions``: one row per trading day.
 - ``meta``: key/value pairs (the config the log was written with).
-- ``recovered_bars``: 5m bars fetched from Yahoo for a feed gap (symbol, time, OHLCV, source, the
+- ``recovered_bars`` (migration 2): 5m bars fetched from Yahoo for a feed gap (symbol, time, OHLCV, source, the
   gap), marked recovered: for the record, never fed to the engine.
 - ``outbox`` (migration 3): notifications committed before they are sent (:mod:`vibe_live.notify`):
   one row per message item under a unique idempotency ``key``, ``sent`` set after a 2xx.
+- ``gaps`` (migration 4): the feed gaps the engine recorded (``FeedGap``): ``symbol`` (``*``: the
+  whole feed), ``start`` and ``end`` (ns UTC), ``reason`` (``stale``, ``feed down: ...``), keyed
+  by ``(seq, idx)`` like the other records.
 """
 
 from __future__ import annotations
@@ -95,8 +98,14 @@ _OUTBOX = (
     "CREATE INDEX outbox_pending ON outbox (channel, id) WHERE sent IS NULL AND failed IS NULL",
 )
 
+_GAPS = (
+    "CREATE TABLE gaps (seq INTEGER NOT NULL, idx INTEGER NOT NULL, symbol TEXT NOT NULL,"
+    " start INTEGER NOT NULL, end INTEGER NOT NULL, reason TEXT NOT NULL, action TEXT NOT NULL,"
+    " PRIMARY KEY (seq, idx)) WITHOUT ROWID",
+)
+
 #: Migration ``i`` takes a store from version ``i`` to ``i + 1``; append, never edit a released one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _RECOVERED_BARS, _OUTBOX)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _RECOVERED_BARS, _OUTBOX, _GAPS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

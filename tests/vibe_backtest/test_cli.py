@@ -28,6 +28,7 @@ RUN_FILES = {
     "fills.csv",
     "equity.csv",
     "signals.csv",
+    "gaps.csv",
     "summary.json",
     "config.json",
     "report.html",

@@ -168,3 +168,20 @@ def test_the_service_leaves_the_backtesters_sections_of_the_environment_alone(tm
     assert settings.storage.db == "x.db"
     with pytest.raises(ConfigError, match="nope"):
         load_service_settings(environ={"VIBE__NOPE__X": "1"}, cwd=tmp_path)
+
+
+def test_data_stale_seconds_is_the_feed_gates_threshold(tmp_path):
+    settings, provenance = load(tmp_path)
+    assert settings.core.feed.stale_seconds == settings.data.stale_seconds == 120.0
+    settings, provenance = load(tmp_path, environ={"VIBE__DATA__STALE_SECONDS": "45"})
+    assert settings.core.feed.stale_seconds == settings.data.stale_seconds == 45.0
+    assert provenance["feed.stale_seconds"] == "data.stale_seconds (VIBE__DATA__STALE_SECONDS)"
+    # the core's own key works too, and the data section then shows the value in force
+    settings, provenance = load(tmp_path, sets=["feed.stale_seconds=30"])
+    assert settings.core.feed.stale_seconds == settings.data.stale_seconds == 30.0
+    assert provenance["data.stale_seconds"] == "feed.stale_seconds (--set)"
+    # both set: the service's key wins wherever it comes from
+    settings, _ = load(tmp_path, sets=["data.stale_seconds=60", "feed.stale_seconds=30"])
+    assert settings.core.feed.stale_seconds == 60.0
+    with pytest.raises(ConfigError, match=r"data\.stale_seconds"):
+        load(tmp_path, sets=["data.stale_seconds=0"])
