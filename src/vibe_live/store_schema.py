@@ -20,8 +20,8 @@ replay after a crash writes the same keys again, which ``INSERT OR IGNORE`` drop
   itself (``action``, codec JSON).
 - ``equity``: samples keyed by time; ``sessions``: one row per trading day.
 - ``meta``: key/value pairs (the config the log was written with).
-- ``recovered_bars`` (migration 2): 5m bars fetched from Yahoo for a feed gap (symbol, time, OHLCV, source, the
-  gap), marked recovered: for the record, never fed to the engine.
+- ``recovered_bars`` (migration 2): 5m bars fetched from Yahoo for a feed gap (symbol, time, OHLCV,
+  source, the gap), marked recovered: for the record, never fed to the engine.
 - ``outbox`` (migration 3): notifications committed before they are sent (:mod:`vibe_live.notify`):
   one row per message item under a unique idempotency ``key``, ``sent`` set after a 2xx.
 - ``gaps`` (migration 4): the feed gaps the engine recorded (``FeedGap``): ``symbol`` (``*``: the

@@ -184,10 +184,10 @@ def test_a_damaged_store_is_refused_at_open(tmp_path):
         for k in range(20):
             store.append(_prints(200, start=200 * k))
     size = path.stat().st_size
-    assert size > 20 * 4096
-    with path.open("r+b") as f:  # keep page 1 (header and schema), scribble over the log's pages
-        f.seek(8 * 4096)
-        f.write(b"\xa5" * (size - 12 * 4096))
+    assert size > 40 * 4096
+    with path.open("r+b") as f:  # keep the schema and the tables' root pages, scribble over the log's
+        f.seek(24 * 4096)
+        f.write(b"\xa5" * (size - 28 * 4096))
     with pytest.raises(StoreError, match=r"vibe\.db: the database is damaged: Page \d+: .* more\)$"):
         Store(path)
 
