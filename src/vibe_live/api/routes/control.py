@@ -8,8 +8,9 @@ from typing import Annotated, Any, ClassVar
 import anyio
 import msgspec
 from litestar import Controller, WebSocket, post, websocket
+from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, ServiceUnavailableException
-from litestar.params import Parameter
+from litestar.params import JSONBody, QueryParameter
 
 from vibe_live.api.models import Accepted
 from vibe_live.api.updates import UpdateHub
@@ -24,7 +25,7 @@ class Reason(msgspec.Struct, kw_only=True):
     reason: Annotated[str, msgspec.Meta(max_length=200)] = "operator"
 
 
-async def _submit(inbox: CommandInbox, kind: Kind, reason: str) -> Accepted:
+async def _submit(inbox: NamedDependency[CommandInbox], kind: Kind, reason: str) -> Accepted:
     command = Command(kind=kind, reason=reason)
     try:
         inbox.put(command)
@@ -49,17 +50,17 @@ class AdminController(Controller):
     tags: ClassVar[list[str]] = ["controls"]  # type: ignore[misc]
 
     @post("/pause", status_code=200)
-    async def pause(self, inbox: CommandInbox, data: Reason | None = None) -> Accepted:
+    async def pause(self, inbox: NamedDependency[CommandInbox], data: JSONBody[Reason | None] = None) -> Accepted:
         """No new entries until resume (exits still work): a logged ``Pause``."""
         return await _submit(inbox, "pause", (data or Reason()).reason)
 
     @post("/resume", status_code=200)
-    async def resume(self, inbox: CommandInbox) -> Accepted:
+    async def resume(self, inbox: NamedDependency[CommandInbox]) -> Accepted:
         """Entries allowed again: a logged ``Resume``."""
         return await _submit(inbox, "resume", "")
 
     @post("/close_all", status_code=200)
-    async def close_all(self, inbox: CommandInbox, data: Reason | None = None) -> Accepted:
+    async def close_all(self, inbox: NamedDependency[CommandInbox], data: JSONBody[Reason | None] = None) -> Accepted:
         """Cancel the working orders and flatten every position now: a logged ``CloseAll``."""
         return await _submit(inbox, "close_all", (data or Reason()).reason)
 
@@ -67,8 +68,8 @@ class AdminController(Controller):
 @websocket("/ws/updates")
 async def updates(
     socket: WebSocket[Any, Any, Any],
-    hub: UpdateHub,
-    since: Annotated[int | None, Parameter(ge=0, description="resume after this message number")] = None,
+    hub: NamedDependency[UpdateHub],
+    since: Annotated[int | None, QueryParameter(ge=0, description="resume after this message number")] = None,
 ) -> None:
     """Numbered row messages (order, fill, trade, signal, halt) after ``since``, then the live stream,
     with the account, positions and health as they change."""
