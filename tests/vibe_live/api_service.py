@@ -23,6 +23,7 @@ from vibe_backtest.data import iter_bars
 from vibe_backtest.sample import sample_market
 from vibe_core.events import Bar
 from vibe_live.api.live import LiveApi, attach_api
+from vibe_live.clock import ReplayClock
 from vibe_live.feeds import Frame
 from vibe_live.feeds.replay import ReplayFeed
 from vibe_live.service import LiveService
@@ -45,7 +46,7 @@ def settings(**api: Any) -> Settings:
     core = attrs.evolve(
         base.core, symbols=SYMBOLS, validation=attrs.evolve(base.core.validation, enabled=False)
     )
-    return attrs.evolve(base, core=core, api=attrs.evolve(base.api, api_key=KEY, **api))
+    return attrs.evolve(base, core=core, api=attrs.evolve(base.api, **{"api_key": KEY, **api}))
 
 
 class HoldFeed:
@@ -71,9 +72,17 @@ class HoldFeed:
 
 @asynccontextmanager
 async def serving(
-    db: Path, bars: Sequence[Bar], *, stop_after: int | None = None, wait: bool = True, **api: Any
+    db: Path,
+    bars: Sequence[Bar],
+    *,
+    stop_after: int | None = None,
+    wait: bool = True,
+    speed: float | None = None,
+    **api: Any,
 ) -> AsyncIterator[tuple[LiveService, LiveApi, HoldFeed]]:
-    """The service on ``db`` with the API on 127.0.0.1:<free port>; ``wait``: until the replay is done."""
+    """The service on ``db`` with the API on 127.0.0.1:<free port>; ``wait``: until the replay is done.
+
+    ``speed``: the wall clock at ``speed`` x real time (``--clock wall``); default the feed's clock."""
     store = Store(db)
     feeds: list[HoldFeed] = []
 
@@ -82,9 +91,14 @@ async def serving(
         return feeds[-1]
 
     try:
-        service = LiveService(
-            settings(**api), store, calendar(), make, feed_label="replay test", clock_mode="feed"
-        )
+        if speed is None:
+            service = LiveService(
+                settings(**api), store, calendar(), make, feed_label="replay test", clock_mode="feed"
+            )
+        else:
+            service = LiveService(
+                settings(**api), store, calendar(), make, feed_label="replay test", clock=ReplayClock(speed)
+            )
         live = attach_api(service, port=0)
         async with anyio.create_task_group() as tg:
             tg.start_soon(service.run)

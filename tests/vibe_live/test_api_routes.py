@@ -55,9 +55,9 @@ async def test_the_read_routes_show_what_the_store_holds(tmp_path: Path, bars: l
             ]
             assert all(t["r_multiple"] is not None and t["strategy"] == "orb" for t in trades)
             assert set(trades[0]) == {
-                "symbol", "side", "qty", "entry_time", "entry_price", "exit_time", "exit_price", "pnl", "fees",
-                "exit_reason", "strategy", "r_multiple",
-            }  # fmt: skip
+                *("symbol", "side", "qty", "entry_time", "entry_price", "exit_time", "exit_price", "pnl"),
+                *("fees", "exit_reason", "strategy", "r_multiple"),
+            }
             one = await client.get("/api/trades", params={"symbol": "MSFT", "limit": 1000})
             assert [t["exit_time"] for t in one.json()["trades"]] == [
                 utc(r["exit_time"]) for r in reversed(stored) if r["symbol"] == "MSFT"
@@ -138,29 +138,31 @@ async def test_the_read_routes_show_what_the_store_holds(tmp_path: Path, bars: l
             assert set(ready.json()["checks"]) == {"feed", "heartbeat", "errors", "store"}
 
 
-@pytest.mark.parametrize(
-    ("route", "field"),
-    [
-        ("/api/trades?limit=0", "limit"),
-        ("/api/trades?limit=abc", "limit"),
-        ("/api/trades?limit=1001", "limit"),
-        ("/api/orders?status=lost", "status"),
-        ("/api/fills?since=yesterday", "since"),
-        ("/api/signals?cursor=../../etc", "cursor"),
-        ("/api/equity?since=99999-01-01", "since"),
-        ("/api/metrics/performance?period=year", "period"),
-        ("/api/bars/AAPL?timeframe=7m", "timeframe"),
-        ("/api/bars/AAPL?limit=-1", "limit"),
-    ],
-)
-async def test_a_bad_parameter_is_a_400_naming_it(tmp_path: Path, route: str, field: str) -> None:
-    async with serving(tmp_path / "s.db", sample_bars(1), stop_after=10) as (_, live, _feed):
-        async with httpx.AsyncClient(base_url=live.url) as client:
+BAD = [
+    ("/api/trades?limit=0", "limit"),
+    ("/api/trades?limit=abc", "limit"),
+    ("/api/trades?limit=1001", "limit"),
+    ("/api/orders?status=lost", "status"),
+    ("/api/fills?since=yesterday", "since"),
+    ("/api/signals?cursor=../../etc", "cursor"),
+    ("/api/equity?since=99999-01-01", "since"),
+    ("/api/metrics/performance?period=year", "period"),
+    ("/api/bars/AAPL?timeframe=7m", "timeframe"),
+    ("/api/bars/AAPL?limit=-1", "limit"),
+]
+
+
+async def test_a_bad_parameter_is_a_400_naming_it_and_an_unknown_symbol_a_404(tmp_path: Path) -> None:
+    async with (
+        serving(tmp_path / "s.db", sample_bars(1), stop_after=10) as (_, live, _feed),
+        httpx.AsyncClient(base_url=live.url) as client,
+    ):
+        for route, field in BAD:
             answer = await client.get(route)
-            assert answer.status_code == 400, answer.text
-            assert answer.json()["field"] == field and field in answer.json()["detail"]
-            unknown = await client.get("/api/bars/NOPE")
-            assert unknown.status_code == 404 and "NOPE" in unknown.json()["detail"]
+            assert answer.status_code == 400, (route, answer.text)
+            assert answer.json()["field"] == field and field in answer.json()["detail"], route
+        unknown = await client.get("/api/bars/NOPE")
+        assert unknown.status_code == 404 and "NOPE" in unknown.json()["detail"]
 
 
 def _metrics(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
