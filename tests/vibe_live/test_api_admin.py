@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-
 from tests.vibe_live.api_service import KEY, sample_bars, serving
+
 from vibe_backtest.api import calendar
 from vibe_live.audit import audit_store
 from vibe_live.store import Store
