@@ -100,8 +100,16 @@ async def serving(
                 settings(**api), store, calendar(), make, feed_label="replay test", clock=ReplayClock(speed)
             )
         live = attach_api(service, port=0)
+        stopped = anyio.Event()
+
+        async def run() -> None:
+            try:
+                await service.run()
+            finally:
+                stopped.set()
+
         async with anyio.create_task_group() as tg:
-            tg.start_soon(service.run)
+            tg.start_soon(run)
             while not live.server.server.started:
                 await anyio.sleep(0.01)
             if wait:
@@ -112,5 +120,7 @@ async def serving(
                 await anyio.sleep(0.05)  # the last step's dispatch and the hub's publish
             yield service, live, feeds[0]
             service.stop("test over")
+            with anyio.fail_after(30):  # a clean stop, never a hung test
+                await stopped.wait()
     finally:
         store.close()

@@ -100,7 +100,7 @@ class LiveApi:
             task_status.started()
 
     async def stop(self) -> None:
-        self.hub.publish()  # the last rows (the shutdown's CloseAll) reach the clients
+        await self.hub.publish()  # the last rows (the shutdown's CloseAll) reach the clients
         await self.hub.close_all()
         await self.server.stop()
         if self._tg is not None:

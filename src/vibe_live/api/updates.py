@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import msgspec
 from litestar import WebSocket
 from litestar.exceptions import WebSocketDisconnect
@@ -105,18 +106,20 @@ class UpdateHub:
                 await self._wake.wait()
             if self._wake.is_set():
                 self._wake = anyio.Event()
-                self.publish()
+                await self.publish()
             if self._health is not None and anyio.current_time() >= next_health:
                 next_health = anyio.current_time() + HEALTH_EVERY_S
                 if self.clients:
                     self._fan(None, self._frame({"type": "health", "data": self._health()}))
 
-    def publish(self) -> None:
-        """Read the rows committed since the last publish, number them and offer them to every client."""
+    async def publish(self) -> None:
+        """Read the rows committed since the last publish, number them and offer them to every client
+        (a checkpoint after each, so a client that keeps up drains its buffer during a burst)."""
         for key, kind, data in self.reader.stream_after(self.key):
             self.count += 1
             self.key = key
             self._fan(self.count, _encode({"seq": self.count, "type": kind, "data": data}))
+            await anyio.lowlevel.checkpoint()
         for msg in self._state():
             frame = self._frame(msg)
             ident = f"{msg['type']}:{msg['data'].get('symbol', '') if isinstance(msg['data'], dict) else ''}"
@@ -184,8 +187,10 @@ class UpdateHub:
         finally:
             self.clients.discard(client)
             client.send.close()
+            client.receive.close()
 
     async def close_all(self) -> None:
+        """End every client's stream (its handler sends what is queued, then returns)."""
         for client in list(self.clients):
             client.send.close()
         self.clients.clear()

@@ -50,7 +50,9 @@ class AdminController(Controller):
     tags: ClassVar[list[str]] = ["controls"]  # type: ignore[misc]
 
     @post("/pause", status_code=200)
-    async def pause(self, inbox: NamedDependency[CommandInbox], data: JSONBody[Reason | None] = None) -> Accepted:
+    async def pause(
+        self, inbox: NamedDependency[CommandInbox], data: JSONBody[Reason | None] = None
+    ) -> Accepted:
         """No new entries until resume (exits still work): a logged ``Pause``."""
         return await _submit(inbox, "pause", (data or Reason()).reason)
 
@@ -60,7 +62,9 @@ class AdminController(Controller):
         return await _submit(inbox, "resume", "")
 
     @post("/close_all", status_code=200)
-    async def close_all(self, inbox: NamedDependency[CommandInbox], data: JSONBody[Reason | None] = None) -> Accepted:
+    async def close_all(
+        self, inbox: NamedDependency[CommandInbox], data: JSONBody[Reason | None] = None
+    ) -> Accepted:
         """Cancel the working orders and flatten every position now: a logged ``CloseAll``."""
         return await _submit(inbox, "close_all", (data or Reason()).reason)
 

@@ -64,33 +64,50 @@ class ReadController(Controller):
 
     @get("/orders", sync_to_thread=False)
     def orders(
-        self, source: NamedDependency[ReadSource], symbol: Symbol = None, status: FromQuery[Status | None] = None, since: Since = None,
-        limit: Limit = 100, cursor: Cursor = None,
-    ) -> Orders:  # fmt: skip
+        self,
+        source: NamedDependency[ReadSource],
+        symbol: Symbol = None,
+        status: FromQuery[Status | None] = None,
+        since: Since = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> Orders:
         """Orders, newest first, with their fills and why they were cancelled or rejected."""
         return source.orders(_query(symbol, since, limit, cursor, status))
 
     @get("/trades", sync_to_thread=False)
     def trades(
-        self, source: NamedDependency[ReadSource], symbol: Symbol = None, since: Since = None, limit: Limit = 100,
+        self,
+        source: NamedDependency[ReadSource],
+        symbol: Symbol = None,
+        since: Since = None,
+        limit: Limit = 100,
         cursor: Cursor = None,
-    ) -> Trades:  # fmt: skip
+    ) -> Trades:
         """Closed round trips, newest first (by exit time); ``since`` filters on the exit time."""
         return source.trades(_query(symbol, since, limit, cursor))
 
     @get("/fills", sync_to_thread=False)
     def fills(
-        self, source: NamedDependency[ReadSource], symbol: Symbol = None, since: Since = None, limit: Limit = 100,
+        self,
+        source: NamedDependency[ReadSource],
+        symbol: Symbol = None,
+        since: Since = None,
+        limit: Limit = 100,
         cursor: Cursor = None,
-    ) -> Fills:  # fmt: skip
+    ) -> Fills:
         """Fills, newest first."""
         return source.fills(_query(symbol, since, limit, cursor))
 
     @get("/signals", sync_to_thread=False)
     def signals(
-        self, source: NamedDependency[ReadSource], symbol: Symbol = None, since: Since = None, limit: Limit = 100,
+        self,
+        source: NamedDependency[ReadSource],
+        symbol: Symbol = None,
+        since: Since = None,
+        limit: Limit = 100,
         cursor: Cursor = None,
-    ) -> Signals:  # fmt: skip
+    ) -> Signals:
         """Signals with their verdict, every check's reason and the vetoes, newest first."""
         return source.signals(_query(symbol, since, limit, cursor))
 
