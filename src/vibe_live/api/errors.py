@@ -10,11 +10,32 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
 
+from vibe_live.api.models import ErrorBody
 from vibe_live.logs import LOGGER
 
-__all__ = ["BadParam", "UnknownSymbol", "EXCEPTION_HANDLERS"]
+__all__ = ["BadParam", "UnknownSymbol", "EXCEPTION_HANDLERS", "ERRORS"]
+
+
+def _spec(description: str) -> ResponseSpec:
+    return ResponseSpec(data_container=ErrorBody, description=description, generate_examples=False)
+
+
+#: the error answers every route documents (OpenAPI), all ``{"detail", "field"}``
+ERRORS: dict[int, ResponseSpec] = {
+    400: _spec("a bad parameter or body; ``field`` names it"),
+    401: _spec("the X-API-Key header is missing or wrong (controls; every route with api.enable_auth)"),
+    403: _spec("operator controls are disabled: no api.api_key configured"),
+    404: _spec("unknown symbol or route"),
+}
+#: the operator controls' extra answers
+CONTROL_ERRORS: dict[int, ResponseSpec] = {
+    **ERRORS,
+    409: _spec("the command was not applied (the service stopped first)"),
+    503: _spec("the service is busy or stopping: try again"),
+}
 
 
 class BadParam(ValueError):

@@ -98,4 +98,8 @@ def serve_results(folder: Path, host: str, port: int, *, cors_origins: tuple[str
         flush=True,
     )
     config = uvicorn.Config(app, log_level="warning", access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shut down on Ctrl-C/SIGTERM, then re-raised the signal
+        pass
+    print("vibe-live: stopped", flush=True)

@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, ServiceUnavailableException
 from litestar.params import JSONBody, QueryParameter
 
+from vibe_live.api.errors import CONTROL_ERRORS
 from vibe_live.api.models import Accepted
 from vibe_live.api.updates import UpdateHub
 from vibe_live.commands import Command, CommandInbox, InboxFull, Kind
@@ -49,19 +50,19 @@ class AdminController(Controller):
     path = "/admin"
     tags: ClassVar[list[str]] = ["controls"]  # type: ignore[misc]
 
-    @post("/pause", status_code=200)
+    @post("/pause", status_code=200, responses=CONTROL_ERRORS)
     async def pause(
         self, inbox: NamedDependency[CommandInbox], data: JSONBody[Reason | None] = None
     ) -> Accepted:
         """No new entries until resume (exits still work): a logged ``Pause``."""
         return await _submit(inbox, "pause", (data or Reason()).reason)
 
-    @post("/resume", status_code=200)
+    @post("/resume", status_code=200, responses=CONTROL_ERRORS)
     async def resume(self, inbox: NamedDependency[CommandInbox]) -> Accepted:
         """Entries allowed again: a logged ``Resume``."""
         return await _submit(inbox, "resume", "")
 
-    @post("/close_all", status_code=200)
+    @post("/close_all", status_code=200, responses=CONTROL_ERRORS)
     async def close_all(
         self, inbox: NamedDependency[CommandInbox], data: JSONBody[Reason | None] = None
     ) -> Accepted:

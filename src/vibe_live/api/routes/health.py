@@ -6,6 +6,7 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
+from vibe_live.api.errors import ERRORS
 from vibe_live.api.metrics import CONTENT_TYPE, Metrics
 from vibe_live.api.models import Live, Ready
 from vibe_live.api.source import ReadSource
@@ -23,7 +24,7 @@ def live(source: NamedDependency[ReadSource]) -> Live:
     "/health/ready",
     sync_to_thread=False,
     tags=["health"],
-    responses={503: ResponseSpec(data_container=Ready, description="a check failed")},
+    responses={**ERRORS, 503: ResponseSpec(data_container=Ready, description="a check failed")},
 )
 def ready(source: NamedDependency[ReadSource]) -> Response[Ready]:
     """Ready to serve: feed connected (or market closed), a heartbeat within 2 minutes, a low error
@@ -32,7 +33,7 @@ def ready(source: NamedDependency[ReadSource]) -> Response[Ready]:
     return Response(body, status_code=200 if body.status == "ready" else 503)
 
 
-@get("/metrics", sync_to_thread=False, tags=["health"], media_type=CONTENT_TYPE)
+@get("/metrics", sync_to_thread=False, tags=["health"], media_type=CONTENT_TYPE, responses=ERRORS)
 def metrics(metrics: NamedDependency[Metrics]) -> Response[bytes]:
     """Prometheus text exposition (``vibe_*`` and ``process_*``)."""
     return Response(metrics.render(), media_type=CONTENT_TYPE)

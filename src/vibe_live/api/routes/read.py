@@ -11,6 +11,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, PathParameter, QueryParameter
 
+from vibe_live.api.errors import ERRORS
 from vibe_live.api.models import (
     Account,
     Bars,
@@ -52,17 +53,17 @@ class ReadController(Controller):
     path = "/api"
     tags: ClassVar[list[str]] = ["read"]  # type: ignore[misc]
 
-    @get("/account", sync_to_thread=False)
+    @get("/account", sync_to_thread=False, responses=ERRORS)
     def account(self, source: NamedDependency[ReadSource]) -> Account:
         """Cash, equity, P&L (unrealized, realized, today's), exposure, trade counts and the risk flags."""
         return source.account()
 
-    @get("/positions", sync_to_thread=False)
+    @get("/positions", sync_to_thread=False, responses=ERRORS)
     def positions(self, source: NamedDependency[ReadSource]) -> Positions:
         """The open positions (signed quantity: > 0 long, < 0 short)."""
         return source.positions()
 
-    @get("/orders", sync_to_thread=False)
+    @get("/orders", sync_to_thread=False, responses=ERRORS)
     def orders(
         self,
         source: NamedDependency[ReadSource],
@@ -75,7 +76,7 @@ class ReadController(Controller):
         """Orders, newest first, with their fills and why they were cancelled or rejected."""
         return source.orders(_query(symbol, since, limit, cursor, status))
 
-    @get("/trades", sync_to_thread=False)
+    @get("/trades", sync_to_thread=False, responses=ERRORS)
     def trades(
         self,
         source: NamedDependency[ReadSource],
@@ -87,7 +88,7 @@ class ReadController(Controller):
         """Closed round trips, newest first (by exit time); ``since`` filters on the exit time."""
         return source.trades(_query(symbol, since, limit, cursor))
 
-    @get("/fills", sync_to_thread=False)
+    @get("/fills", sync_to_thread=False, responses=ERRORS)
     def fills(
         self,
         source: NamedDependency[ReadSource],
@@ -99,7 +100,7 @@ class ReadController(Controller):
         """Fills, newest first."""
         return source.fills(_query(symbol, since, limit, cursor))
 
-    @get("/signals", sync_to_thread=False)
+    @get("/signals", sync_to_thread=False, responses=ERRORS)
     def signals(
         self,
         source: NamedDependency[ReadSource],
@@ -111,12 +112,12 @@ class ReadController(Controller):
         """Signals with their verdict, every check's reason and the vetoes, newest first."""
         return source.signals(_query(symbol, since, limit, cursor))
 
-    @get("/equity", sync_to_thread=False)
+    @get("/equity", sync_to_thread=False, responses=ERRORS)
     def equity(self, source: NamedDependency[ReadSource], since: Since = None) -> EquityCurve:
         """The equity curve (5-minute samples) with the drawdown from the running peak."""
         return source.equity(parse_since(since))
 
-    @get("/bars/{symbol:str}", sync_to_thread=False)
+    @get("/bars/{symbol:str}", sync_to_thread=False, responses=ERRORS)
     def bars(
         self,
         source: NamedDependency[ReadSource],
@@ -127,14 +128,14 @@ class ReadController(Controller):
         """The symbol's latest 5m bars, its opening range and the trades' entries and exits."""
         return source.bars(symbol, limit)
 
-    @get("/metrics/performance", sync_to_thread=False)
+    @get("/metrics/performance", sync_to_thread=False, responses=ERRORS)
     def performance(
         self, source: NamedDependency[ReadSource], period: FromQuery[Period] = "all"
     ) -> Performance:
         """P&L, return, win rate, Sharpe, max drawdown, trades and average duration over a period."""
         return source.performance(period)
 
-    @get("/metrics/health", sync_to_thread=False)
+    @get("/metrics/health", sync_to_thread=False, responses=ERRORS)
     def health(self, source: NamedDependency[ReadSource]) -> HealthMetrics:
         """Uptime, feed status, last data time, CPU, memory, errors in the last hour and gaps."""
         return source.health()
