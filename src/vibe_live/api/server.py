@@ -98,8 +98,6 @@ def serve_results(folder: Path, host: str, port: int, *, cors_origins: tuple[str
         flush=True,
     )
     config = uvicorn.Config(app, log_level="warning", access_log=False)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn shut down on Ctrl-C, then re-raised it
         uvicorn.Server(config).run(sockets=[sock])
-    except KeyboardInterrupt:  # uvicorn shut down on Ctrl-C/SIGTERM, then re-raised the signal
-        pass
     print("vibe-live: stopped", flush=True)
