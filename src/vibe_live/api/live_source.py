@@ -210,12 +210,10 @@ class LiveSource:
         lo, hi = (shown_t[0], shown_t[-1] + _M5) if shown_t else (0, 0)
         trades = self.reader.execute(
             "SELECT seq, idx, symbol, side, qty, entry_time, entry_price, exit_time, exit_price, pnl, fees,"
-            " exit_reason, '', NULL FROM trades WHERE symbol = ? AND exit_time >= ? ORDER BY seq, idx",
+            " exit_reason, '' FROM trades WHERE symbol = ? AND exit_time >= ? ORDER BY seq, idx",
             (symbol, lo),
         ).fetchall()
-        from vibe_live.api.store_reader import trade_row
-
-        rows_t = [trade_row(r) for r in trades]
+        rows_t = [self.reader.trade(r) for r in trades]
         return Bars(
             symbol=symbol,
             timeframe="5m",
@@ -332,8 +330,8 @@ class LiveSource:
         health = self.service.feed.health
         by_status: dict[str, int] = {}
         for r in self.reader.execute(
-            "SELECT o.status, o.qty, (SELECT coalesce(sum(qty), 0) FROM fills WHERE order_id = o.id)"
-            " FROM orders o"
+            "SELECT o.status, o.qty, coalesce(f.q, 0) FROM orders o"
+            " LEFT JOIN (SELECT order_id, sum(qty) AS q FROM fills GROUP BY order_id) f ON f.order_id = o.id"
         ):
             status = order_status(r[0], int(r[2]), int(r[1]))[0]
             by_status[status] = by_status.get(status, 0) + 1

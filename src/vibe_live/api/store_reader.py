@@ -9,6 +9,7 @@ and the action's place among that event's actions), so a cursor is that key. The
 
 from __future__ import annotations
 
+import bisect
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -25,9 +26,7 @@ Key = tuple[int, int]
 
 _TRADE = (
     "SELECT t.seq, t.idx, t.symbol, t.side, t.qty, t.entry_time, t.entry_price, t.exit_time, t.exit_price,"
-    " t.pnl, t.fees, t.exit_reason, coalesce(json_extract(t.action, '$.trade.strategy'), ''),"
-    " (SELECT json_array(s.price, s.stop) FROM signals s WHERE s.symbol = t.symbol AND s.accepted = 1"
-    "  AND s.time <= t.entry_time ORDER BY s.time DESC LIMIT 1)"
+    " t.pnl, t.fees, t.exit_reason, coalesce(json_extract(t.action, '$.trade.strategy'), '')"
     " FROM trades t"
 )
 _FILL = "SELECT f.seq, f.idx, f.time, f.order_id, f.symbol, f.side, f.qty, f.price, f.fee FROM fills f"
@@ -64,8 +63,8 @@ STREAM = (
 )
 
 
-def trade_row(r: Row) -> TradeRow:
-    sig = json.loads(r[13]) if r[13] else None
+def trade_row(r: Row, sig: tuple[float, float] | None = None) -> TradeRow:
+    """A trade; ``sig``: its entry signal's price and stop (for the R multiple)."""
     return TradeRow(
         symbol=r[2],
         side=r[3],
@@ -126,7 +125,7 @@ def halt_data(r: Row) -> dict[str, Any]:
     return {"time": utc(r[2]), "reason": r[3], "session_start_equity": r[4], "equity": r[5]}
 
 
-CONVERT = {"order": order_row, "fill": fill_row, "trade": trade_row, "signal": signal_row, "halt": halt_data}
+CONVERT: dict[str, Any] = {"order": order_row, "fill": fill_row, "signal": signal_row, "halt": halt_data}
 
 
 class StoreReader:
@@ -134,6 +133,8 @@ class StoreReader:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self._entries: dict[str, tuple[list[int], list[tuple[float, float]]]] = {}
+        self._entries_seq = 0
         self._conn = sqlite3.connect(
             f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
         )
@@ -143,6 +144,28 @@ class StoreReader:
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         return self._conn.execute(sql, params)
+
+    def entry_signal(self, symbol: str, entry_time: int) -> tuple[float, float] | None:
+        """The price and stop of the latest accepted signal of ``symbol`` at or before ``entry_time``
+        (the one the trade's entry was sized from). Accepted signals are few and append-only: they
+        are kept here and topped up with the new rows."""
+        rows = self._conn.execute(
+            "SELECT seq, symbol, time, price, stop FROM signals"
+            " WHERE accepted = 1 AND seq > ? ORDER BY seq, idx",
+            (self._entries_seq,),
+        ).fetchall()
+        for seq, sym, ts, price, stop in rows:
+            times, values = self._entries.setdefault(sym, ([], []))
+            at = bisect.bisect_right(times, ts)
+            times.insert(at, ts)
+            values.insert(at, (price, stop))
+            self._entries_seq = max(self._entries_seq, seq)
+        times, values = self._entries.get(symbol, ([], []))
+        at = bisect.bisect_right(times, entry_time)
+        return values[at - 1] if at else None
+
+    def trade(self, r: Row) -> TradeRow:
+        return trade_row(r, self.entry_signal(r[2], r[5]))
 
     def has_table(self, name: str) -> bool:
         row = self._conn.execute(
@@ -174,7 +197,7 @@ class StoreReader:
         """One page of ``kind`` (orders, trades, fills, signals), newest first, and the next cursor."""
         sql, alias, time_col, convert = {
             "orders": (_ORDER, "o", "time", order_row),
-            "trades": (_TRADE, "t", "exit_time", trade_row),
+            "trades": (_TRADE, "t", "exit_time", self.trade),
             "fills": (_FILL, "f", "time", fill_row),
             "signals": (_SIGNAL, "g", "time", signal_row),
         }[kind]
@@ -201,7 +224,8 @@ class StoreReader:
         out: list[tuple[Key, str, Any]] = []
         for kind, sql, alias in STREAM:
             rows = self._conn.execute(f"{sql} WHERE ({alias}.seq, {alias}.idx) > (?, ?)", key)
-            out += [((r[0], r[1]), kind, CONVERT[kind](r)) for r in rows]
+            convert = self.trade if kind == "trade" else CONVERT[kind]
+            out += [((r[0], r[1]), kind, convert(r)) for r in rows]
         out.sort(key=lambda m: m[0])
         return out
 
