@@ -195,8 +195,10 @@ async def bench(folder: Path) -> None:
     hub.poke = timed_poke  # type: ignore[method-assign]
     hub.publish = timed_publish  # type: ignore[method-assign]
     host, port = "127.0.0.1", api.server.port
-    print(f"  service: {len(MVP_SYMBOLS)} symbols, replay at {SPEED:,.0f}x (a print frame every ~"
-          f"{100 / SPEED * 1000:.0f} ms), API at {api.url}")  # fmt: skip
+    print(
+        f"  service: {len(MVP_SYMBOLS)} symbols, replay at {SPEED:,.0f}x (a print frame every ~"
+        f"{100 / SPEED * 1000:.0f} ms), API at {api.url}"
+    )
     async with anyio.create_task_group() as tg:
         tg.start_soon(service.run)
         await anyio.sleep(2.0)  # past the start
@@ -208,16 +210,19 @@ async def bench(folder: Path) -> None:
             t0 = time.perf_counter()
             result = await anyio.to_thread.run_sync(run_child, HTTP_LOAD, api.url, route, "50", str(PHASE_S))
             rows.append((route, loop.between(t0, time.perf_counter()), result))
-        print(f"  {'load':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'step p99 ms':>13}{'lag p50 ms':>12}"
-              f"{'lag p99 ms':>12}{'frames':>8}")  # fmt: skip
+        print(
+            f"  {'load':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'step p99 ms':>13}{'lag p50 ms':>12}"
+            f"{'lag p99 ms':>12}{'frames':>8}"
+        )
         for name, (steps, lags), result in rows:
             rps = f"{result['n'] / result['seconds']:,.0f}" if result else "-"
             p50 = f"{result['p50'] * 1000:.1f}" if result else "-"
             p99 = f"{result['p99'] * 1000:.1f}" if result else "-"
-            print(f"  {name:<24}{rps:>9}{p50:>9}{p99:>9}{pct(steps, 0.99) * 1000:>13.3f}"
-                  f"{pct(lags, 0.5) * 1000:>12.1f}{pct(lags, 0.99) * 1000:>12.1f}{len(steps):>8}")  # fmt: skip
+            step99, lag50, lag99 = pct(steps, 0.99) * 1000, pct(lags, 0.5) * 1000, pct(lags, 0.99) * 1000
+            figures = f"{step99:>13.3f}{lag50:>12.1f}{lag99:>12.1f}{len(steps):>8}"
+            print(f"  {name:<24}{rps:>9}{p50:>9}{p99:>9}{figures}")
         base_step = pct(quiet[0], 0.99)
-        for name, (steps, _), result in rows[1:]:
+        for name, (steps, _), _result in rows[1:]:
             rise = pct(steps, 0.99) / base_step - 1
             print(f"  step p99 under {name} load: {rise:+.0%} (target <= +20%)")
 
@@ -227,12 +232,16 @@ async def bench(folder: Path) -> None:
         rss_after = rss_mib()
         delays = [t - committed[int(n)] for n, times in got.items() if int(n) in committed for t in times]
         per_seq = len(got)
-        print(f"  WebSocket: 99 reading clients + 1 stalled; {per_seq} row messages each, fan-out "
-              f"(commit -> received) p50 {pct(delays, 0.5) * 1000:.1f} ms, p99 {pct(delays, 0.99) * 1000:.1f} ms;"
-              f" dropped clients {hub.dropped}")  # fmt: skip
+        d50, d99 = pct(delays, 0.5) * 1000, pct(delays, 0.99) * 1000
+        print(
+            f"  WebSocket: 99 reading clients + 1 stalled; {per_seq} row messages each, fan-out "
+            f"(commit -> received) p50 {d50:.1f} ms, p99 {d99:.1f} ms; dropped {hub.dropped}"
+        )
         steps, lags = loop.between(t0, time.perf_counter())
-        print(f"  trading loop meanwhile: step p99 {pct(steps, 0.99) * 1000:.3f} ms, lag p99 "
-              f"{pct(lags, 0.99) * 1000:.1f} ms ({len(steps)} frames)")  # fmt: skip
+        print(
+            f"  trading loop meanwhile: step p99 {pct(steps, 0.99) * 1000:.3f} ms, lag p99 "
+            f"{pct(lags, 0.99) * 1000:.1f} ms ({len(steps)} frames)"
+        )
         print(
             f"  service RSS: {rss_before:.0f} MiB before, {rss_after:.0f} MiB with the 100 clients connected"
         )
