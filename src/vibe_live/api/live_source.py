@@ -11,8 +11,8 @@ import collections
 import os
 import shutil
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from vibe_live.api.errors import UnknownSymbol
 from vibe_live.api.models import (
@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 
 __all__ = ["LiveSource", "ErrorWindow"]
 
+T = TypeVar("T")
+
 HEARTBEAT_S = 120.0  #: /health/ready: a feed message within this many seconds (market open)
 MAX_ERRORS_PER_HOUR = 100  #: /health/ready: at most this many errors in the last hour
 MIN_FREE_BYTES = 50 * 1024 * 1024  #: /health/ready: free space beside the store
@@ -87,6 +89,8 @@ class LiveSource:
         self._started = time.monotonic()
         self._process = ProcessStats()
         self._errors = ErrorWindow()
+        self._cache: dict[tuple[object, ...], object] = {}
+        self._cache_seq = -1
         strategy = service.settings.core.strategy
         self.range_minutes = int(getattr(strategy, "opening_range_minutes", 15))
 
@@ -99,9 +103,53 @@ class LiveSource:
     def uptime(self) -> float:
         return time.monotonic() - self._started
 
-    # -- the read model ----------------------------------------------------------------------------
+    # -- answers, cached per log position ------------------------------------------------------------
+
+    def _cached(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
+        """``make()``, or its answer for the same ``key`` at the same log position: the read model and
+        the read tables change only when the log grows, so a cached answer is exact (many clients
+        polling between two steps cost one query)."""
+        seq = self.service.journal.last_seq
+        if seq != self._cache_seq:
+            self._cache.clear()
+            self._cache_seq = seq
+        if key in self._cache:
+            return self._cache[key]  # type: ignore[return-value]
+        value = make()
+        if len(self._cache) < 512:
+            self._cache[key] = value
+        return value
 
     def account(self) -> Account:
+        return self._cached(("account",), lambda: self._make_account())
+
+    def positions(self) -> Positions:
+        return self._cached(("positions",), lambda: self._make_positions())
+
+    def orders(self, q: Query) -> Orders:
+        return self._cached(("orders", q), lambda: self._make_orders(q))
+
+    def trades(self, q: Query) -> Trades:
+        return self._cached(("trades", q), lambda: self._make_trades(q))
+
+    def fills(self, q: Query) -> Fills:
+        return self._cached(("fills", q), lambda: self._make_fills(q))
+
+    def signals(self, q: Query) -> Signals:
+        return self._cached(("signals", q), lambda: self._make_signals(q))
+
+    def equity(self, since: int | None) -> EquityCurve:
+        return self._cached(("equity", since), lambda: self._make_equity(since))
+
+    def performance(self, period: Period) -> Performance:
+        return self._cached(("performance", period), lambda: self._make_performance(period))
+
+    def bars(self, symbol: str, limit: int) -> Bars:
+        return self._cached(("bars", symbol, limit), lambda: self._make_bars(symbol, limit))
+
+    # -- the read model ----------------------------------------------------------------------------
+
+    def _make_account(self) -> Account:
         view = self.service.view
         a = view.account
         session = self.service.sessions.session_at(view.ts) if view.ts else None
@@ -128,7 +176,7 @@ class LiveSource:
             mode=self.mode,
         )
 
-    def positions(self) -> Positions:
+    def _make_positions(self) -> Positions:
         return Positions(
             positions=[
                 Position(
@@ -145,19 +193,19 @@ class LiveSource:
 
     # -- the read tables ---------------------------------------------------------------------------
 
-    def orders(self, q: Query) -> Orders:
+    def _make_orders(self, q: Query) -> Orders:
         rows, cursor = self.reader.page("orders", q)
         return Orders(orders=rows, next_cursor=cursor)
 
-    def trades(self, q: Query) -> Trades:
+    def _make_trades(self, q: Query) -> Trades:
         rows, cursor = self.reader.page("trades", q)
         return Trades(trades=rows, next_cursor=cursor)
 
-    def fills(self, q: Query) -> Fills:
+    def _make_fills(self, q: Query) -> Fills:
         rows, cursor = self.reader.page("fills", q)
         return Fills(fills=rows, next_cursor=cursor)
 
-    def signals(self, q: Query) -> Signals:
+    def _make_signals(self, q: Query) -> Signals:
         rows, cursor = self.reader.page("signals", q)
         return Signals(signals=rows, next_cursor=cursor)
 
@@ -165,11 +213,11 @@ class LiveSource:
         rows = self.reader.execute("SELECT time, cash, equity FROM equity ORDER BY time").fetchall()
         return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 
-    def equity(self, since: int | None) -> EquityCurve:
+    def _make_equity(self, since: int | None) -> EquityCurve:
         t, c, e = self._equity_rows()
         return EquityCurve(equity=equity_points(t, c, e, self.service.settings.core.initial_capital, since))
 
-    def performance(self, period: Period) -> Performance:
+    def _make_performance(self, period: Period) -> Performance:
         t, _, e = self._equity_rows()
         view = self.service.view
         if view.ts:  # the latest equity is the account's now (samples are every 5 minutes)
@@ -187,7 +235,7 @@ class LiveSource:
             trades=[(a, b, p) for a, b, p in trades],
         )
 
-    def bars(self, symbol: str, limit: int) -> Bars:
+    def _make_bars(self, symbol: str, limit: int) -> Bars:
         """The symbol's 5m bars from its logged prints (the forming bar included): the latest
         ``limit``, and the opening range of the latest session."""
         if symbol not in self.symbols():
@@ -326,8 +374,7 @@ class LiveSource:
             return Check(ok=False, detail=f"only {free // 2**20} MiB free in {folder}")
         return Check(ok=True, detail=f"{free // 2**20} MiB free")
 
-    def counters(self) -> Counters:
-        health = self.service.feed.health
+    def _orders_by_status(self) -> dict[str, int]:
         by_status: dict[str, int] = {}
         for r in self.reader.execute(
             "SELECT o.status, o.qty, coalesce(f.q, 0) FROM orders o"
@@ -335,6 +382,10 @@ class LiveSource:
         ):
             status = order_status(r[0], int(r[2]), int(r[1]))[0]
             by_status[status] = by_status.get(status, 0) + 1
+        return by_status
+
+    def counters(self) -> Counters:
+        health = self.service.feed.health
         account = self.account()
         return Counters(
             uptime=self.uptime(),
@@ -342,8 +393,8 @@ class LiveSource:
             print_ages=self._print_ages(),
             reconnects=health.reconnects,
             events_applied=self.service.journal.last_seq,
-            orders_by_status=by_status,
-            fills=self.reader.count("fills"),
+            orders_by_status=self._cached(("orders by status",), self._orders_by_status),
+            fills=self._cached(("fills count",), lambda: self.reader.count("fills")),
             equity=account.equity,
             cash=account.cash,
             open_positions=account.open_positions,
