@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from httpx_ws import WebSocketUpgradeError, aconnect_ws
 from tests.vibe_live.api_service import KEY, sample_bars, serving
 
 from vibe_backtest.api import calendar
@@ -112,3 +113,9 @@ async def test_enable_auth_puts_the_key_on_every_route_but_liveness(tmp_path: Pa
             assert (await client.get(route)).status_code == 401, route
             assert (await client.get(route, headers={"X-API-Key": "nope"})).status_code == 401, route
             assert (await client.get(route, headers={"X-API-Key": KEY})).status_code == 200, route
+        # a browser's WebSocket cannot set headers: the key may come as ?api_key=
+        with pytest.raises(WebSocketUpgradeError):
+            async with aconnect_ws(f"{live.url}/ws/updates", client):
+                pass
+        async with aconnect_ws(f"{live.url}/ws/updates?api_key={KEY}", client) as ws:
+            assert json.loads(await ws.receive_text(timeout=5))["type"] == "account"

@@ -12,6 +12,7 @@ from typing import Literal
 import msgspec
 
 __all__ = [
+    "Wire",
     "Account",
     "Position",
     "Positions",
@@ -42,11 +43,17 @@ __all__ = [
     "Mode",
 ]
 
+
+class Wire(msgspec.Struct, kw_only=True, gc=False):
+    """Base of the wire shapes: keyword-only, and not tracked by the garbage collector (they hold no
+    cycles; many are made per request, and untracked they never make a collection run longer)."""
+
+
 Period = Literal["day", "week", "month", "all"]
 Mode = Literal["live", "replay", "results"]
 
 
-class Account(msgspec.Struct, kw_only=True):
+class Account(Wire):
     ts: str | None
     cash: float
     equity: float
@@ -64,7 +71,7 @@ class Account(msgspec.Struct, kw_only=True):
     mode: Mode
 
 
-class Position(msgspec.Struct, kw_only=True):
+class Position(Wire):
     symbol: str
     qty: int
     avg_price: float
@@ -73,11 +80,11 @@ class Position(msgspec.Struct, kw_only=True):
     realized_pnl: float
 
 
-class Positions(msgspec.Struct, kw_only=True):
+class Positions(Wire):
     positions: list[Position]
 
 
-class OrderRow(msgspec.Struct, kw_only=True):
+class OrderRow(Wire):
     id: str
     time: str
     symbol: str
@@ -93,12 +100,12 @@ class OrderRow(msgspec.Struct, kw_only=True):
     tag: str = ""  #: entry, stop, target, eod, close_all...
 
 
-class Orders(msgspec.Struct, kw_only=True):
+class Orders(Wire):
     orders: list[OrderRow]
     next_cursor: str | None
 
 
-class TradeRow(msgspec.Struct, kw_only=True):
+class TradeRow(Wire):
     symbol: str
     side: str
     qty: int
@@ -113,12 +120,12 @@ class TradeRow(msgspec.Struct, kw_only=True):
     r_multiple: float | None  #: pnl per share over the entry signal's risk per share
 
 
-class Trades(msgspec.Struct, kw_only=True):
+class Trades(Wire):
     trades: list[TradeRow]
     next_cursor: str | None
 
 
-class FillRow(msgspec.Struct, kw_only=True):
+class FillRow(Wire):
     time: str
     order_id: str
     symbol: str
@@ -128,12 +135,12 @@ class FillRow(msgspec.Struct, kw_only=True):
     fee: float
 
 
-class Fills(msgspec.Struct, kw_only=True):
+class Fills(Wire):
     fills: list[FillRow]
     next_cursor: str | None
 
 
-class SignalRow(msgspec.Struct, kw_only=True):
+class SignalRow(Wire):
     time: str
     symbol: str
     side: str
@@ -147,23 +154,23 @@ class SignalRow(msgspec.Struct, kw_only=True):
     qty: int = 0
 
 
-class Signals(msgspec.Struct, kw_only=True):
+class Signals(Wire):
     signals: list[SignalRow]
     next_cursor: str | None
 
 
-class EquityPoint(msgspec.Struct, kw_only=True):
+class EquityPoint(Wire):
     time: str
     equity: float
     cash: float
     drawdown: float  #: fraction below the running peak (0 .. 1)
 
 
-class EquityCurve(msgspec.Struct, kw_only=True):
+class EquityCurve(Wire):
     equity: list[EquityPoint]
 
 
-class BarRow(msgspec.Struct, kw_only=True):
+class BarRow(Wire):
     time: str
     open: float
     high: float
@@ -172,13 +179,13 @@ class BarRow(msgspec.Struct, kw_only=True):
     volume: float
 
 
-class OpeningRange(msgspec.Struct, kw_only=True):
+class OpeningRange(Wire):
     date: str
     high: float
     low: float
 
 
-class Marker(msgspec.Struct, kw_only=True):
+class Marker(Wire):
     time: str
     price: float
     kind: Literal["entry", "exit"]
@@ -186,7 +193,7 @@ class Marker(msgspec.Struct, kw_only=True):
     pnl: float | None
 
 
-class Bars(msgspec.Struct, kw_only=True):
+class Bars(Wire):
     symbol: str
     timeframe: str
     bars: list[BarRow]
@@ -194,7 +201,7 @@ class Bars(msgspec.Struct, kw_only=True):
     markers: list[Marker]
 
 
-class Performance(msgspec.Struct, kw_only=True):
+class Performance(Wire):
     period: Period
     pnl: float
     return_pct: float
@@ -205,20 +212,20 @@ class Performance(msgspec.Struct, kw_only=True):
     avg_duration_minutes: float | None
 
 
-class FeedState(msgspec.Struct, kw_only=True):
+class FeedState(Wire):
     connected: bool
     reconnects: int
     last_print_age_seconds: dict[str, float]
 
 
-class Gap(msgspec.Struct, kw_only=True, rename={"start": "from", "end": "to"}):
+class Gap(Wire, rename={"start": "from", "end": "to"}):
     symbol: str
     start: str
     end: str
     recovered: bool
 
 
-class HealthMetrics(msgspec.Struct, kw_only=True):
+class HealthMetrics(Wire):
     uptime_seconds: float
     feed: FeedState
     last_data_time: str | None
@@ -228,26 +235,26 @@ class HealthMetrics(msgspec.Struct, kw_only=True):
     gaps: list[Gap]
 
 
-class Live(msgspec.Struct, kw_only=True):
+class Live(Wire):
     status: Literal["alive"]
     uptime_seconds: float
 
 
-class Check(msgspec.Struct, kw_only=True):
+class Check(Wire):
     ok: bool
     detail: str
 
 
-class Ready(msgspec.Struct, kw_only=True):
+class Ready(Wire):
     status: Literal["ready", "not ready"]
     checks: dict[str, Check]
 
 
-class Accepted(msgspec.Struct, kw_only=True):
+class Accepted(Wire):
     accepted: bool
     seq: int  #: the command's position in the event log
 
 
-class ErrorBody(msgspec.Struct, kw_only=True):
+class ErrorBody(Wire):
     detail: str
     field: str | None = None
