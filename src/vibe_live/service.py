@@ -168,12 +168,12 @@ class LiveService:
             self._intake.cancel()
         async with anyio.create_task_group() as outer:
             outer.start_soon(self._watch_signals)
-            for companion in self.companions:
-                await outer.start(companion.run)
             async with anyio.create_task_group() as inner:
                 inner.start_soon(self._dispatch, out_out)
                 async with out_in:
                     await self._start(out_in)
+                    for companion in self.companions:  # up before the first frame
+                        await outer.start(companion.run)
                     with self._intake:
                         async with anyio.create_task_group() as intake:
                             intake.start_soon(self._feed_task, frames_in)
