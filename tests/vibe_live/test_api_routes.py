@@ -202,3 +202,26 @@ async def test_the_prometheus_output_parses_and_equals_the_api(tmp_path: Path, b
         assert steps > 100 and m[("vibe_step_seconds_bucket", (("le", "+Inf"),))] == steps
         assert m[("process_resident_memory_bytes", ())] > 10_000_000
         assert m[("vibe_uptime_seconds", ())] > 0
+
+
+async def test_ready_is_503_naming_the_failing_checks(tmp_path: Path) -> None:
+    """Mid-session (the replay stops at 11:00): a dropped feed and a silent one fail readiness."""
+    import time
+
+    async with (
+        serving(tmp_path / "s.db", sample_bars(1), stop_after=120) as (service, live, feed),
+        httpx.AsyncClient(base_url=live.url) as client,
+    ):
+        assert service.view.session_open
+        assert (await client.get("/health/ready")).status_code == 200
+        feed.health.down(time.time_ns())
+        feed.health.last_message_ns = time.time_ns() - 180 * 10**9
+        answer = await client.get("/health/ready")
+        assert answer.status_code == 503
+        body = answer.json()
+        assert body["status"] == "not ready"
+        assert {name for name, check in body["checks"].items() if not check["ok"]} == {"feed", "heartbeat"}
+        assert body["checks"]["feed"]["detail"] == "disconnected"
+        assert (await client.get("/api/metrics/health")).json()["feed"]["connected"] is False
+        metrics = (await client.get("/metrics")).text
+        assert "vibe_feed_connected 0.0" in metrics

@@ -87,8 +87,8 @@ class LiveApi:
         self._positions = dict(held)
         return out
 
-    def _health(self) -> dict[str, Any]:
-        return {"type": "health", "data": self.source.health()}["data"]  # type: ignore[return-value]
+    def _health(self) -> Any:
+        return self.source.health()
 
     # -- the companion ------------------------------------------------------------------------------
 

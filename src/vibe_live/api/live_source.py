@@ -48,6 +48,7 @@ from vibe_live.api.shapes import (
 )
 from vibe_live.api.source import Counters, ProcessStats
 from vibe_live.api.store_reader import StoreReader
+from vibe_live.store import StoreError
 
 if TYPE_CHECKING:
     from vibe_live.service import LiveService
@@ -365,8 +366,10 @@ class LiveSource:
     def _store_check(self) -> Check:
         store = self.service.store
         folder = store.path.resolve().parent
-        if store._conn is None:
-            return Check(ok=False, detail="the store is closed")
+        try:
+            store.get_meta("feed")  # the service's own connection answers
+        except StoreError as exc:
+            return Check(ok=False, detail=str(exc))
         if not os.access(folder, os.W_OK):
             return Check(ok=False, detail=f"{folder} is not writable")
         free = shutil.disk_usage(folder).free

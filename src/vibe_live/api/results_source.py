@@ -22,6 +22,7 @@ from vibe_live.api.models import (
     Account,
     BarRow,
     Bars,
+    Check,
     EquityCurve,
     FeedState,
     FillRow,
@@ -379,8 +380,6 @@ class ResultsSource:
         )
 
     def ready(self) -> Ready:
-        from vibe_live.api.models import Check
-
         return Ready(status="ready", checks={"results": Check(ok=True, detail=str(self.folder))})
 
     def counters(self) -> Counters:

@@ -78,7 +78,7 @@ class UpdateHub:
         self,
         reader: StoreReader,
         state: Callable[[], list[Message]],
-        health: Callable[[], Message] | None = None,
+        health: Callable[[], Any] | None = None,
         *,
         buffer: int = BUFFER,
     ) -> None:
