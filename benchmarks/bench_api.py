@@ -16,6 +16,7 @@ figures: they are noisy on a shared box.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -131,6 +132,28 @@ class Held:
         yield []
 
 
+class GcLog:
+    """The garbage collector's runs: (end time, generation, seconds)."""
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[float, int, float]] = []
+        self._start = 0.0
+        gc.callbacks.append(self)
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        now = time.perf_counter()
+        if phase == "start":
+            self._start = now
+        else:
+            self.runs.append((now, info["generation"], now - self._start))
+
+    def between(self, start: float, end: float) -> str:
+        full = [s for t, g, s in self.runs if start <= t < end and g == 2]
+        young = [s for t, g, s in self.runs if start <= t < end and g < 2]
+        longest = max(full, default=0.0) * 1000
+        return f"{len(young)} young + {len(full)} full collections (longest full {longest:.1f} ms)"
+
+
 class Loop:
     """The trading loop's samples: (wall time, step seconds, lag seconds) per print frame."""
 
@@ -175,6 +198,7 @@ async def bench(folder: Path) -> None:
     api: LiveApi = attach_api(service, port=0)
     loop = Loop(clock)
     service.on_step.append(loop)
+    collections = GcLog()
     committed: dict[int, float] = {}
     pokes: list[float] = []
     hub = api.hub
@@ -205,11 +229,13 @@ async def bench(folder: Path) -> None:
         t0 = time.perf_counter()
         await anyio.sleep(PHASE_S)
         quiet = loop.between(t0, time.perf_counter())
+        gcs = [("no load", collections.between(t0, time.perf_counter()))]
         rows = [("no load", quiet, None)]
         for route in ("/api/trades?limit=100", "/metrics"):
             t0 = time.perf_counter()
             result = await anyio.to_thread.run_sync(run_child, HTTP_LOAD, api.url, route, "50", str(PHASE_S))
             rows.append((route, loop.between(t0, time.perf_counter()), result))
+            gcs.append((route, collections.between(t0, time.perf_counter())))
         print(
             f"  {'load':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'step p99 ms':>13}{'lag p50 ms':>12}"
             f"{'lag p99 ms':>12}{'frames':>8}"
@@ -221,6 +247,8 @@ async def bench(folder: Path) -> None:
             step99, lag50, lag99 = pct(steps, 0.99) * 1000, pct(lags, 0.5) * 1000, pct(lags, 0.99) * 1000
             figures = f"{step99:>13.3f}{lag50:>12.1f}{lag99:>12.1f}{len(steps):>8}"
             print(f"  {name:<24}{rps:>9}{p50:>9}{p99:>9}{figures}")
+        for name, text in gcs:
+            print(f"  GC during {name}: {text}")
         base_step = pct(quiet[0], 0.99)
         for name, (steps, _), _result in rows[1:]:
             rise = pct(steps, 0.99) / base_step - 1

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.vibe_live.live_files import env
+from tests.vibe_live.live_files import env, live
 
 from vibe_live.api.shapes import utc
 
@@ -107,3 +107,17 @@ def test_serve_results_refuses_a_folder_that_is_not_a_backtests(tmp_path: Path) 
     )  # fmt: skip
     assert run.returncode == 2
     assert str(tmp_path) in run.stderr and "summary.json" in run.stderr
+
+
+def test_vibe_live_run_serves_the_api_unless_the_flag_is_off(tmp_path: Path) -> None:
+    short = ["--replay", "sample", "--clock", "feed", "--log-format", "json",
+             "--set", "data.sample_sessions=1", "--set", "features.enable_mtf_validation=false"]  # fmt: skip
+    on = live("run", *short, "--db", "on.db", cwd=tmp_path)
+    assert on.returncode == 0, on.stderr[-2000:]
+    events = [json.loads(line) for line in on.stderr.splitlines()]
+    (listening,) = [e for e in events if e["event"] == "api listening"]
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", listening["url"])
+    assert [e["event"] for e in events].index("api listening") < [e["event"] for e in events].index("order")
+    off = live("run", *short, "--db", "off.db", "--set", "features.enable_dashboard_api=false", cwd=tmp_path)
+    assert off.returncode == 0, off.stderr[-2000:]
+    assert "api listening" not in off.stderr
