@@ -313,11 +313,13 @@ class LiveService:
                 yield frame
 
     async def _run_commands(self, out: ObjectSendStream[_Out]) -> None:
-        """Log and apply each waiting command as its own step; answer it with its log position."""
+        """Log and apply each waiting command as its own step, after the deadlines before its time (as
+        :func:`vibe_live.replaying.replay_into` feeds them); answer it with its log position."""
         for command in self.commands.take():
             now = self.journal.state.now
             if self.clock is not None and self.clock_mode == "wall":
                 now = max(now, self.clock.now())
+            await self._clocks_before(now, out)
             await self._apply([command_event(command, now, time.time_ns())], out)
             command.answer(self.journal.last_seq)
 
