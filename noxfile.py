@@ -38,7 +38,7 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[test,bench,live,sweep]")
     names = session.posargs or [
         "bars", "indicators", "venue", "engine", "data", "backtest", "store", "live", "audit",
-        "history", "sync", "sweep", "discord",
+        "history", "sync", "sweep", "discord", "api",
     ]  # fmt: skip
     for name in names:
         session.run("python", f"benchmarks/bench_{name}.py")

@@ -152,6 +152,22 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument(
         "--skip", action="append", default=[], metavar="CHECK", help="skip a check (repeatable), e.g. finnhub"
     )
+    serve = sub.add_parser(
+        "serve-results",
+        help="serve the monitoring API's read routes over a finished `vibe-backtest run` folder",
+        description="The read routes of the monitoring API (docs/api.md) over a backtest's result files, "
+        "so the dashboard shows a backtest as it shows a live session. Ctrl-C stops it.",
+    )
+    serve.add_argument("dir", metavar="DIR", help="a `vibe-backtest run --out DIR` folder")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: a free one)")
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="allow this browser origin (repeatable)",
+    )
     return parser
 
 
@@ -221,6 +237,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             notifier=notifier,
         )
+        if settings.features.enable_dashboard_api:
+            from vibe_live.api.live import attach_api
+
+            try:
+                attach_api(service)
+            except OSError as exc:
+                raise _BadInput(f"{exc} (set api.port, or features.enable_dashboard_api: false)") from None
         anyio.run(service.run)
     finally:
         if notifier is not None:
@@ -341,6 +364,19 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_INTERNAL if any(c.verdict == "FAIL" for c in checks) else EXIT_OK
 
 
+def _cmd_serve_results(args: argparse.Namespace) -> int:
+    from vibe_live.api.results_source import ResultsError
+    from vibe_live.api.server import serve_results
+
+    if not 0 <= args.port <= 65535:
+        raise _BadInput(f"--port {args.port}: expected 0..65535")
+    try:
+        serve_results(Path(args.dir), args.host, args.port, cors_origins=tuple(args.cors_origin))
+    except (ResultsError, OSError) as exc:
+        raise _BadInput(str(exc)) from None
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from vibe_backtest.data import DataError
     from vibe_core.config import ConfigError
@@ -355,6 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "audit": _cmd_audit,
         "restore": _cmd_restore,
         "doctor": _cmd_doctor,
+        "serve-results": _cmd_serve_results,
     }
     try:
         return handlers[args.command](args)

@@ -21,9 +21,11 @@ COMPARED = ("trades.csv", "orders.csv", "fills.csv", "gaps.csv")
 
 
 def env(**extra: str) -> dict[str, str]:
-    """The environment of a child process: our sources first, no VIBE__ variables from outside."""
+    """The environment of a child process: our sources first, no VIBE__ variables from outside, the
+    API on a free port."""
     out = {k: v for k, v in os.environ.items() if not k.startswith("VIBE__") and k != "VIBE_LIVE_KILL_AT"}
     out["PYTHONPATH"] = os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    out["VIBE__API__PORT"] = "0"  # the monitoring API on a free port: tests never fight over 8080
     out.update(extra)
     return out
 

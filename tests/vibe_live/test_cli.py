@@ -22,6 +22,7 @@ def _clean(monkeypatch, tmp_path):
     for key in list(os.environ):
         if key.startswith("VIBE__") or key in ("FINNHUB_API_KEY", "TRADING_ENV", "VIBE_LIVE_KILL_AT"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("VIBE__API__PORT", "0")  # the monitoring API on a free port
     monkeypatch.chdir(tmp_path)
 
 

@@ -1,0 +1,260 @@
+"""The API's wire shapes (docs/api.md): msgspec structs, so Litestar encodes them fast and the
+OpenAPI schema at ``/schema`` names every field.
+
+Times are ISO 8601 UTC strings with a ``Z``; money is dollars; quantities are ints (signed for
+positions). A struct here is the contract with the dashboard: change it with docs/api.md.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+__all__ = [
+    "Wire",
+    "Account",
+    "Position",
+    "Positions",
+    "OrderRow",
+    "Orders",
+    "TradeRow",
+    "Trades",
+    "FillRow",
+    "Fills",
+    "SignalRow",
+    "Signals",
+    "EquityPoint",
+    "EquityCurve",
+    "BarRow",
+    "OpeningRange",
+    "Marker",
+    "Bars",
+    "Performance",
+    "FeedState",
+    "Gap",
+    "HealthMetrics",
+    "Live",
+    "Check",
+    "Ready",
+    "Accepted",
+    "ErrorBody",
+    "Period",
+    "Mode",
+]
+
+
+class Wire(msgspec.Struct, kw_only=True, gc=False):
+    """Base of the wire shapes: keyword-only, and not tracked by the garbage collector (they hold no
+    cycles; many are made per request, and untracked they never make a collection run longer)."""
+
+
+Period = Literal["day", "week", "month", "all"]
+Mode = Literal["live", "replay", "results"]
+
+
+class Account(Wire):
+    ts: str | None
+    cash: float
+    equity: float
+    unrealized_pnl: float
+    realized_pnl: float
+    daily_pnl: float
+    gross_exposure: float
+    open_positions: int
+    total_trades: int
+    trades_today: int
+    paused: bool
+    halted: bool
+    session_date: str | None
+    session_open: bool
+    mode: Mode
+
+
+class Position(Wire):
+    symbol: str
+    qty: int
+    avg_price: float
+    last_price: float
+    unrealized_pnl: float
+    realized_pnl: float
+
+
+class Positions(Wire):
+    positions: list[Position]
+
+
+class OrderRow(Wire):
+    id: str
+    time: str
+    symbol: str
+    side: str
+    type: str
+    qty: int
+    status: str  #: working, partially_filled, filled, cancelled, rejected
+    limit_price: float | None
+    stop_price: float | None
+    filled_qty: int
+    avg_fill_price: float | None
+    reason: str  #: why it was cancelled or rejected ("" otherwise)
+    tag: str = ""  #: entry, stop, target, eod, close_all...
+
+
+class Orders(Wire):
+    orders: list[OrderRow]
+    next_cursor: str | None
+
+
+class TradeRow(Wire):
+    symbol: str
+    side: str
+    qty: int
+    entry_time: str
+    entry_price: float
+    exit_time: str
+    exit_price: float
+    pnl: float
+    fees: float | None  #: None when the source does not say (a backtest's trades.csv has no fees)
+    exit_reason: str
+    strategy: str
+    r_multiple: float | None  #: pnl per share over the entry signal's risk per share
+
+
+class Trades(Wire):
+    trades: list[TradeRow]
+    next_cursor: str | None
+
+
+class FillRow(Wire):
+    time: str
+    order_id: str
+    symbol: str
+    side: str
+    qty: int
+    price: float
+    fee: float
+
+
+class Fills(Wire):
+    fills: list[FillRow]
+    next_cursor: str | None
+
+
+class SignalRow(Wire):
+    time: str
+    symbol: str
+    side: str
+    verdict: Literal["accepted", "vetoed"]
+    reasons: list[str]  #: every check's verdict, passes included
+    strategy: str
+    vetoes: list[str] = []  #: the failing checks only
+    price: float | None = None
+    stop: float | None = None
+    target: float | None = None
+    qty: int = 0
+
+
+class Signals(Wire):
+    signals: list[SignalRow]
+    next_cursor: str | None
+
+
+class EquityPoint(Wire):
+    time: str
+    equity: float
+    cash: float
+    drawdown: float  #: fraction below the running peak (0 .. 1)
+
+
+class EquityCurve(Wire):
+    equity: list[EquityPoint]
+
+
+class BarRow(Wire):
+    time: str
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class OpeningRange(Wire):
+    date: str
+    high: float
+    low: float
+
+
+class Marker(Wire):
+    time: str
+    price: float
+    kind: Literal["entry", "exit"]
+    side: str
+    pnl: float | None
+
+
+class Bars(Wire):
+    symbol: str
+    timeframe: str
+    bars: list[BarRow]
+    opening_range: OpeningRange | None
+    markers: list[Marker]
+
+
+class Performance(Wire):
+    period: Period
+    pnl: float
+    return_pct: float
+    win_rate: float | None
+    sharpe: float
+    max_drawdown_pct: float
+    trades: int
+    avg_duration_minutes: float | None
+
+
+class FeedState(Wire):
+    connected: bool
+    reconnects: int
+    last_print_age_seconds: dict[str, float]
+
+
+class Gap(Wire, rename={"start": "from", "end": "to"}):
+    symbol: str
+    start: str
+    end: str
+    recovered: bool
+
+
+class HealthMetrics(Wire):
+    uptime_seconds: float
+    feed: FeedState
+    last_data_time: str | None
+    cpu_percent: float
+    rss_bytes: int
+    errors_last_hour: int
+    gaps: list[Gap]
+
+
+class Live(Wire):
+    status: Literal["alive"]
+    uptime_seconds: float
+
+
+class Check(Wire):
+    ok: bool
+    detail: str
+
+
+class Ready(Wire):
+    status: Literal["ready", "not ready"]
+    checks: dict[str, Check]
+
+
+class Accepted(Wire):
+    accepted: bool
+    seq: int  #: the command's position in the event log
+
+
+class ErrorBody(Wire):
+    detail: str
+    field: str | None = None
