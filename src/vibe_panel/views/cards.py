@@ -1,0 +1,58 @@
+"""Account cards: cash, equity, daily P&L, open positions, trades today, and the trading state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import panel as pn
+
+__all__ = ["AccountCards"]
+
+_MONEY = "${value:,.2f}"
+_PNL_COLOURS = [(-0.005, "#c0392b"), (0.005, "#555555"), (float("inf"), "#1e8449")]
+
+
+class AccountCards:
+    """One ``pn.indicators.Number`` a figure, plus a line saying live/paused/halted and the session."""
+
+    def __init__(self) -> None:
+        size = {"font_size": "28pt", "title_size": "11pt", "width": 190}
+        self.cash = pn.indicators.Number(name="Cash", value=0.0, format=_MONEY, **size)
+        self.equity = pn.indicators.Number(name="Equity", value=0.0, format=_MONEY, **size)
+        self.daily_pnl = pn.indicators.Number(
+            name="Daily P&L ($)", value=0.0, format="{value:+,.2f}", colors=_PNL_COLOURS, **size
+        )
+        self.open_positions = pn.indicators.Number(name="Open positions", value=0, format="{value}", **size)
+        self.trades_today = pn.indicators.Number(name="Trades today", value=0, format="{value}", **size)
+        self.state = pn.pane.Markdown("", css_classes=["vibe-state"], margin=(0, 10))
+        self.panel = pn.Column(
+            pn.Row(self.cash, self.equity, self.daily_pnl, self.open_positions, self.trades_today),
+            self.state,
+        )
+
+    def update(self, account: Mapping[str, Any]) -> None:
+        self.cash.value = float(account.get("cash") or 0.0)
+        self.equity.value = float(account.get("equity") or 0.0)
+        self.daily_pnl.value = float(account.get("daily_pnl") or 0.0)
+        self.open_positions.value = int(account.get("open_positions") or 0)
+        self.trades_today.value = int(account.get("trades_today") or 0)
+        self.state.object = state_line(account)
+
+
+def state_line(account: Mapping[str, Any]) -> str:
+    """``mode · trading state · session`` in words, e.g. ``replay · **paused** · session 2024-05-08 open``."""
+    if account.get("halted"):
+        trading = "**halted** (daily loss limit)"
+    elif account.get("paused"):
+        trading = "**paused**"
+    else:
+        trading = "trading"
+    session = account.get("session_date")
+    when = (
+        f"session {session} {'open' if account.get('session_open') else 'closed'}"
+        if session
+        else "no session"
+    )
+    total = account.get("total_trades", 0)
+    return f"{account.get('mode', '?')} · {trading} · {when} · {total} trades in all"
