@@ -218,7 +218,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             tz=args.tz,
             cache_dir=args.cache_dir,
             progress=not args.quiet,
-            keep_bars=not args.no_report,
+            keep_bars=True,  # bars.csv (and the report's charts)
         )
         result.write_files(folder, report=not args.no_report)
     if not args.quiet:

@@ -50,6 +50,7 @@ RESULT_FILES = frozenset(
         "summary.json",
         "config.json",
         "report.html",
+        "bars.csv",
     }
 )
 
@@ -278,7 +279,8 @@ class BacktestResult:
         )
 
     def write(self, out: Path | str, *, report: bool = True) -> Path:
-        """Write trades/orders/fills/equity/signals CSVs, summary.json, config.json and report.html.
+        """Write trades/orders/fills/equity/signals CSVs, summary.json, config.json and report.html
+        (and bars.csv, the input bars, when the result kept them).
 
         Atomically (:func:`atomic_dir`): ``out`` appears complete at the end, or not at all.
         """
@@ -297,11 +299,27 @@ class BacktestResult:
         eq = _iso(self.equity[["cash", "equity"]].rename_axis("time"))
         eq.index.name = "time"
         eq.to_csv(out / "equity.csv", float_format=fmt)
+        if self.bars:
+            self.bars_frame().to_csv(out / "bars.csv", index=False, float_format=fmt)
         (out / "summary.json").write_text(json.dumps(_json_safe(self.summary), indent=2) + "\n")
         (out / "config.json").write_text(json.dumps(config_to_dict(self.config), indent=2) + "\n")
         if report:
             self.report(out / "report.html")
         return out
+
+    def bars_frame(self) -> pd.DataFrame:
+        """The input bars as one frame (``time``, ``symbol``, OHLCV), symbol by symbol in time order.
+
+        Written as ``bars.csv`` so a results folder is whole without its data: ``vibe-live
+        serve-results`` draws the charts from it (the data folder, the sample's parameters or the
+        Yahoo cache a run read from may be gone or changed by then).
+        """
+        parts = []
+        for symbol, frame in self.bars.items():
+            part = frame.rename(columns={"timestamp": "time"})
+            part.insert(1, "symbol", symbol)
+            parts.append(part[["time", "symbol", "open", "high", "low", "close", "volume"]])
+        return _iso(pd.concat(parts, ignore_index=True))
 
     def report(self, path: Path | str) -> Path:
         """A self-contained interactive HTML report."""

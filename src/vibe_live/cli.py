@@ -120,6 +120,22 @@ def _parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="backtest the bars a session saw and report every difference")
     audit.add_argument("--db", metavar="PATH", required=True)
     audit.add_argument("--out", metavar="DIR")
+    serve = sub.add_parser(
+        "serve-results",
+        help="serve the monitoring API's read routes over a finished `vibe-backtest run` folder",
+        description="The read routes of the monitoring API (docs/api.md) over a backtest's result files, "
+        "so the dashboard shows a backtest as it shows a live session. Ctrl-C stops it.",
+    )
+    serve.add_argument("dir", metavar="DIR", help="a `vibe-backtest run --out DIR` folder")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: a free one)")
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="allow this browser origin (repeatable)",
+    )
     return parser
 
 
@@ -268,13 +284,32 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return code
 
 
+def _cmd_serve_results(args: argparse.Namespace) -> int:
+    from vibe_live.api.results_source import ResultsError
+    from vibe_live.api.server import serve_results
+
+    if not 0 <= args.port <= 65535:
+        raise _BadInput(f"--port {args.port}: expected 0..65535")
+    try:
+        serve_results(Path(args.dir), args.host, args.port, cors_origins=tuple(args.cors_origin))
+    except (ResultsError, OSError) as exc:
+        raise _BadInput(str(exc)) from None
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from vibe_backtest.data import DataError
     from vibe_core.config import ConfigError
     from vibe_live.store import StoreError
 
     args = _parser().parse_args(argv)
-    handlers = {"run": _cmd_run, "config": _cmd_config, "export": _cmd_export, "audit": _cmd_audit}
+    handlers = {
+        "run": _cmd_run,
+        "config": _cmd_config,
+        "export": _cmd_export,
+        "audit": _cmd_audit,
+        "serve-results": _cmd_serve_results,
+    }
     try:
         return handlers[args.command](args)
     except (ConfigError, DataError, StoreError, _BadInput) as exc:

@@ -31,6 +31,7 @@ RUN_FILES = {
     "summary.json",
     "config.json",
     "report.html",
+    "bars.csv",
 }
 TRADES_HEADER = "symbol,side,qty,entry_time,entry_price,exit_time,exit_price,pnl,exit_reason"
 SUMMARY_KEYS = {
