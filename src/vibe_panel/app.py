@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Final
@@ -44,6 +45,7 @@ TOUCHES: Final[dict[str, frozenset[str]]] = {
     "health": frozenset({"health"}),
 }
 ROW_LIMIT: Final = 500
+BAR_LIMIT: Final = 400  #: about five sessions of 5m bars for the day picker
 
 
 class Dashboard:
@@ -62,6 +64,7 @@ class Dashboard:
         self.fills, self.signals = fills_table(), signals_table()
         self.health = HealthView()
         self.controls = Controls(self._admin, enabled=live)
+        self.updated = pn.pane.Markdown("loading", css_classes=["vibe-updated"], margin=(0, 10))
         self.banner = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["vibe-banner"])
         self.stale: set[str] = set(KINDS)
         self.stream = UpdateStream(api_url, self._on_message, api_key=api_key) if live else None
@@ -89,7 +92,7 @@ class Dashboard:
         main.append(
             pn.Column(
                 self.banner,
-                pn.pane.Markdown(f"Source: `{source}`", margin=(0, 10)),
+                pn.Row(pn.pane.Markdown(f"Source: `{source}`", margin=(0, 10)), self.updated),
                 self.cards.panel,
                 pn.Row(self.equity.panel, self.candles.panel, sizing_mode="stretch_width"),
                 tabs,
@@ -134,6 +137,8 @@ class Dashboard:
         try:
             await self.refresh(kinds)
             self.banner.visible = False
+            if not self.stale:  # everything asked for so far is on screen
+                self.updated.object = f"updated {dt.datetime.now():%H:%M:%S}"
         except ApiError as exc:
             self.stale |= kinds
             self.banner.object = f"The API at {self.api_url} did not answer: {exc}. Retrying."
@@ -171,17 +176,19 @@ class Dashboard:
                 (answers["health"].get("feed") or {}).get("last_print_age_seconds") or {}
             )
         if {"trades", "positions", "signals", "health"} & set(answers):
+            trades = self.trades.table.value
             self.candles.set_symbols(
                 frames.symbols_seen(
-                    self.trades.table.value.to_dict("records"),
+                    trades.to_dict("records"),
                     self.positions.table.value.to_dict("records"),
                     self.signals.table.value.to_dict("records"),
                     extra=self._health_symbols,
-                )
+                ),
+                preferred=str(trades["symbol"].iloc[0]) if len(trades) else None,
             )
         if "bars" in kinds and self.candles.symbol.value:
             try:
-                self.candles.update(await self.client.bars(self.candles.symbol.value))
+                self.candles.update(await self.client.bars(self.candles.symbol.value, limit=BAR_LIMIT))
             except ApiError as exc:
                 if exc.status != 404:
                     raise

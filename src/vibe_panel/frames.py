@@ -13,6 +13,7 @@ import pandas as pd
 
 __all__ = [
     "NY",
+    "ROUNDED",
     "TRADE_COLUMNS",
     "POSITION_COLUMNS",
     "SIGNAL_COLUMNS",
@@ -35,10 +36,17 @@ TRADE_COLUMNS: Final = (
     "r_multiple", "exit_reason",
 )  # fmt: skip
 POSITION_COLUMNS: Final = ("symbol", "qty", "avg_price", "last_price", "unrealized_pnl", "realized_pnl")
-SIGNAL_COLUMNS: Final = ("time", "symbol", "side", "verdict", "reasons", "strategy")
+SIGNAL_COLUMNS: Final = (
+    "time", "symbol", "side", "verdict", "vetoes", "price", "stop", "target", "qty", "reasons", "strategy",
+)  # fmt: skip
 FILL_COLUMNS: Final = ("time", "symbol", "side", "qty", "price", "fee", "order_id")
 HEALTH_COLUMNS: Final = ("symbol", "last_print_age_s")
 _TIME_COLUMNS: Final = ("time", "entry_time", "exit_time")
+#: money and ratios shown to the cent (the API keeps full precision)
+ROUNDED: Final = (
+    "entry_price", "exit_price", "pnl", "fees", "r_multiple", "avg_price", "last_price", "unrealized_pnl",
+    "realized_pnl", "price", "fee", "stop", "target",
+)  # fmt: skip
 
 
 def ny_time(value: Any) -> str:
@@ -56,6 +64,9 @@ def _frame(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> pd.Data
     for column in _TIME_COLUMNS:
         if column in frame:
             frame[column] = frame[column].map(ny_time).astype(object)
+    for column in ROUNDED:
+        if column in frame:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float).round(2)
     return frame
 
 
@@ -69,10 +80,16 @@ def positions_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def signals_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Signals with their verdict; the reasons (vetoes included) joined into one readable cell."""
+    """Signals with their verdict: the vetoes (the failing checks) and every check's reason, each list
+    joined into one readable cell."""
     frame = _frame(rows, SIGNAL_COLUMNS)
-    frame["reasons"] = frame["reasons"].map(lambda r: "; ".join(r) if isinstance(r, list) else r or "")
+    for column in ("vetoes", "reasons"):
+        frame[column] = frame[column].map(_joined).astype(object)
     return frame
+
+
+def _joined(value: Any) -> str:
+    return "; ".join(map(str, value)) if isinstance(value, list) else str(value or "")
 
 
 def fills_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

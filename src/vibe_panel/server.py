@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import panel as pn
 
 from vibe_panel.app import build
 
-__all__ = ["free_port", "results_api", "serve_dashboard", "start_dashboard"]
+__all__ = ["RunningDashboard", "free_port", "results_api", "serve_dashboard", "start_dashboard"]
 
 pn.extension("tabulator", notifications=False)
 
@@ -45,12 +46,16 @@ def results_api(results_dir: Path, host: str = "127.0.0.1") -> Iterator[str]:
     """The monitoring API's read routes over a finished ``vibe-backtest run`` folder, served by
     uvicorn in a daemon thread on a free port; yields its base URL, stops it on exit.
 
-    The app is the API's own (``vibe_live.api``): the dashboard never parses result files itself.
+    The app and the folder reading are the API's own (``vibe_live.api``, as ``vibe-live
+    serve-results``): the dashboard never parses result files itself. A bad folder raises the
+    source's error (naming the file) before anything is served.
     """
     import uvicorn
-    from vibe_live.api.results import results_app  # the api branch's serve-results app
 
-    app = results_app(results_dir)
+    from vibe_live.api.app import create_app
+    from vibe_live.api.results_source import ResultsSource
+
+    app = create_app(ResultsSource(results_dir))
     port = free_port(host)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, name="vibe-results-api", daemon=True)
@@ -74,15 +79,28 @@ def _options(host: str, port: int, api_url: str, live: bool, options: dict[str, 
     }
 
 
+@attrs.frozen
+class RunningDashboard:
+    """A dashboard served from a background thread: its ``url``; ``stop()`` ends it."""
+
+    url: str
+    port: int
+    thread: Any
+
+    def stop(self) -> None:
+        self.thread.stop()
+        self.thread.join(timeout=10)
+
+
 def start_dashboard(
     api_url: str, *, live: bool, host: str = "127.0.0.1", port: int = 0, **options: Any
-) -> Any:
-    """Start the dashboard in a background thread; returns the server (``.port``, ``.stop()``)."""
+) -> RunningDashboard:
+    """Start the dashboard in a background thread (Panel's own), once it accepts connections."""
     port = port or free_port(host)
     kwargs = _options(host, port, api_url, live, options)
-    server = pn.serve(kwargs.pop("panels"), threaded=True, start=True, **kwargs)
-    _wait_listening(host, port, 30.0, server)
-    return server
+    thread = pn.serve(kwargs.pop("panels"), threaded=True, start=True, **kwargs)
+    _wait_listening(host, port, 30.0, thread)
+    return RunningDashboard(f"http://{host}:{port}/", port, thread)
 
 
 def serve_dashboard(api_url: str, *, live: bool, host: str, port: int, **options: Any) -> None:

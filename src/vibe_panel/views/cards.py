@@ -18,13 +18,13 @@ class AccountCards:
 
     def __init__(self) -> None:
         size = {"font_size": "28pt", "title_size": "11pt", "width": 190}
-        self.cash = pn.indicators.Number(name="Cash", value=0.0, format=_MONEY, **size)
-        self.equity = pn.indicators.Number(name="Equity", value=0.0, format=_MONEY, **size)
+        self.cash = pn.indicators.Number(label="Cash", value=0.0, format=_MONEY, **size)
+        self.equity = pn.indicators.Number(label="Equity", value=0.0, format=_MONEY, **size)
         self.daily_pnl = pn.indicators.Number(
-            name="Daily P&L ($)", value=0.0, format="{value:+,.2f}", colors=_PNL_COLOURS, **size
+            label="Daily P&L ($)", value=0.0, format="{value:+,.2f}", colors=_PNL_COLOURS, **size
         )
-        self.open_positions = pn.indicators.Number(name="Open positions", value=0, format="{value}", **size)
-        self.trades_today = pn.indicators.Number(name="Trades today", value=0, format="{value}", **size)
+        self.open_positions = pn.indicators.Number(label="Open positions", value=0, format="{value}", **size)
+        self.trades_today = pn.indicators.Number(label="Trades today", value=0, format="{value}", **size)
         self.state = pn.pane.Markdown("", css_classes=["vibe-state"], margin=(0, 10))
         self.panel = pn.Column(
             pn.Row(self.cash, self.equity, self.daily_pnl, self.open_positions, self.trades_today),

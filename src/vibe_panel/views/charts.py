@@ -70,7 +70,11 @@ class CandleChart:
     """The chosen symbol's recent 5m bars, its opening range (a band) and the trades' entries/exits."""
 
     def __init__(self) -> None:
-        self.symbol = pn.widgets.Select(name="Symbol", options=[], width=160)
+        self.symbol = pn.widgets.Select(label="Symbol", options=[], width=120)
+        self.day = pn.widgets.Select(label="Day", options=[], width=140)
+        self._answer: Mapping[str, Any] = {}
+        self._frame = frames.bars_frame([])
+        self.day.param.watch(lambda _e: self.draw(), "value")
         self.bars = ColumnDataSource(
             {"time": [], "open": [], "high": [], "low": [], "close": [], "colour": []}
         )
@@ -102,26 +106,45 @@ class CandleChart:
             color="#6a1b9a",
             legend_label="exit",
         )
-        fig.legend.location = "top_left"
+        fig.legend.location = "top_right"
+        fig.legend.orientation = "horizontal"
+        fig.legend.background_fill_alpha = 0.6
         self.range_band = BoxAnnotation(fill_color="#f9a825", fill_alpha=0.15, visible=False)
         fig.add_layout(self.range_band)
         self.figure = fig
         self.caption = pn.pane.Markdown("", margin=(0, 10))
         self.panel = pn.Column(
-            pn.Row(self.symbol, self.caption),
+            pn.Row(self.symbol, self.day, self.caption),
             pn.pane.Bokeh(fig, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
 
-    def set_symbols(self, symbols: list[str]) -> None:
+    def set_symbols(self, symbols: list[str], preferred: str | None = None) -> None:
+        """The picker's symbols; a new pick is ``preferred`` (the latest trade's) when it is listed."""
         if symbols != list(self.symbol.options):
             current = self.symbol.value
             self.symbol.options = symbols
             if current not in symbols and symbols:
-                self.symbol.value = symbols[0]
+                self.symbol.value = preferred if preferred in symbols else symbols[0]
 
     def update(self, answer: Mapping[str, Any]) -> None:
-        frame = frames.bars_frame(answer.get("bars") or [])
+        """Take a ``/api/bars/{symbol}`` answer; the day picker lists its sessions (newest chosen)."""
+        self._answer = answer
+        self._frame = frames.bars_frame(answer.get("bars") or [])
+        days = sorted(set(self._frame["time"].dt.strftime("%Y-%m-%d")), reverse=True)
+        if days != list(self.day.options):
+            latest = days[0] if days else None
+            self.day.options = days
+            if self.day.value != latest:
+                self.day.value = latest  # the watcher draws
+                return
+        self.draw()
+
+    def draw(self) -> None:
+        """Draw the chosen day's bars, its entries and exits, and its opening range when known."""
+        answer, frame, day = self._answer, self._frame, self.day.value
+        if day is not None:
+            frame = frame[frame["time"].dt.strftime("%Y-%m-%d") == day]
         self.bars.data = {
             "time": _naive(frame["time"]).tolist(),
             **{c: frame[c].astype(float).tolist() for c in ("open", "high", "low", "close")},
@@ -129,32 +152,27 @@ class CandleChart:
         }
         markers = answer.get("markers") or []
         for source, kind in ((self.entries, "entry"), (self.exits, "exit")):
-            chosen = [m for m in markers if m.get("kind") == kind]
             times = pd.to_datetime(
-                pd.Series([m["time"] for m in chosen], dtype=object), utc=True
+                pd.Series([m["time"] for m in markers if m.get("kind") == kind], dtype=object), utc=True
             ).dt.tz_convert(frames.NY)
+            chosen = [m for m in markers if m.get("kind") == kind]
+            keep = [i for i, t in enumerate(times) if day is None or t.strftime("%Y-%m-%d") == day]
             source.data = {
-                "time": _naive(times).tolist(),
-                "price": [float(m["price"]) for m in chosen],
-                "side": [m.get("side") for m in chosen],
-                "pnl": [m.get("pnl") for m in chosen],
+                "time": [_naive(times).iloc[i] for i in keep],
+                "price": [float(chosen[i]["price"]) for i in keep],
+                "side": [chosen[i].get("side") for i in keep],
+                "pnl": [chosen[i].get("pnl") for i in keep],
             }
-        self._opening_range(answer.get("opening_range"), frame)
-        self.figure.title = f"{answer.get('symbol', '')} {answer.get('timeframe', '5m')} bars"
+        self._opening_range(answer.get("opening_range"), frame, day)
+        self.figure.title = f"{answer.get('symbol', '')} {answer.get('timeframe', '5m')} bars {day or ''}"
 
-    def _opening_range(self, rng: Mapping[str, Any] | None, frame: pd.DataFrame) -> None:
-        if not rng:
+    def _opening_range(self, rng: Mapping[str, Any] | None, frame: pd.DataFrame, day: str | None) -> None:
+        if not rng or not len(frame) or str(rng.get("date")) != day:
             self.range_band.visible = False
-            self.caption.object = "no opening range yet"
+            self.caption.object = "no opening range for this day" if rng else "no opening range yet"
             return
-        day = frame[frame["time"].dt.strftime("%Y-%m-%d") == str(rng.get("date"))]
-        if len(day):
-            start, end = _naive(day["time"]).iloc[[0, -1]]
-            self.range_band.left, self.range_band.right = start, end + pd.Timedelta(minutes=5)
-        else:
-            self.range_band.left = self.range_band.right = None
+        start, end = _naive(frame["time"]).iloc[[0, -1]]
+        self.range_band.left, self.range_band.right = start, end + pd.Timedelta(minutes=5)
         self.range_band.bottom, self.range_band.top = float(rng["low"]), float(rng["high"])
         self.range_band.visible = True
-        self.caption.object = (
-            f"opening range {rng.get('date')}: {float(rng['low']):.2f} .. {float(rng['high']):.2f}"
-        )
+        self.caption.object = f"opening range {day}: {float(rng['low']):.2f} .. {float(rng['high']):.2f}"

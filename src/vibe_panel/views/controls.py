@@ -21,14 +21,12 @@ Send = Callable[[str, str], Awaitable[AdminResult]]
 class Controls:
     def __init__(self, send: Send, *, enabled: bool = True) -> None:
         self._send = send
-        self.key = pn.widgets.PasswordInput(name="API key", placeholder="X-API-Key", width=220)
-        self.pause = pn.widgets.Button(name="Pause", button_type="warning", width=100)
-        self.resume = pn.widgets.Button(name="Resume", button_type="success", width=100)
-        self.close_all = pn.widgets.Button(name="Close all", button_type="danger", width=100)
-        self.confirm = pn.widgets.Button(
-            name="Yes, close every position", button_type="danger", visible=False
-        )
-        self.cancel = pn.widgets.Button(name="Cancel", visible=False)
+        self.key = pn.widgets.PasswordInput(label="API key", placeholder="X-API-Key", width=220)
+        self.pause = pn.widgets.Button(label="Pause", color="warning", width=100)
+        self.resume = pn.widgets.Button(label="Resume", color="success", width=100)
+        self.close_all = pn.widgets.Button(label="Close all", color="danger", width=100)
+        self.confirm = pn.widgets.Button(label="Yes, close every position", color="danger", visible=False)
+        self.cancel = pn.widgets.Button(label="Cancel", visible=False)
         self.result = pn.pane.Alert(
             "", alert_type="light", visible=False, css_classes=["vibe-control-result"]
         )

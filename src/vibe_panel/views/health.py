@@ -25,7 +25,7 @@ class HealthView:
     def __init__(self) -> None:
         self.summary = pn.pane.Markdown("", css_classes=["vibe-health"], sizing_mode="stretch_width")
         self.ages = pn.widgets.Tabulator(
-            frames.health_frame({}), disabled=True, show_index=False, width=320, name="last prints"
+            frames.health_frame({}), disabled=True, show_index=False, width=320, label="last prints"
         )
         self.gaps = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.stream = pn.pane.Markdown("", css_classes=["vibe-stream"])

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 import panel as pn
+from bokeh.models.widgets.tables import NumberFormatter
 
 from vibe_panel import frames
 
@@ -52,7 +53,8 @@ class DataTable:
             sizing_mode="stretch_width",
             layout="fit_data_table",
             css_classes=[f"vibe-{name}"],
-            name=name,
+            label=name,
+            formatters={c: NumberFormatter(format="0,0.00") for c in frames.ROUNDED if c in empty},
         )
         if pnl:
             self.style(pnl_colour, pnl)
