@@ -200,6 +200,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
             paced_from=paced_from if args.clock == "wall" else None,
             dry_run=args.dry_run,
         )
+        if settings.features.enable_dashboard_api:
+            from vibe_live.api.live import attach_api
+
+            try:
+                attach_api(service)
+            except OSError as exc:
+                raise _BadInput(f"{exc} (set api.port, or features.enable_dashboard_api: false)") from None
         anyio.run(service.run)
     finally:
         store.close()

@@ -30,7 +30,7 @@ import math
 import os
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Literal, NoReturn, Protocol
 
 import anyio
@@ -44,6 +44,7 @@ from vibe_core.events import Clock, CloseAll, Event, Pause, Resume, Trade
 from vibe_core.snapshot import EngineSnapshot, read_model
 from vibe_core.types import Timeframe
 from vibe_live.clock import ReplayClock, ServiceClock
+from vibe_live.commands import CommandInbox, command_event
 from vibe_live.feeds import Frame, MarketFeed
 from vibe_live.framestream import CHUNK, FrameStream
 from vibe_live.framestream import frames as feed_frames
@@ -53,12 +54,23 @@ from vibe_live.service_store import check_feed, install_kill_hook, last_pause, l
 from vibe_live.settings import Settings
 from vibe_live.store import Store
 
-__all__ = ["LiveService", "Notifier", "ClockMode", "MakeFeed"]
+__all__ = ["LiveService", "Notifier", "ClockMode", "MakeFeed", "Companion", "StepHook"]
 
 ClockMode = Literal["feed", "wall"]
 _Out = tuple[EngineSnapshot, list[Action], str | None]
 _M5 = Timeframe.M5.ns
 _FAR = 1 << 62
+
+
+#: called after each step: its events, ``(seq, actions)`` per event, the seconds it took
+StepHook = Callable[[Sequence[Event], list[tuple[int, list[Action]]], float], None]
+
+
+class Companion(Protocol):
+    """A task beside the service (the API): started before the feed, stopped after the final snapshot."""
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = ...) -> None: ...
+    async def stop(self) -> None: ...
 
 
 class Notifier(Protocol):
@@ -129,6 +141,9 @@ class LiveService:
         self._slept_for = -1
         delay = settings.core.exchange.fill_model().fill_delay_ms_max
         self._max_batch = settings.service.max_batch if delay == 0 else 1
+        self.commands = CommandInbox()  #: operator commands, applied by the step task between steps
+        self.on_step: list[StepHook] = []  #: sync, after each step (metrics, the API's update stream)
+        self.companions: list[Companion] = []  #: e.g. the API server (vibe_live.api.live.attach_api)
 
     @property
     def view(self) -> EngineSnapshot:
@@ -153,6 +168,8 @@ class LiveService:
             self._intake.cancel()
         async with anyio.create_task_group() as outer:
             outer.start_soon(self._watch_signals)
+            for companion in self.companions:
+                await outer.start(companion.run)
             async with anyio.create_task_group() as inner:
                 inner.start_soon(self._dispatch, out_out)
                 async with out_in:
@@ -161,9 +178,12 @@ class LiveService:
                         async with anyio.create_task_group() as intake:
                             intake.start_soon(self._feed_task, frames_in)
                             await self._step_task(FrameStream(frames_out), out_in)
+                    self.commands.close()
                     if self.stopping:
                         await self._shutdown(out_in)
                     self.journal.snapshot()
+            for companion in self.companions:
+                await companion.stop()
             outer.cancel_scope.cancel()
         _log("stopped", seq=self.journal.last_seq, prints=self.prints, snapshot=self.journal.last_seq)
 
@@ -244,7 +264,7 @@ class LiveService:
             exhausted = True
             if self.clock_mode == "feed" or self.paced_from is not None:
                 warm = 0
-                async for frame in frames:
+                async for frame in self._frames(frames, out):
                     if (
                         self.clock_mode == "wall"
                         and self.paced_from is not None
@@ -274,6 +294,32 @@ class LiveService:
                 seq=self.journal.last_seq,
                 last_close=iso(self.last_close),
             )
+
+    async def _frames(self, frames: FrameStream, out: ObjectSendStream[_Out]) -> AsyncIterator[Frame]:
+        """The frames, with the operator's commands applied between them and while waiting for one."""
+        while True:
+            if len(self.commands):
+                await self._run_commands(out)
+            if frames.buffered:  # a burst: no wait, no scope
+                yield frames.take()
+                continue
+            frame: Frame | None = None
+            with self.commands.wake_scope():
+                try:
+                    frame = await frames.next()
+                except anyio.EndOfStream:
+                    return
+            if frame is not None:
+                yield frame
+
+    async def _run_commands(self, out: ObjectSendStream[_Out]) -> None:
+        """Log and apply each waiting command as its own step; answer it with its log position."""
+        for command in self.commands.take():
+            now = self.journal.state.now
+            if self.clock is not None and self.clock_mode == "wall":
+                now = max(now, self.clock.now())
+            await self._apply([command_event(command, now, time.time_ns())], out)
+            command.answer(self.journal.last_seq)
 
     def _batch(self, frame: Frame, frames: FrameStream) -> Sequence[Event]:
         """``frame`` plus the buffered frames that may share its commit (a fast replay's small batch).
@@ -310,16 +356,20 @@ class LiveService:
         if self.journal.state.now == 0 and not isinstance(clock, ReplayClock):
             await self._apply([Clock(ts=clock.now())], out)  # live, fresh log: time starts now
         while True:
+            if len(self.commands):
+                await self._run_commands(out)
             deadline = next_deadline(self.journal.state) if self.journal.state.now else None
             wait = math.inf if deadline is None else clock.seconds_until(deadline + self._grace)
             self._say_if_closed(deadline, wait)
             frame: Frame | None = None
             if wait > 0:
-                with anyio.move_on_after(wait):
+                with anyio.move_on_after(wait), self.commands.wake_scope() as wake:
                     try:
                         frame = await frames.next()
                     except anyio.EndOfStream:
                         return
+                if frame is None and wake.cancel_called:
+                    continue  # a command arrived: apply it first
             if frame is not None:
                 await self._apply(frame, out)
             elif deadline is not None:
@@ -337,8 +387,11 @@ class LiveService:
 
     async def _apply(self, events: Sequence[Event], out: ObjectSendStream[_Out]) -> None:
         """Log ``events`` (one commit), step them, record their actions; swap the read model."""
+        started = time.perf_counter()
         results = self.journal.feed(events)
         self._view = None
+        for hook in self.on_step:
+            hook(events, results, time.perf_counter() - started)
         state = self.journal.state
         if events and isinstance(events[0], Trade):
             self.prints += len(events)

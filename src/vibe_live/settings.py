@@ -93,8 +93,13 @@ class ApiSettings:
     section: ClassVar[str] = "api."
 
     host: str = "127.0.0.1"
-    port: int = attrs.field(default=8000, validator=positive)
+    port: int = attrs.field(default=8080, validator=positive)
     api_key: str = ""  #: operator commands need it; only from the environment (VIBE__API__API_KEY)
+    enable_auth: bool = False  #: the key on every route but /health/live (on in the prod config)
+    cors_origins: tuple[str, ...] = ()  #: browser origins allowed to call the API (e.g. the dashboard's)
+    ws_buffer: int = attrs.field(
+        default=1000, validator=positive
+    )  #: messages a WS client may lag, then dropped
 
 
 @attrs.frozen(kw_only=True)

@@ -36,22 +36,25 @@ def create_app(
     cors_origins: Sequence[str] = (),
     metrics_registry: Metrics | None = None,
     extra: Sequence[ControllerRouterHandler] = (),
+    admin: Sequence[ControllerRouterHandler] = (),
     dependencies: dict[str, Any] | None = None,
     debug: bool = False,
 ) -> Litestar:
-    """The app serving ``source``; ``extra`` adds the live-only handlers (updates, controls)."""
+    """The app serving ``source``; ``extra`` adds the live-only handlers (the update stream), ``admin``
+    the operator controls (always behind the key)."""
+    from litestar import Router
+
     registry = metrics_registry or Metrics(source)
     guard = KeyGuard(api_key)
     guarded: list[ControllerRouterHandler] = [ready, metrics, ReadController, *extra]
+    if admin:
+        guarded.append(Router(path="/", route_handlers=list(admin), guards=[guard]))
     deps = {
         "source": Provide(lambda: source, sync_to_thread=False),
         "metrics": Provide(lambda: registry, sync_to_thread=False),
-        "key_guard": Provide(lambda: guard, sync_to_thread=False),
         **(dependencies or {}),
     }
     if enable_auth:
-        from litestar import Router
-
         handlers: list[ControllerRouterHandler] = [
             live,
             Router(path="/", route_handlers=guarded, guards=[guard]),

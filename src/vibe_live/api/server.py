@@ -32,8 +32,11 @@ class _Server(uvicorn.Server):
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket on ``host:port`` (port 0: a free one); a clear error when it is taken."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets of that protocol; without it every
+    # response waits ~40 ms for the client's delayed ACK (Nagle)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
@@ -55,27 +58,30 @@ class ApiServer:
         host, port = sock.getsockname()[:2]
         self.url = f"http://{host}:{port}"
         self.port = int(port)
+        self._done = anyio.Event()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve until :meth:`stop`; ``task_status.started()`` once it accepts connections."""
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self.server.serve, [self.sock])
-            while not self.server.started:
+            tg.start_soon(self._serve)
+            while not self.server.started and not self._done.is_set():
                 await anyio.sleep(0.005)
             LOGGER.log(
                 logging.INFO, "api listening", extra={"event": "api listening", "fields": {"url": self.url}}
             )
             task_status.started()
 
+    async def _serve(self) -> None:
+        try:
+            await self.server.serve([self.sock])
+        finally:
+            self._done.set()
+
     async def stop(self) -> None:
-        """Close the listener and the connections (WebSocket clients are told 1001), then return."""
+        """Close the listener and the connections (WebSocket clients get a close frame), then return."""
         self.server.should_exit = True
         with anyio.move_on_after(5):
-            while self.server.started and not self._finished():
-                await anyio.sleep(0.01)
-
-    def _finished(self) -> bool:
-        return not self.server.servers or all(not s.is_serving() for s in self.server.servers)
+            await self._done.wait()
 
 
 def serve_results(folder: Path, host: str, port: int, *, cors_origins: tuple[str, ...] = ()) -> None:
