@@ -74,6 +74,7 @@ def _options(host: str, port: int, api_url: str, live: bool, options: dict[str, 
         "address": host,
         "port": port,
         "show": False,
+        "liveness": True,  # GET /liveness: 200 once the server runs (what `vibe-live demo` waits for)
         "title": "vibe",
         "websocket_origin": [f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"],
     }

@@ -18,9 +18,6 @@ from vibe_backtest.cli import main as backtest_main
 from vibe_panel import frames
 from vibe_panel.server import results_api, start_dashboard
 
-# the API's handlers use styles Litestar 2.25 deprecates (inferred dependencies and query parameters)
-pytestmark = pytest.mark.filterwarnings("ignore::litestar.exceptions.LitestarDeprecationWarning")
-
 
 @pytest.fixture(scope="module")
 def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
