@@ -84,7 +84,7 @@ class Dashboard:
             ("Signals", self.signals.panel),
             ("Health", self.health.panel),
             ("Controls", self.controls.panel),
-            dynamic=False,
+            dynamic=True,  # only the shown tab is in the page: Tabulator fails updating while hidden
             sizing_mode="stretch_width",
         )
         main = template.main

@@ -110,9 +110,13 @@ class ApiClient:
         if command not in ADMIN_COMMANDS:
             raise ValueError(f"unknown command {command!r} (one of {', '.join(ADMIN_COMMANDS)})")
         body = {"reason": reason} if reason else None
-        headers = {"X-API-Key": api_key} if api_key else {}
+        request = self._http.build_request("POST", f"/admin/{command}", json=body)
+        # only the key the operator gave: never the one the client may hold for the read routes
+        request.headers.pop("X-API-Key", None)
+        if api_key:
+            request.headers["X-API-Key"] = api_key
         try:
-            response = await self._http.post(f"/admin/{command}", json=body, headers=headers)
+            response = await self._http.send(request)
         except httpx.HTTPError as exc:
             return AdminResult(command, 0, False, f"the API did not answer ({type(exc).__name__})")
         status = response.status_code
