@@ -37,7 +37,7 @@ def bench(session: nox.Session) -> None:
     """
     session.install("-e", ".[test,bench,live,panel]")
     names = session.posargs or [
-        "bars", "indicators", "venue", "engine", "data", "backtest", "store", "live", "audit",
+        "bars", "indicators", "venue", "engine", "data", "backtest", "store", "live", "audit", "panel",
     ]  # fmt: skip
     for name in names:
         session.run("python", f"benchmarks/bench_{name}.py")

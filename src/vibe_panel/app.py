@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Final
 
@@ -44,6 +45,8 @@ TOUCHES: Final[dict[str, frozenset[str]]] = {
     "account": frozenset({"account", "equity"}),
     "health": frozenset({"health"}),
 }
+#: read after the tables (on the next tick) and at most every ``heavy_ms``: their answers are big
+HEAVY: Final = frozenset({"equity", "bars"})
 ROW_LIMIT: Final = 500
 BAR_LIMIT: Final = 400  #: about five sessions of 5m bars for the day picker
 
@@ -52,9 +55,17 @@ class Dashboard:
     """The views of one session and their refresh; ``live`` selects the stream and the controls."""
 
     def __init__(
-        self, api_url: str, *, live: bool, tick_ms: int = 200, slow_ms: int = 2000, api_key: str = ""
+        self,
+        api_url: str,
+        *,
+        live: bool,
+        tick_ms: int = 200,
+        slow_ms: int = 2000,
+        heavy_ms: int = 1000,
+        api_key: str = "",
     ) -> None:
         self.api_url, self.live = api_url, live
+        self.heavy_ms = heavy_ms
         self.tick_ms, self.slow_ms = tick_ms, slow_ms
         self.client = ApiClient(api_url, api_key=api_key)
         self.cards = AccountCards()
@@ -70,6 +81,9 @@ class Dashboard:
         self.stream = UpdateStream(api_url, self._on_message, api_key=api_key) if live else None
         self._stream_task: asyncio.Task[None] | None = None
         self._busy = False
+        self._doc: Any = None
+        self._kicked = False
+        self._heavy_at = float("-inf")
         self._health_symbols: list[str] = []
         self.candles.symbol.param.watch(lambda _e: self.stale.add("bars"), "value")
 
@@ -104,6 +118,8 @@ class Dashboard:
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
         """Called once the page loaded: the first read, then the periodic refresh and the stream."""
+        self._doc = pn.state.curdoc
+        self._kick()
         pn.state.add_periodic_callback(self.tick, period=self.tick_ms)  # type: ignore[arg-type]
         if self.live:
             pn.state.add_periodic_callback(self._mark_slow, period=self.slow_ms)
@@ -120,7 +136,20 @@ class Dashboard:
             asyncio.get_running_loop().create_task(client.aclose())
 
     def _on_message(self, message: dict[str, Any]) -> None:
-        self.stale |= TOUCHES.get(str(message.get("type")), frozenset())
+        touched = TOUCHES.get(str(message.get("type")), frozenset())
+        if touched - self.stale:
+            self.stale |= touched
+            self._kick()
+
+    def _kick(self) -> None:
+        """A tick as soon as Bokeh can run it (with the document lock), not at the next period."""
+        if self._doc is not None and not self._kicked:
+            self._kicked = True
+            self._doc.add_next_tick_callback(self._kicked_tick)
+
+    async def _kicked_tick(self) -> None:
+        self._kicked = False
+        await self.tick()
 
     def _mark_slow(self) -> None:
         self.stale |= {"health", "account"}
@@ -132,13 +161,22 @@ class Dashboard:
             self._show_stream()
         if self._busy or not self.stale:
             return
+        light = self.stale - HEAVY
+        due = time.monotonic() - self._heavy_at >= self.heavy_ms / 1000
+        kinds = light or (self.stale & HEAVY if due else set())
+        if not kinds:
+            return
+        if kinds & HEAVY:
+            self._heavy_at = time.monotonic()
         self._busy = True
-        kinds, self.stale = self.stale, set()
+        self.stale -= kinds
         try:
             await self.refresh(kinds)
             self.banner.visible = False
             if not self.stale:  # everything asked for so far is on screen
                 self.updated.object = f"updated {dt.datetime.now():%H:%M:%S}"
+            elif self.stale - HEAVY or due:
+                self._kick()
         except ApiError as exc:
             self.stale |= kinds
             self.banner.object = f"The API at {self.api_url} did not answer: {exc}. Retrying."
@@ -153,7 +191,7 @@ class Dashboard:
             "trades": lambda: self.client.trades(limit=ROW_LIMIT),
             "fills": lambda: self.client.fills(limit=ROW_LIMIT),
             "signals": lambda: self.client.signals(limit=ROW_LIMIT),
-            "equity": self.client.equity,
+            "equity": lambda: self.client.equity(since=self.equity.since),
             "health": self.client.health,
         }
         wanted = [k for k in KINDS if k in kinds and k in fetch]

@@ -90,8 +90,9 @@ class ApiClient:
     async def signals(self, *, limit: int = 500) -> list[dict[str, Any]]:
         return list((await self.get("/api/signals", limit=limit))["signals"])
 
-    async def equity(self) -> list[dict[str, Any]]:
-        return list((await self.get("/api/equity"))["equity"])
+    async def equity(self, *, since: str | None = None) -> list[dict[str, Any]]:
+        """The equity curve (from ``since``, inclusive: an ISO time)."""
+        return list((await self.get("/api/equity", since=since))["equity"])
 
     async def bars(self, symbol: str, *, limit: int | None = None) -> dict[str, Any]:
         result: dict[str, Any] = await self.get(f"/api/bars/{quote(symbol, safe='')}", limit=limit)

@@ -37,7 +37,7 @@ def artifacts() -> Path:
 def browser() -> Iterator[Any]:
     executable = chromium_path()
     if executable is None:
-        if os.environ.get("CI"):
+        if os.environ.get("CI", "") not in ("", "0", "false"):
             pytest.fail(
                 "CI is set but chromium is missing: .ci/run installs it (apt-get install -y chromium)"
             )

@@ -32,6 +32,8 @@ class EquityChart:
 
     def __init__(self) -> None:
         self.source = ColumnDataSource({"time": [], "equity": [], "drawdown": []})
+        self._last_time: str | None = None
+        self._peak = float("-inf")
         self.equity_fig = figure(
             height=260,
             x_axis_type="datetime",
@@ -57,13 +59,34 @@ class EquityChart:
             sizing_mode="stretch_width",
         )
 
+    @property
+    def since(self) -> str | None:
+        """The time of the last point shown: the next read asks from there (inclusive)."""
+        return self._last_time
+
     def update(self, rows: list[Mapping[str, Any]]) -> None:
+        """Add the points at or after the last one shown; the last one is replaced (a sample of the
+        current interval may still move). Only the new points travel to the browser."""
+        last = self._last_time
+        rows = [r for r in rows if last is None or str(r["time"]) >= last]
+        if not rows:
+            return
         frame = frames.equity_frame(rows)
-        self.source.data = {
+        equity = frame["equity"].to_numpy(dtype=float)
+        peaks = pd.Series(equity).cummax().clip(lower=self._peak).to_numpy()
+        self._peak = float(peaks[-1])
+        data = {
             "time": _naive(frame["time"]).tolist(),
-            "equity": frame["equity"].tolist(),
-            "drawdown": (frame["drawdown"] * 100.0).tolist(),
+            "equity": equity.tolist(),
+            "drawdown": ((equity / peaks - 1.0) * 100.0).tolist(),
         }
+        n = len(self.source.data["time"])
+        if last is not None and str(rows[0]["time"]) == last and n:
+            self.source.patch({k: [(n - 1, v[0])] for k, v in data.items()})
+            data = {k: v[1:] for k, v in data.items()}
+        if data["time"]:
+            self.source.stream(data)
+        self._last_time = str(rows[-1]["time"])
 
 
 class CandleChart:
