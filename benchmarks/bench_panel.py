@@ -38,9 +38,8 @@ def _count(db: Path) -> tuple[int, str]:
 def _summary(name: str, values: list[float]) -> None:
     ms = sorted(v * 1000 for v in values)
     p90 = ms[min(len(ms) - 1, int(0.9 * len(ms)))]
-    print(
-        f"{name:<38} n={len(ms):>3}  median {statistics.median(ms):7.0f} ms  p90 {p90:7.0f} ms  max {ms[-1]:7.0f} ms"
-    )
+    median = statistics.median(ms)
+    print(f"{name:<38} n={len(ms):>3}  median {median:6.0f} ms  p90 {p90:6.0f} ms  max {ms[-1]:6.0f} ms")
 
 
 def main() -> None:
@@ -50,8 +49,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-panel-") as tmp:
         db = Path(tmp) / "demo.db"
         port, api_port = free_port(), free_port()
-        argv = [sys.executable, "-m", "vibe_live.cli", "demo", "--speed", str(SPEED), "--port", str(port),
-                "--api-port", str(api_port), "--db", str(db), "--set", "validation.enabled=false"]  # fmt: skip
+        argv = [
+            sys.executable, "-m", "vibe_live.cli", "demo", "--speed", str(SPEED), "--port", str(port),
+            "--api-port", str(api_port), "--db", str(db), "--set", "validation.enabled=false",
+        ]  # fmt: skip
         env = {**os.environ, "VIBE__API__API_KEY": "bench"}
         demo = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:

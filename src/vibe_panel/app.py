@@ -44,6 +44,7 @@ TOUCHES: Final[dict[str, frozenset[str]]] = {
     "signal": frozenset({"signals", "bars"}),
     "account": frozenset({"account", "equity"}),
     "health": frozenset({"health"}),
+    "halt": frozenset({"account"}),
 }
 #: read after the tables (on the next tick) and at most every ``heavy_ms``: their answers are big
 HEAVY: Final = frozenset({"equity", "bars"})

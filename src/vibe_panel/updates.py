@@ -1,10 +1,11 @@
 """The live update stream: ``WS /ws/updates``, resumed with ``?since=SEQ`` after every break.
 
-:class:`UpdateStream` keeps the last sequence number it handed on; when the connection drops (the
-service restarted, the network broke, or the API told a slow client it was ``dropped``) it waits a
-moment and connects again with ``since``, so the messages in between arrive once, in order: those
-already seen (``seq`` not above the last) are skipped. It runs as a task on the dashboard server's
-event loop and hands each message to a plain callback, which only marks what to refresh.
+:class:`UpdateStream` keeps the number of the last row message it handed on; when the connection
+drops (the service restarted, the network broke, or the API told a slow client it was
+``dropped``) it waits a moment and connects again with ``since``, so the row messages in between
+arrive once, in order: any already seen (``seq`` not above the last) is skipped. State messages
+(account, position, health) pass as they come. It runs as a task on the dashboard server's event
+loop and hands each message to a plain callback, which only marks what to refresh.
 """
 
 from __future__ import annotations
@@ -23,7 +24,11 @@ from httpx_ws import (
     aconnect_ws,
 )
 
-__all__ = ["UpdateStream"]
+__all__ = ["ROW_TYPES", "UpdateStream"]
+
+#: the numbered messages (one per stored row); ``account``, ``position`` and ``health`` are state
+#: messages carrying the latest row's number, sent on connect and on change: never deduplicated
+ROW_TYPES = frozenset({"order", "fill", "trade", "signal", "halt"})
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +46,15 @@ class UpdateStream:
         retry_s: float = 0.5,
         max_retry_s: float = 5.0,
         api_key: str = "",
+        since: int | None = None,
     ) -> None:
         self.url = base_url.rstrip("/") + "/ws/updates"
         self.on_message = on_message
         self.retry_s, self.max_retry_s = retry_s, max_retry_s
         self.headers = {"X-API-Key": api_key} if api_key else {}
-        self.last_seq: int | None = None
+        #: the last row message handed on; ``since`` starts after it (0: every stored row), None: only
+        #: what comes after the first connection (the dashboard reads the rest from the routes)
+        self.last_seq: int | None = since
         self.connected = False
         self.connects = 0  #: successful connections, the first included
         self.last_error = ""
@@ -85,9 +93,9 @@ class UpdateStream:
             self.last_error = f"dropped by the API: {message.get('reason', '')}"
             return False
         seq = message.get("seq")
-        if isinstance(seq, int):
+        if message.get("type") in ROW_TYPES and isinstance(seq, int):
             if self.last_seq is not None and seq <= self.last_seq:
-                return True
+                return True  # already handed on (a resume repeats nothing, but be sure)
             self.last_seq = seq
         self.on_message(message)
         return True
