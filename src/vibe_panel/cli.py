@@ -47,9 +47,15 @@ def _serve(args: argparse.Namespace) -> int:
         if not folder.is_dir():
             print(f"vibe-panel: error: --results {folder}: no such folder", file=sys.stderr)
             return EXIT_BAD_INPUT
-        with results_api(folder) as api_url:
-            print(f"vibe-panel: dashboard of {folder} at {url}", flush=True)
-            serve_dashboard(api_url, live=False, host=args.host, port=args.port)
+        from vibe_live.api.results_source import ResultsError
+
+        try:
+            with results_api(folder) as api_url:
+                print(f"vibe-panel: dashboard of {folder} at {url}", flush=True)
+                serve_dashboard(api_url, live=False, host=args.host, port=args.port)
+        except ResultsError as exc:
+            print(f"vibe-panel: error: --results {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         return EXIT_OK
     api_url = args.api or DEFAULT_API
     if not api_url.startswith(("http://", "https://")):
