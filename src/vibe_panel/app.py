@@ -2,9 +2,11 @@
 
 Reads go through :class:`~vibe_panel.client.ApiClient` only. Live, a task on the Bokeh server's
 event loop follows ``WS /ws/updates`` (:class:`~vibe_panel.updates.UpdateStream`) and only marks
-which views its messages touch; a periodic callback (every ``tick_ms``, run by Bokeh with the
-document lock held) fetches those views' routes and updates them, so a fill shows within about
-``tick_ms`` plus one request, and the document is never touched off its lock. Health and the
+which views its messages touch, then asks Bokeh for a tick at once (``add_next_tick_callback``);
+a periodic tick (every ``tick_ms``) is the fallback. A tick runs with the document lock held: it
+reads the stale views' routes and updates them, the tables first and the charts (equity from its
+last point, the bars) on a following tick, at most every ``heavy_ms``; so the document is never
+touched off its lock and a fill's row follows its message by about one request. Health and the
 account are also re-read every ``slow_ms`` (print ages grow without messages). Over a finished
 backtest (``live=False``) everything is read once, there is no stream and the controls are off.
 """
