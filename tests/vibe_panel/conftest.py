@@ -33,7 +33,7 @@ def artifacts() -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # not longer: Playwright's sync API holds an event loop in this thread
 def browser() -> Iterator[Any]:
     executable = chromium_path()
     if executable is None:

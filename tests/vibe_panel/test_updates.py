@@ -71,13 +71,14 @@ async def test_the_stream_resumes_with_since_across_a_service_restart(tmp_path: 
         async with service_on(db, bars, port, stop_after=1500) as feed:
             tg.start_soon(stream.run)
             await _settle(got, feed)
-            first_run_last = stream.last_seq
-        assert first_run_last is not None and stream.connects == 1
+            first_run_last, first_run_connects = stream.last_seq, stream.connects
+        # (a loaded machine may also see the API drop the stream as too slow: it resumes the same way)
+        assert first_run_last is not None and first_run_connects >= 1
         async with service_on(db, bars, port, stop_after=None) as feed:
             await _settle(got, feed)
         tg.cancel_scope.cancel()
     rows = [m for m in got if m["type"] in ROW_TYPES]
-    assert stream.connects == 2
+    assert stream.connects > first_run_connects  # it reconnected to the restarted service by itself
     assert [m["seq"] for m in rows] == list(range(1, len(rows) + 1)), "a row message lost or repeated"
     after = [m for m in rows if m["seq"] > first_run_last]
     assert any(m["type"] == "fill" for m in after), "no fill after the restart"
