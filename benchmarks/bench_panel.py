@@ -23,7 +23,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from vibe_panel.server import free_port
+from vibe_panel.server import free_ports
 
 LOADS, FILLS, SPEED = 5, 12, 3000
 
@@ -48,7 +48,7 @@ def main() -> None:
         sys.exit("bench_panel: chromium is not installed (apt-get install chromium)")
     with tempfile.TemporaryDirectory(prefix="bench-panel-") as tmp:
         db = Path(tmp) / "demo.db"
-        port, api_port = free_port(), free_port()
+        port, api_port = free_ports(2)
         argv = [
             sys.executable, "-m", "vibe_live.cli", "demo", "--speed", str(SPEED), "--port", str(port),
             "--api-port", str(api_port), "--db", str(db), "--set", "validation.enabled=false",

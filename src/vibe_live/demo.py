@@ -58,7 +58,7 @@ def _wait_http(url: str, child: subprocess.Popen[bytes], what: str) -> None:
                 f"{what} exited with code {child.returncode} while starting (its output is above)"
             )
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=1.0).status_code < 500:
+            if httpx.get(url, timeout=2.0).status_code == 200:
                 return
         time.sleep(0.1)
     raise DemoError(f"{what} did not answer at {url} within {_START_TIMEOUT_S:.0f} s")
@@ -102,6 +102,8 @@ def run_demo(
 ) -> int:
     """Run the demo until Ctrl-C; 0 after a clean stop."""
     say = say or (lambda line: print(line, flush=True))
+    if port == api_port:
+        raise DemoError(f"--port and --api-port are both {port}: the dashboard and the API need one each")
     key = os.environ.get(API_KEY_ENV, "")
     shown_key = "from " + API_KEY_ENV if key else None
     key = key or secrets.token_urlsafe(9)
@@ -152,16 +154,20 @@ def _follow(
     say: Callable[[str], None],
 ) -> None:
     """Wait for Ctrl-C; if the replay ends first, serve its results on the API's port instead."""
+    dashboard = children[1]
     while service.poll() is None:
+        if dashboard.poll() is not None:
+            raise DemoError(f"the dashboard exited with code {dashboard.returncode} (its output is above)")
         time.sleep(0.2)
     if service.returncode != 0:
         raise DemoError(f"the service exited with code {service.returncode} (its output is above)")
     results = tmp / "results"
-    subprocess.run(
-        _python("vibe_live.cli", "export", "--db", str(store), "--out", str(results)), env=env, check=True
-    )
+    export = _python("vibe_live.cli", "export", "--db", str(store), "--out", str(results))
+    if subprocess.run(export, env=env).returncode != 0:
+        raise DemoError("the replay is over, but exporting its results failed (output above)")
     argv = _python("vibe_live.cli", "serve-results", str(results), "--host", host, "--port", str(api_port))
     children.append(_spawn(argv, env))
     say("vibe-live demo: the replay is over; the dashboard now shows its results. Ctrl-C stops.")
-    while children[-1].poll() is None:
+    while children[-1].poll() is None and dashboard.poll() is None:
         time.sleep(0.2)
+    raise DemoError("the results server or the dashboard exited (its output is above)")

@@ -87,6 +87,7 @@ class Dashboard:
         self._doc: Any = None
         self._kicked = False
         self._heavy_at = float("-inf")
+        self._retry_s, self._retry_at = 0.0, float("-inf")
         self._health_symbols: list[str] = []
         self.candles.symbol.param.watch(lambda _e: self.stale.add("bars"), "value")
 
@@ -162,7 +163,7 @@ class Dashboard:
         """Fetch and show what went stale since the last tick (one tick at a time)."""
         if self.stream is not None:
             self._show_stream()
-        if self._busy or not self.stale:
+        if self._busy or not self.stale or time.monotonic() < self._retry_at:
             return
         light = self.stale - HEAVY
         due = time.monotonic() - self._heavy_at >= self.heavy_ms / 1000
@@ -175,13 +176,15 @@ class Dashboard:
         self.stale -= kinds
         try:
             await self.refresh(kinds)
-            self.banner.visible = False
+            self.banner.visible, self._retry_s = False, 0.0
             if not self.stale:  # everything asked for so far is on screen
                 self.updated.object = f"updated {dt.datetime.now():%H:%M:%S}"
             elif self.stale - HEAVY or due:
                 self._kick()
         except ApiError as exc:
             self.stale |= kinds
+            self._retry_s = min(max(self._retry_s * 2, 0.5), 5.0)  # a dead API is not hammered
+            self._retry_at = time.monotonic() + self._retry_s
             self.banner.object = f"The API at {self.api_url} did not answer: {exc}. Retrying."
             self.banner.visible = True
         finally:

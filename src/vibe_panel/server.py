@@ -17,17 +17,23 @@ import panel as pn
 
 from vibe_panel.app import build
 
-__all__ = ["RunningDashboard", "free_port", "results_api", "serve_dashboard", "start_dashboard"]
+__all__ = ["RunningDashboard", "free_port", "free_ports", "results_api", "serve_dashboard", "start_dashboard"]
 
 pn.extension("tabulator", notifications=False)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nobody listens on right now (the OS picks it)."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return free_ports(1, host)[0]
+
+
+def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
+    """``n`` different free ports (held open together while the OS picks, so never the same one)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for sock in socks:
+            sock.bind((host, 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
 
 
 def _wait_listening(host: str, port: int, timeout_s: float, thread: threading.Thread) -> None:

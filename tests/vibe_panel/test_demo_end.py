@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from vibe_panel.server import free_port, start_dashboard
+from vibe_panel.server import free_port, free_ports, start_dashboard
 
 
 def test_a_finished_replay_is_served_as_results(tmp_path: Path):
-    port, api_port = free_port(), free_port()
+    port, api_port = free_ports(2)
     argv = [sys.executable, "-m", "vibe_live.cli", "demo", "--speed", "20000", "--port", str(port),
             "--api-port", str(api_port), "--db", str(tmp_path / "d.db"),
             "--set", "data.sample_sessions=6"]  # fmt: skip

@@ -24,7 +24,7 @@ import pytest
 from playwright.sync_api import expect
 
 from vibe_panel import frames
-from vibe_panel.server import free_port
+from vibe_panel.server import free_ports
 
 KEY = "panel-test-key"
 SPEED = 3000
@@ -56,7 +56,7 @@ def _wait(predicate: Any, timeout_s: float, what: str) -> Any:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     db = tmp_path_factory.mktemp("demo") / "demo.db"
-    port, api_port = free_port(), free_port()
+    port, api_port = free_ports(2)
     argv = [sys.executable, "-m", "vibe_live.cli", "demo", "--speed", str(SPEED), "--port", str(port),
             "--api-port", str(api_port), "--db", str(db), "--set", "validation.enabled=false"]  # fmt: skip
     env = {**os.environ, "VIBE__API__API_KEY": KEY}
