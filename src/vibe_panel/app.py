@@ -26,7 +26,7 @@ import panel as pn
 from vibe_panel import frames
 from vibe_panel.client import AdminResult, ApiClient, ApiError
 from vibe_panel.updates import UpdateStream
-from vibe_panel.views.cards import AccountCards
+from vibe_panel.views.cards import AccountCards, performance_line
 from vibe_panel.views.charts import CandleChart, EquityChart
 from vibe_panel.views.controls import Controls
 from vibe_panel.views.health import HealthView
@@ -36,11 +36,13 @@ __all__ = ["Dashboard", "KINDS", "TOUCHES", "build"]
 
 log = logging.getLogger(__name__)
 
-KINDS: Final = ("account", "positions", "trades", "fills", "signals", "equity", "bars", "health")
+KINDS: Final = (
+    "account", "positions", "trades", "fills", "signals", "equity", "bars", "health", "performance",
+)  # fmt: skip
 #: what each update message type makes stale
 TOUCHES: Final[dict[str, frozenset[str]]] = {
     "fill": frozenset({"fills", "positions", "account", "equity", "bars"}),
-    "trade": frozenset({"trades", "account", "equity", "bars"}),
+    "trade": frozenset({"trades", "account", "equity", "bars", "performance"}),
     "order": frozenset({"account"}),
     "position": frozenset({"positions", "account"}),
     "signal": frozenset({"signals", "bars"}),
@@ -49,7 +51,7 @@ TOUCHES: Final[dict[str, frozenset[str]]] = {
     "halt": frozenset({"account"}),
 }
 #: read after the tables (on the next tick) and at most every ``heavy_ms``: their answers are big
-HEAVY: Final = frozenset({"equity", "bars"})
+HEAVY: Final = frozenset({"equity", "bars", "performance"})
 ROW_LIMIT: Final = 500
 BAR_LIMIT: Final = 400  #: about five sessions of 5m bars for the day picker
 
@@ -199,6 +201,7 @@ class Dashboard:
             "signals": lambda: self.client.signals(limit=ROW_LIMIT),
             "equity": lambda: self.client.equity(since=self.equity.since),
             "health": self.client.health,
+            "performance": self.client.performance,
         }
         wanted = [k for k in KINDS if k in kinds and k in fetch]
         answers = dict(zip(wanted, await asyncio.gather(*(fetch[k]() for k in wanted)), strict=True))
@@ -214,6 +217,8 @@ class Dashboard:
             self.signals.update(frames.signals_frame(answers["signals"]))
         if "equity" in answers:
             self.equity.update(answers["equity"])
+        if "performance" in answers:
+            self.cards.performance.object = performance_line(answers["performance"])
         if "health" in answers:
             self.health.update(answers["health"])
             self._health_symbols = list(

@@ -6,6 +6,7 @@ The folder is a real ``vibe-backtest run`` of the sample market; the API's own r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,5 +47,7 @@ def test_results_mode_renders_the_backtest(page: Any, results_url: str, results_
     expect(first.locator("[tabulator-field='pnl']")).to_have_text(f"{float(newest['pnl']):,.2f}")
     expect(page.locator(".vibe-state")).to_contain_text(f"{len(trades)} trades in all")
     expect(page.locator(".vibe-updated")).to_contain_text("updated")  # the charts are drawn too
+    summary = json.loads((results_dir / "summary.json").read_text())
+    expect(page.locator(".vibe-performance")).to_contain_text(f"{summary['n_trades']} trades")
     page.screenshot(path=str(artifacts / "results.png"), full_page=True)
     assert page.console.errors == []
