@@ -168,7 +168,25 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="allow this browser origin (repeatable)",
     )
+    _demo_parser(sub)
     return parser
+
+
+def _demo_parser(sub: Any) -> None:
+    demo = sub.add_parser(
+        "demo",
+        help="the sample market as a fast live session, with the API and the dashboard (offline)",
+        description="Runs `vibe-live run --replay sample` on a temporary store with the monitoring API, "
+        "and `vibe-panel serve` over it; prints the dashboard's URL. Ctrl-C stops both cleanly. "
+        "Needs the live and panel extras.",
+    )
+    demo.add_argument("--speed", type=_positive_float, default=600.0, help="replay speed (default 600)")
+    demo.add_argument("--port", type=int, default=5006, help="dashboard port (default 5006)")
+    demo.add_argument("--api-port", type=int, default=8080, help="API port (default 8080)")
+    demo.add_argument("--host", default="127.0.0.1", help="address of both (default 127.0.0.1)")
+    demo.add_argument("--db", metavar="PATH", help="keep the store here (default: a temporary one)")
+    demo.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                      help="passed to vibe-live run (repeatable)")  # fmt: skip
 
 
 def _cli_layers(args: argparse.Namespace) -> list[Any]:
@@ -315,6 +333,23 @@ def _replay_bars(market: dict[str, Any], sessions: Any, warmup: int) -> tuple[li
     return bars, last.close, opens[min(warmup, len(opens) - 1)]
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from vibe_live.demo import DemoError, run_demo
+
+    try:
+        return run_demo(
+            speed=args.speed,
+            port=args.port,
+            api_port=args.api_port,
+            host=args.host,
+            db=Path(args.db) if args.db else None,
+            overrides=args.overrides,
+        )
+    except DemoError as exc:
+        print(f"vibe-live demo: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from vibe_live.export import export_db  # type: ignore[import-not-found, unused-ignore]
 
@@ -392,6 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "restore": _cmd_restore,
         "doctor": _cmd_doctor,
         "serve-results": _cmd_serve_results,
+        "demo": _cmd_demo,
     }
     try:
         return handlers[args.command](args)

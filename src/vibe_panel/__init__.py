@@ -1,1 +1,1 @@
-"""vibe_panel: the Panel dashboard over the API's snapshots. Arrives with the live service."""
+"""vibe_panel: the Panel dashboard; it reads only the monitoring API (live, or over a finished backtest)."""
