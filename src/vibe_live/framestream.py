@@ -8,7 +8,8 @@ one at a time (:meth:`FrameStream.next`) and may look at the frames already rece
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 import anyio
 from anyio.abc import ObjectReceiveStream
@@ -67,8 +68,9 @@ class FrameStream:
         await self._stream.aclose()
 
 
-async def frames(feed: MarketFeed) -> AsyncIterator[Frame]:
-    """The feed's frames, empty ones dropped."""
-    async for frame in feed.frames():
-        if frame:
-            yield frame
+async def frames(feed: MarketFeed) -> AsyncGenerator[Frame, None]:
+    """The feed's frames, empty ones dropped (the feed's stream is closed with this one)."""
+    async with aclosing(feed.frames()) as stream:
+        async for frame in stream:
+            if frame:
+                yield frame

@@ -31,16 +31,18 @@ import os
 import signal
 import time
 from collections.abc import Sequence
+from contextlib import aclosing
 from typing import Literal, NoReturn, Protocol
 
 import anyio
+import attrs
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from vibe_core.actions import Action, Notify
 from vibe_core.calendar import SessionTable
 from vibe_core.config import Config
 from vibe_core.engine import new_state, next_deadline
-from vibe_core.events import Clock, CloseAll, Event, Pause, Resume, Trade
+from vibe_core.events import Clock, CloseAll, Event, FeedStatus, Pause, Resume, Trade
 from vibe_core.snapshot import EngineSnapshot, read_model
 from vibe_core.types import Timeframe
 from vibe_live.clock import ReplayClock, ServiceClock
@@ -215,16 +217,18 @@ class LiveService:
             burst = clock is None and getattr(self.feed, "speed", False) is None
             prev: int | None = None  # the last paced frame's time
             chunk: list[Frame] = []
-            async for frame in feed_frames(self.feed):
-                ts = frame[0].ts
-                if clock is not None and (self.paced_from is None or ts >= self.paced_from):
-                    clock.anchor(ts)
-                    await self._pace(clock, prev, ts)
-                    prev = ts
-                chunk.append(frame)
-                if not burst or len(chunk) >= CHUNK:
-                    await send.send(chunk)
-                    chunk = []
+            # closed in this task even when cancelled: a live feed holds a connection (a task group)
+            async with aclosing(feed_frames(self.feed)) as stream:
+                async for frame in stream:
+                    ts = frame[0].ts
+                    if clock is not None and (self.paced_from is None or ts >= self.paced_from):
+                        clock.anchor(ts)
+                        await self._pace(clock, prev, ts)
+                        prev = ts
+                    chunk.append(frame)
+                    if not burst or len(chunk) >= CHUNK:
+                        await send.send(chunk)
+                        chunk = []
             if chunk:
                 await send.send(chunk)
 
@@ -245,6 +249,9 @@ class LiveService:
             if self.clock_mode == "feed" or self.paced_from is not None:
                 warm = 0
                 async for frame in frames:
+                    if type(frame[0]) is FeedStatus:  # no feed time passes: no Clock before it
+                        await self._apply(frame, out)
+                        continue
                     if (
                         self.clock_mode == "wall"
                         and self.paced_from is not None
@@ -282,7 +289,7 @@ class LiveService:
         as ``frame`` (the bars the batch's prints open end after it), at or before the core's next
         deadline, with no fill delay at the venue (an order's activation would be a deadline).
         """
-        if self._max_batch <= 1 or not frames.buffered:
+        if self._max_batch <= 1 or not frames.buffered or type(frame[0]) is not Trade:
             return frame
         deadline = next_deadline(self.journal.state)
         end = min(frame[0].ts // _M5 * _M5 + _M5, _FAR if deadline is None else deadline + 1)
@@ -291,7 +298,7 @@ class LiveService:
         batch = list(frame)
         for _ in range(self._max_batch - 1):
             following = frames.peek()
-            if following is None or following[0].ts >= end:
+            if following is None or type(following[0]) is not Trade or following[0].ts >= end:
                 break
             batch += frames.take()
         return batch
@@ -337,11 +344,13 @@ class LiveService:
 
     async def _apply(self, events: Sequence[Event], out: ObjectSendStream[_Out]) -> None:
         """Log ``events`` (one commit), step them, record their actions; swap the read model."""
+        if events and type(events[0]) is FeedStatus:
+            events = [self._stamp(e) if isinstance(e, FeedStatus) else e for e in events]
         results = self.journal.feed(events)
         self._view = None
         state = self.journal.state
-        if events and isinstance(events[0], Trade):
-            self.prints += len(events)
+        if events and type(events[0]) is Trade:
+            self.prints += sum(1 for e in events if type(e) is Trade)
         actions = [a for _, acts in results for a in acts]
         transition = None
         session = (state.session_index, state.session_closed)
@@ -350,6 +359,15 @@ class LiveService:
             transition = "session closed" if state.session_closed else "session open"
         if actions or transition:
             await out.send((self.view, actions, transition))
+
+    def _stamp(self, status: FeedStatus) -> FeedStatus:
+        """A connection change at the service's time: feed clock, the core's time (no feed time passes
+        while the feed is down); wall clock, the wall time, never before the core's time."""
+        now = self.journal.state.now
+        if self.clock_mode == "wall" and self.clock is not None:
+            now = max(now, self.clock.now())
+        _log("feed status", connected=status.connected, reason=status.reason, time=iso(now) if now else "-")
+        return attrs.evolve(status, ts=now)
 
     async def _shutdown(self, out: ObjectSendStream[_Out]) -> None:
         with anyio.CancelScope(shield=True):

@@ -66,7 +66,7 @@ _ENV_LAYERS = ("environment", ".env")
 
 @attrs.frozen(kw_only=True)
 class DataSettings:
-    """Market data: the Finnhub stream (next issue) and the built-in sample market for replays."""
+    """Market data: the Finnhub stream and the built-in sample market for replays."""
 
     section: ClassVar[str] = "data."
 
@@ -77,6 +77,17 @@ class DataSettings:
     sample_seed: int = 7
     #: a wall-clock replay plays its first N sessions as fast as possible (indicator warm-up), then paces
     replay_warmup_sessions: int = attrs.field(default=5, validator=non_negative)
+    #: warm the indicators up from Yahoo history before each session (false: start cold)
+    warmup: bool = True
+    #: Finnhub: more symbols than this are refused up front (a free key's per-connection limit)
+    max_symbols: int = attrs.field(default=50, validator=positive)
+    #: Finnhub: nothing (print or ping) for this long -> close and reconnect
+    watchdog_seconds: float = attrs.field(default=150.0, validator=positive)
+    #: Finnhub reconnects: full-jitter exponential backoff, base * 2**attempt capped at cap
+    reconnect_base_seconds: float = attrs.field(default=1.0, validator=positive)
+    reconnect_cap_seconds: float = attrs.field(default=60.0, validator=positive)
+    #: Finnhub answered 401 (a bad key): wait this long before trying again
+    auth_backoff_seconds: float = attrs.field(default=300.0, validator=positive)
 
 
 @attrs.frozen(kw_only=True)
