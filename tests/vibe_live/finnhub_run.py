@@ -11,8 +11,8 @@ from pathlib import Path
 
 import anyio
 import attrs
-
 from tests.fakes.finnhub_server import FakeFinnhub, trade_message
+
 from vibe_backtest.api import calendar
 from vibe_backtest.data import iter_bars
 from vibe_backtest.sample import sample_market
@@ -67,7 +67,8 @@ class Run:
         return [e for e in self.events if e["kind"] == kind]
 
     def prints(self) -> list[tuple[str, int, float, float]]:
-        return [(p["symbol"], p["ts"], p["price"], p["size"]) for p in (e["payload"] for e in self.kinds("Trade"))]
+        payloads = [e["payload"] for e in self.kinds("Trade")]
+        return [(p["symbol"], p["ts"], p["price"], p["size"]) for p in payloads]
 
 
 def run_live(

@@ -4,8 +4,9 @@ down and coming back as ``FeedStatus`` events, and loses no print the server del
 
 from __future__ import annotations
 
-import pytest
+import itertools
 
+import pytest
 from tests.fakes.finnhub_server import FakeFinnhub
 from tests.vibe_live.finnhub_run import run_live, sample_frames, texts
 
@@ -58,7 +59,7 @@ def test_each_fault_is_survived_counted_and_loses_no_delivered_print(tmp_path, f
         assert handshakes.count(503 if fault.startswith("refuse") else 401) == n
         assert run.feed.connections == 2
     ts = [e["ts"] for e in run.events]
-    assert all(a <= b for a, b in zip(ts, ts[1:], strict=False))  # time never runs back in the log
+    assert all(a <= b for a, b in itertools.pairwise(ts))  # time never runs back in the log
     assert "url=http://127.0.0.1" in run.logs and "test-key" not in run.logs  # the key is never logged
 
 
