@@ -19,7 +19,7 @@ def with_extended_hours(frames: list[list[Trade]]) -> tuple[list[list[Trade]], i
     """``frames`` plus, each day, AAPL prints at 08:00 and 17:00 New York (off the session's prices)."""
     sessions = calendar()
     out: list[list[Trade]] = []
-    added = 0
+    added = last_close = 0
     day = None
     for frame in frames:
         session = sessions.session_at(frame[0].ts)
