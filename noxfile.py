@@ -37,7 +37,7 @@ def bench(session: nox.Session) -> None:
     """
     session.install("-e", ".[test,bench,live]")
     names = session.posargs or [
-        "bars", "indicators", "venue", "engine", "data", "backtest", "store", "live", "audit",
+        "bars", "indicators", "venue", "engine", "data", "backtest", "store", "live", "audit", "finnhub",
     ]  # fmt: skip
     for name in names:
         session.run("python", f"benchmarks/bench_{name}.py")

@@ -25,6 +25,7 @@ final snapshot. A second signal exits at once (the log is whole: a restart recov
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -32,7 +33,7 @@ import signal
 import time
 from collections.abc import Sequence
 from contextlib import aclosing
-from typing import Literal, NoReturn, Protocol
+from typing import Literal, NoReturn, Protocol, cast
 
 import anyio
 import attrs
@@ -46,7 +47,7 @@ from vibe_core.events import Clock, CloseAll, Event, FeedStatus, Pause, Resume, 
 from vibe_core.snapshot import EngineSnapshot, read_model
 from vibe_core.types import Timeframe
 from vibe_live.clock import ReplayClock, ServiceClock
-from vibe_live.feeds import Frame, MarketFeed
+from vibe_live.feeds import Frame, MarketFeed, PrintFrame
 from vibe_live.framestream import CHUNK, FrameStream
 from vibe_live.framestream import frames as feed_frames
 from vibe_live.logs import LOGGER, iso, log_actions
@@ -289,19 +290,24 @@ class LiveService:
         as ``frame`` (the bars the batch's prints open end after it), at or before the core's next
         deadline, with no fill delay at the venue (an order's activation would be a deadline).
         """
-        if self._max_batch <= 1 or not frames.buffered or type(frame[0]) is not Trade:
+        if self._max_batch <= 1 or type(frame[0]) is not Trade or frames.peek() is None:
             return frame
         deadline = next_deadline(self.journal.state)
         end = min(frame[0].ts // _M5 * _M5 + _M5, _FAR if deadline is None else deadline + 1)
         if self.clock_mode == "wall" and self.paced_from is not None:
             end = min(end, self.paced_from)
         batch = list(frame)
+        first: list[tuple[str, ...]] | None = getattr(frame, "conditions", None)
+        codes = None if first is None else list(first)
         for _ in range(self._max_batch - 1):
             following = frames.peek()
-            if following is None or type(following[0]) is not Trade or following[0].ts >= end:
+            # (a live frame's rows need not be in time order: every one must be before the end)
+            if following is None or any(type(e) is not Trade or e.ts >= end for e in following):
                 break
+            if codes is not None:
+                codes += getattr(following, "conditions", None) or [()] * len(following)
             batch += frames.take()
-        return batch
+        return batch if codes is None else PrintFrame(cast("list[Trade]", batch), codes)
 
     async def _clocks_before(self, end: int, out: ObjectSendStream[_Out]) -> None:
         """A ``Clock`` at every deadline strictly before ``end`` (feed time); none before the first event."""
@@ -346,7 +352,12 @@ class LiveService:
         """Log ``events`` (one commit), step them, record their actions; swap the read model."""
         if events and type(events[0]) is FeedStatus:
             events = [self._stamp(e) if isinstance(e, FeedStatus) else e for e in events]
-        results = self.journal.feed(events)
+        codes = getattr(events, "conditions", None)  # (a Finnhub frame: its prints' trade conditions)
+        if codes:
+            conditions = [(i, json.dumps(c, separators=(",", ":"))) for i, c in enumerate(codes) if c]
+            results = self.journal.feed(events, conditions=conditions)
+        else:
+            results = self.journal.feed(events)
         self._view = None
         state = self.journal.state
         if events and type(events[0]) is Trade:

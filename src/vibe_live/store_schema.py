@@ -20,6 +20,8 @@ replay after a crash writes the same keys again, which ``INSERT OR IGNORE`` drop
   itself (``action``, codec JSON).
 - ``equity``: samples keyed by time; ``sessions``: one row per trading day.
 - ``meta``: key/value pairs (the config the log was written with).
+- ``print_conditions`` (migration 2): the trade-condition codes of a logged print (Finnhub's ``c``,
+  a JSON list of strings) under the print's ``seq``; written with the print, never read by the core.
 """
 
 from __future__ import annotations
@@ -75,8 +77,12 @@ _V1 = (
     " end_equity REAL NOT NULL) WITHOUT ROWID",
 )
 
+_V2_PRINT_CONDITIONS = (
+    "CREATE TABLE print_conditions (seq INTEGER PRIMARY KEY, codes TEXT NOT NULL) WITHOUT ROWID",
+)
+
 #: Migration ``i`` takes a store from version ``i`` to ``i + 1``; append, never edit a released one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2_PRINT_CONDITIONS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -4,7 +4,7 @@ nothing (no session bar, no mark, no order), a server that refuses subscriptions
 
 from __future__ import annotations
 
-from tests.fakes.finnhub_server import FakeFinnhub
+from tests.fakes.finnhub_server import FakeFinnhub, trade_message
 from tests.vibe_live.finnhub_run import run_live, sample_frames, texts
 from tests.vibe_live.live_files import live
 
@@ -81,3 +81,18 @@ def test_live_start_refusals_exit_2(tmp_path):
     speed = live("run", "--speed", "10", cwd=tmp_path, VIBE__DATA__FINNHUB_API_KEY="k")
     assert speed.returncode == 2 and "--speed" in speed.stderr
     assert not (tmp_path / "x.db").exists() and not (tmp_path / "var").exists()  # nothing opened
+
+
+def test_trade_conditions_are_logged_with_their_prints(tmp_path):
+    frames = sample_frames()[:30]
+    with FakeFinnhub([trade_message(f, conditions=("1", str(i))) for i, f in enumerate(frames)]) as server:
+        run_live(tmp_path, server)
+    with Store(tmp_path / "live.db", readonly=True) as store:
+        events = {r["seq"]: r for r in store.rows("events")}
+        codes = store.rows("print_conditions")
+    assert len(codes) == sum(len(f) for f in frames)
+    by_ts = {f[0].ts: i for i, f in enumerate(frames)}
+    for row in codes:
+        event = events[row["seq"]]
+        assert event["kind"] == "Trade"
+        assert row["codes"] == f'["1","{by_ts[event["ts"]]}"]'

@@ -19,9 +19,20 @@ from typing import Protocol, TypeAlias
 from vibe_core.events import FeedStatus, Trade
 from vibe_live.feeds.health import FeedHealth
 
-__all__ = ["FeedHealth", "Frame", "MarketFeed"]
+__all__ = ["FeedHealth", "Frame", "MarketFeed", "PrintFrame"]
 
 Frame: TypeAlias = Sequence[Trade | FeedStatus]
+
+
+class PrintFrame(list[Trade]):
+    """A frame of prints with their trade-condition codes beside them (``conditions[i]`` for print i),
+    which the service logs with the prints (the core has no use for them)."""
+
+    __slots__ = ("conditions",)
+
+    def __init__(self, trades: Sequence[Trade], conditions: Sequence[tuple[str, ...]]) -> None:
+        super().__init__(trades)
+        self.conditions = list(conditions)
 
 
 class MarketFeed(Protocol):

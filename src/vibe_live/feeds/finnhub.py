@@ -42,8 +42,8 @@ from httpx_ws import (
 from wsproto.events import BytesMessage, TextMessage
 from wsproto.utilities import LocalProtocolError
 
-from vibe_core.events import FeedStatus, Trade
-from vibe_live.feeds import FeedHealth, Frame
+from vibe_core.events import FeedStatus
+from vibe_live.feeds import FeedHealth, Frame, PrintFrame
 from vibe_live.feeds.finnhub_parse import parse_message
 from vibe_live.logs import LOGGER
 from vibe_live.settings import Settings
@@ -77,16 +77,6 @@ def http_url(url: str, key: str) -> str:
         url = "http://" + url[5:]
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}token={key}" if key else url
-
-
-class PrintFrame(list[Trade]):
-    """The prints of one ``trade`` message, with their trade-condition codes beside them."""
-
-    __slots__ = ("conditions",)
-
-    def __init__(self, trades: Sequence[Trade], conditions: Sequence[tuple[str, ...]]) -> None:
-        super().__init__(trades)
-        self.conditions = list(conditions)
 
 
 def _log(event: str, level: int = logging.INFO, **fields: object) -> None:
