@@ -232,6 +232,7 @@ def bench_soak(folder: Path) -> None:
         f"first {base:.1f}, max {max(svc.rss):.1f}, last {svc.rss[-1]:.1f}: growth after the first "
         f"{max(svc.rss) - base:.1f} MiB over {len(svc.rss)} session closes"
     )
+    print(f"    RSS at each session close (MiB): {' '.join(f'{r:.1f}' for r in svc.rss)}")
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ import random
 import re
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import aclosing
 from typing import TypeVar
 
 import anyio
@@ -120,21 +121,24 @@ class FinnhubFeed:
     # -- the frame stream ----------------------------------------------------------------------
 
     async def frames(self) -> AsyncGenerator[Frame, None]:
+        # one client for every connection (TLS set up once); the inner stream is closed with this one
+        async with httpx.AsyncClient(timeout=10.0) as client, aclosing(self._connections(client)) as stream:
+            async for frame in stream:
+                yield frame
+
+    async def _connections(self, client: httpx.AsyncClient) -> AsyncGenerator[Frame, None]:
         health, symbols, now_ns = self.health, self._symbol_set, self._now
         last_print = health.last_print_ns
         while True:
             reason, wait = "", 0.0
             try:
-                async with (
-                    httpx.AsyncClient(timeout=10.0) as client,
-                    aconnect_ws(
-                        self._target,
-                        client,
-                        max_message_size_bytes=_MAX_MESSAGE,
-                        keepalive_ping_interval_seconds=None,  # the watchdog watches the data
-                        session_class=AsyncWebSocketSession,
-                    ) as ws,
-                ):
+                async with aconnect_ws(
+                    self._target,
+                    client,
+                    max_message_size_bytes=_MAX_MESSAGE,
+                    keepalive_ping_interval_seconds=None,  # the watchdog watches the data
+                    session_class=AsyncWebSocketSession,
+                ) as ws:
                     self.connections += 1
                     self._errors_seen = 0
                     for symbol in self.symbols:
