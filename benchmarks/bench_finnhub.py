@@ -176,7 +176,7 @@ def bench_throughput(folder: Path) -> None:
 
 
 def bench_latency(folder: Path) -> None:
-    frames, symbols = sample(5)
+    frames, symbols = sample(7)
     frames = frames[:2_000]  # 10,000 prints at 200 frames/s = 1,000 prints/s for 10 s
     server = Remote([trade_message(f) for f in frames], rate=200.0)
     try:
@@ -190,7 +190,7 @@ def bench_latency(folder: Path) -> None:
 
 
 def bench_reconnect(folder: Path) -> None:
-    frames, symbols = sample(5)
+    frames, symbols = sample(7)
     frames = frames[:2_100]
     faults = {i: ["drop"] for i in range(100, len(frames), 100)}
     server = Remote([trade_message(f) for f in frames], faults=faults, rate=1_000.0)

@@ -25,6 +25,7 @@ final snapshot. A second signal exits at once (the log is whole: a restart recov
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -354,7 +355,7 @@ class LiveService:
             events = [self._stamp(e) if isinstance(e, FeedStatus) else e for e in events]
         codes = getattr(events, "conditions", None)  # (a Finnhub frame: its prints' trade conditions)
         if codes:
-            conditions = [(i, json.dumps(c, separators=(",", ":"))) for i, c in enumerate(codes) if c]
+            conditions = [(i, _codes_text(c)) for i, c in enumerate(codes) if c]
             results = self.journal.feed(events, conditions=conditions)
         else:
             results = self.journal.feed(events)
@@ -416,6 +417,12 @@ class LiveService:
 
 class MakeFeed(Protocol):
     def __call__(self, skip: int) -> MarketFeed: ...
+
+
+@functools.lru_cache(maxsize=4096)
+def _codes_text(codes: tuple[str, ...]) -> str:
+    """Trade-condition codes as logged (a compact JSON list; a few combinations recur all day)."""
+    return json.dumps(codes, separators=(",", ":"))
 
 
 def _check_progress(deadline: int, journal: Journal) -> None:

@@ -25,6 +25,7 @@ from vibe_core.events import Trade
 __all__ = ["Message", "parse_message"]
 
 _MS = 1_000_000
+_INF = math.inf
 
 
 @attrs.define
@@ -63,19 +64,23 @@ def _trades(rows: Any, recv_ns: int, symbols: Collection[str]) -> Message:
         return out
     trades, conditions, faults = out.trades, out.conditions, out.faults
     for row in rows:
-        problem = _row_problem(row, symbols)
-        if problem is not None:
-            faults.append(problem)
-            continue
-        trades.append(
-            Trade(
-                symbol=row["s"],
-                ts=int(row["t"]) * _MS,
-                price=float(row["p"]),
-                size=float(row["v"]),
-                ts_recv=recv_ns,
-            )
-        )
+        try:  # the fast path: a well-formed row (one check per field, no call)
+            s, p, t, v = row["s"], row["p"], row["t"], row["v"]
+            ok = (
+                (type(p) is float or type(p) is int) and 0 < p < _INF
+                and type(t) is int and t >= 0
+                and (type(v) is float or type(v) is int) and 0 <= v < _INF
+                and s in symbols and type(s) is str
+            )  # fmt: skip
+        except (KeyError, TypeError, IndexError):
+            ok = False
+        if not ok:
+            problem = _row_problem(row, symbols)  # the slow path names what is wrong
+            if problem is not None:
+                faults.append(problem)
+                continue
+            s, p, t, v = row["s"], row["p"], row["t"], row["v"]
+        trades.append(Trade(symbol=s, ts=int(t) * _MS, price=float(p), size=float(v), ts_recv=recv_ns))
         codes = row.get("c")
         conditions.append(tuple(str(c) for c in codes) if isinstance(codes, list) else ())
     return out
