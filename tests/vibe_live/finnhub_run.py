@@ -17,10 +17,11 @@ from vibe_backtest.api import calendar
 from vibe_backtest.data import iter_bars
 from vibe_backtest.sample import sample_market
 from vibe_core.events import Trade
+from vibe_live.clock import ServiceClock
 from vibe_live.feeds.finnhub import FinnhubFeed, finnhub_feed
 from vibe_live.feeds.replay import frames_of, replay_prints
 from vibe_live.logs import setup_logging
-from vibe_live.service import LiveService
+from vibe_live.service import ClockMode, LiveService
 from vibe_live.settings import Settings
 from vibe_live.store import Store
 
@@ -79,10 +80,11 @@ def run_live(
     expect: int | None = None,
     timeout: float = 30.0,
     db: str = "live.db",
+    clock: ServiceClock | None = None,
     **data: object,
 ) -> Run:
-    """The service (feed clock) on the fake server until it applied ``expect`` prints (default: all the
-    server's), then stopped as on SIGTERM."""
+    """The service (feed clock, or the wall ``clock`` given) on the fake server until it applied
+    ``expect`` prints (default: all the server's), then stopped as on SIGTERM."""
     out = io.StringIO()
     setup_logging(stream=out)
     settings = settings_for(server.url, symbols, **data)
@@ -97,7 +99,10 @@ def run_live(
         total = sum(len(json.loads(t)["data"]) for t in server.frames if json.loads(t)["type"] == "trade")
     store = Store(tmp_path / db)
     try:
-        service = LiveService(settings, store, calendar(), make, feed_label="finnhub", clock_mode="feed")
+        mode: ClockMode = "feed" if clock is None else "wall"
+        service = LiveService(
+            settings, store, calendar(), make, feed_label="finnhub", clock_mode=mode, clock=clock
+        )
 
         async def main() -> None:
             async with anyio.create_task_group() as tg:

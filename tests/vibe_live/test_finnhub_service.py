@@ -96,3 +96,32 @@ def test_trade_conditions_are_logged_with_their_prints(tmp_path):
         event = events[row["seq"]]
         assert event["kind"] == "Trade"
         assert row["codes"] == f'["1","{by_ts[event["ts"]]}"]'
+
+
+class Fixed:
+    """A wall clock stopped at ``ts``."""
+
+    def __init__(self, ts: int) -> None:
+        self.ts = ts
+
+    def now(self) -> int:
+        return self.ts
+
+    def seconds_until(self, ts: int) -> float:
+        return (ts - self.ts) / 1e9
+
+
+def test_with_the_wall_clock_a_status_carries_the_wall_time_never_before_the_cores_time(tmp_path):
+    frames = sample_frames()[100:160]  # about 12:00 to 12:25
+    start = frames[0][0].ts - 10**9
+    with FakeFinnhub(texts(frames), faults={40: ["drop"]}) as server:
+        run = run_live(tmp_path, server, clock=Fixed(start))
+        assert run.prints() == server.delivered_prints()
+    events = run.events
+    assert (
+        events[0]["kind"] == "Clock" and events[0]["ts"] == start
+    )  # a fresh live log starts at the wall time
+    up, down, again = run.kinds("FeedStatus")
+    assert up["ts"] == start  # the wall time
+    before = next(e for e in reversed(events) if e["seq"] < down["seq"])
+    assert down["ts"] == again["ts"] == before["ts"] > start  # the core's time when the wall clock is behind
