@@ -91,6 +91,7 @@ class FakeFinnhub:
         self.subscribes: list[list[str]] = []  #: per accepted connection, the symbols it subscribed
         self.faults_done: list[tuple[int, str]] = []
         self.drops: list[float] = []  #: perf_counter() when the server cut a connection
+        self.starts: list[int] = []  #: per connection, the first frame it streamed (the resume point)
         self._refuse = 0
         self._unauthorized = 0
         self._done = threading.Event()
@@ -205,6 +206,7 @@ class FakeFinnhub:
             ready.set()
 
     async def _stream(self, ws: ServerConnection) -> None:
+        self.starts.append(self.next)
         sent_here = 0
         start = time.perf_counter()
         while self.next < len(self.frames):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import anyio
@@ -77,14 +77,15 @@ def run_live(
     server: FakeFinnhub,
     *,
     symbols: Sequence[str] = ("AAPL", "MSFT"),
-    expect: int | None = None,
+    expect: int | Callable[[LiveService], bool] | None = None,
     timeout: float = 30.0,
     db: str = "live.db",
     clock: ServiceClock | None = None,
     **data: object,
 ) -> Run:
     """The service (feed clock, or the wall ``clock`` given) on the fake server until it applied
-    ``expect`` prints (default: all the server's), then stopped as on SIGTERM."""
+    ``expect`` prints (default: all the server's; or until ``expect(service)``), then stopped as on
+    SIGTERM."""
     out = io.StringIO()
     setup_logging(stream=out)
     settings = settings_for(server.url, symbols, **data)
@@ -94,9 +95,9 @@ def run_live(
         feeds.append(finnhub_feed(settings))
         return feeds[-1]
 
-    total = expect
-    if total is None:
-        total = sum(len(json.loads(t)["data"]) for t in server.frames if json.loads(t)["type"] == "trade")
+    if expect is None:
+        expect = sum(len(json.loads(t)["data"]) for t in server.frames if json.loads(t)["type"] == "trade")
+    done = expect if callable(expect) else lambda svc, n=expect: svc.prints >= n
     store = Store(tmp_path / db)
     try:
         mode: ClockMode = "feed" if clock is None else "wall"
@@ -108,7 +109,7 @@ def run_live(
             async with anyio.create_task_group() as tg:
                 tg.start_soon(service.run)
                 with anyio.fail_after(timeout):
-                    while service.prints < total:
+                    while not done(service):
                         await anyio.sleep(0.01)
                 service.stop("test")
 

@@ -125,3 +125,23 @@ def test_with_the_wall_clock_a_status_carries_the_wall_time_never_before_the_cor
     assert up["ts"] == start  # the wall time
     before = next(e for e in reversed(events) if e["seq"] < down["seq"])
     assert down["ts"] == again["ts"] == before["ts"] > start  # the core's time when the wall clock is behind
+
+
+def test_a_restarted_service_resumes_its_log_and_just_connects(tmp_path):
+    frames = sample_frames()
+    with FakeFinnhub(texts(frames)) as server:
+        first = run_live(tmp_path, server, expect=100)  # stopped early: what it had not logged is lost
+        n = len(first.prints())
+
+        def all_delivered_logged(service):
+            rest = sum(len(f) for f in frames[server.starts[-1] :]) if len(server.starts) > 1 else -1
+            return server.next == len(frames) and service.prints == n + rest
+
+        second = run_live(tmp_path, server, expect=all_delivered_logged)  # the same --db: recovers, connects
+        delivered = server.delivered_prints()
+        resumed = server.starts[-1]
+    assert second.service.resumed_at == first.events[-1]["seq"] and second.service.prints >= n
+    assert second.prints()[:n] == first.prints()  # the first run's log, kept
+    after = [p for f in frames[resumed:] for p in ((t.symbol, t.ts, t.price, t.size) for t in f)]
+    assert second.prints()[n:] == after == delivered[len(delivered) - len(after) :]  # nothing skipped
+    assert [e["payload"]["reason"] for e in second.kinds("FeedStatus")] == ["connected", "connected"]

@@ -18,7 +18,10 @@ made (the first included: a restarted service may resume a log that ended while 
 logs them (see :meth:`vibe_live.service.LiveService`).
 
 httpx-ws raises inside an ``ExceptionGroup`` when an error leaves ``aconnect_ws`` (its session
-runs a task group): the connection errors are caught there with ``except*``, nothing broader.
+runs a task group): the connection errors are caught there with ``except*``, nothing broader. For
+the same reason a ``yield`` inside the connection catches ``GeneratorExit`` (the consumer closing
+the stream) and leaves the connection by returning: thrown through the task group it would come out
+wrapped in a group, which ``aclose()`` cannot take.
 """
 
 from __future__ import annotations
@@ -129,6 +132,7 @@ class FinnhubFeed:
     async def _connections(self, client: httpx.AsyncClient) -> AsyncGenerator[Frame, None]:
         health, symbols, now_ns = self.health, self._symbol_set, self._now
         last_print = health.last_print_ns
+        closed = False  #: the consumer closed this stream (aclose) while it was suspended inside a connection
         while True:
             reason, wait = "", 0.0
             try:
@@ -153,7 +157,11 @@ class FinnhubFeed:
                         connection=self.connections,
                     )
                     self._reported = True
-                    yield [FeedStatus(ts=now, connected=True, reason=self._up_reason(), ts_recv=now)]
+                    try:
+                        yield [FeedStatus(ts=now, connected=True, reason=self._up_reason(), ts_recv=now)]
+                    except GeneratorExit:
+                        closed = True
+                        return
                     while True:
                         try:
                             event = await ws.receive(timeout=self.watchdog_seconds)
@@ -174,7 +182,11 @@ class FinnhubFeed:
                             self._failures = 0
                             for trade in message.trades:
                                 last_print[trade.symbol] = now
-                            yield PrintFrame(message.trades, message.conditions)
+                            try:
+                                yield PrintFrame(message.trades, message.conditions)
+                            except GeneratorExit:
+                                closed = True
+                                return
                         elif message.kind == "ping":
                             self._failures = 0
                         elif message.kind == "error":
@@ -189,6 +201,8 @@ class FinnhubFeed:
                 reason = "connection lost"
             except* httpx.TransportError as group:
                 reason = f"cannot connect: {type(_first(group, httpx.TransportError)).__name__}"
+            if closed:
+                return
             down = self._went_down(reason)
             if down is not None:
                 yield [down]
