@@ -2,7 +2,7 @@
 
 State: the :class:`~vibe_live.recovery.Journal` (engine + store), the read model :attr:`LiveService.view`
 (swapped once per step of the loop: one frame, or one ``Clock``), the resume position.
-Consumes: frames of prints from a :class:`~vibe_live.feeds.MarketFeed`, SIGTERM/SIGINT.
+Consumes: frames of prints (and of feed status) from a :class:`~vibe_live.feeds.MarketFeed`, SIGTERM/SIGINT.
 Emits: log lines (one per order, fill, trade, halt, signal, session transition), ``Notify``
 actions to a :class:`Notifier`, and the store's log, read rows and snapshots.
 Invariants: every input event is committed before it is applied (one transaction per frame, or per
@@ -16,6 +16,13 @@ a backtest of the same bars. ``clock="wall"``: the step task waits for the next 
 core's next deadline (+ ``service.clock_grace_ms``, so prints of the instant come first), whichever
 comes first, and then sends ``Clock(ts=deadline)``; it never polls. Outside market hours it says
 until when it sleeps; a replay (:class:`~vibe_live.clock.ReplayClock`) skips the closed hours.
+
+Feed status. A feed reports its connection as frames of their own, ``[FeedStatus(...)]``; each is
+logged alone (never batched with prints), stamped with the service's time: with ``clock="feed"``
+the core's time (no feed time passes while the feed is down, and no ``Clock`` is sent before it),
+with ``clock="wall"`` the wall time, never before the core's. ``self.prints`` (the resume position
+of a replay) counts prints only. A frame carrying trade conditions (:class:`PrintFrame`) has them
+logged in the same commit.
 
 Shutdown (first signal): intake stops between frames, then, when
 ``service.close_positions_on_shutdown``, a logged ``CloseAll`` cancels the working orders and sends
@@ -378,7 +385,7 @@ class LiveService:
         now = self.journal.state.now
         if self.clock_mode == "wall" and self.clock is not None:
             now = max(now, self.clock.now())
-        _log("feed status", connected=status.connected, reason=status.reason, time=iso(now) if now else "-")
+        _log("feed status", logging.DEBUG, connected=status.connected, reason=status.reason, time=now)
         return attrs.evolve(status, ts=now)
 
     async def _shutdown(self, out: ObjectSendStream[_Out]) -> None:
