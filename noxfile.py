@@ -12,7 +12,7 @@ nox.options.reuse_existing_virtualenvs = True
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole test suite in a fresh virtual environment (`nox -s tests -- -k bars` to filter)."""
-    session.install("-e", ".[test,live]")
+    session.install("-e", ".[test,live,sweep]")
     session.run("pytest", *session.posargs)
 
 
@@ -25,7 +25,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    session.install("-e", ".[test,dev,live]")
+    session.install("-e", ".[test,dev,live,sweep]")
     session.run("mypy")
 
 
@@ -35,9 +35,10 @@ def bench(session: nox.Session) -> None:
 
     `nox -s bench -- compare` times the engine at 0799dbe and HEAD side by side (bench_compare.py).
     """
-    session.install("-e", ".[test,bench,live]")
+    session.install("-e", ".[test,bench,live,sweep]")
     names = session.posargs or [
-        "bars", "indicators", "venue", "engine", "data", "backtest", "store", "live", "audit", "finnhub",
+        "bars", "indicators", "venue", "engine", "data", "backtest", "store", "live", "audit",
+        "history", "sync", "sweep", "discord", "finnhub",
     ]  # fmt: skip
     for name in names:
         session.run("python", f"benchmarks/bench_{name}.py")

@@ -96,5 +96,5 @@ def test_the_readme_core_api_example_runs() -> None:
     scope: dict[str, object] = {"__name__": "__readme__"}
     exec(compile(body[1], "README.md (core API)", "exec"), scope)
     saved, when, view = scope["saved"], scope["when"], scope["view"]
-    assert isinstance(saved, dict) and saved["schema"] == 1
+    assert isinstance(saved, dict) and saved["schema"] == 2
     assert isinstance(when, int) and view.ts == when  # type: ignore[attr-defined]

@@ -1,4 +1,6 @@
-"""``vibe-backtest``: run, sample, sweep, config show. Exit codes: 0 success, 2 bad input, 1 internal error.
+"""``vibe-backtest``: run, sample, sweep, walkforward, sensitivity, config show.
+
+Exit codes: 0 success, 2 bad input, 1 internal error (or a sweep with failed runs, written anyway).
 
 Bad input is found before any long work: the options, the config layers and the output folder are
 checked first, and results are written atomically (a complete folder or none).
@@ -76,6 +78,25 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_backend_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--backend",
+        choices=["auto", "dask", "pool"],
+        default=None,
+        help="where the backtests run: dask (a local cluster, or --scheduler), pool (a process pool), "
+        "auto (dask when installed; default, or sweep.backend in the config)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="an existing Dask cluster's scheduler "
+        "(default: sweep.scheduler in the config, else a local cluster)",
+    )
+    p.add_argument(
+        "--workers", type=_positive, default=None, help="local worker processes (default: all cores)"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vibe-backtest", description="Backtest intraday strategies with the vibe core."
@@ -119,8 +140,61 @@ def _parser() -> argparse.ArgumentParser:
         help="a config key and its values, e.g. --grid strategy.reward_risk=1.5,2,3 (repeatable)",
     )
     sweep.add_argument("--metric", default="sharpe", help="summary field for the heatmap (default sharpe)")
-    sweep.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    _add_backend_options(sweep)
     sweep.add_argument("--out", metavar="DIR", help="output directory (default results/sweep-<timestamp>/)")
+    wf = sub.add_parser(
+        "walkforward",
+        help="walk-forward analysis: best grid cell on each training window, scored on the sessions after",
+    )
+    _add_data_options(wf)
+    wf.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="a config key and its values (repeatable)",
+    )
+    wf.add_argument(
+        "--train", type=_positive, required=True, metavar="N", help="training sessions per window"
+    )
+    wf.add_argument("--test", type=_positive, required=True, metavar="N", help="test sessions per window")
+    wf.add_argument("--step", type=_positive, metavar="N", help="sessions between windows (default --test)")
+    wf.add_argument("--anchored", action="store_true", help="every window trains from the first session")
+    wf.add_argument(
+        "--warmup",
+        type=int,
+        default=5,
+        metavar="N",
+        help="sessions before each test window that warm the engine's indicators, P&L dropped (default 5)",
+    )
+    wf.add_argument(
+        "--metric", default="sharpe", help="summary field that picks the best cell (default sharpe)"
+    )
+    _add_backend_options(wf)
+    wf.add_argument(
+        "--out", metavar="DIR", help="output directory (default results/walkforward-<timestamp>/)"
+    )
+    sens = sub.add_parser(
+        "sensitivity", help="the same backtest under each fill preset (and variants), side by side"
+    )
+    _add_data_options(sens)
+    sens.add_argument(
+        "--presets",
+        default="optimistic,base,pessimistic",
+        metavar="A,B",
+        help="fill presets to compare (default optimistic,base,pessimistic; '' for none)",
+    )
+    sens.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="LABEL:KEY=VALUE",
+        help="one more run, e.g. --variant slow:exchange.fill_delay_ms_max=5000 "
+        "(repeatable; a label gathers its keys)",
+    )
+    sens.add_argument(
+        "--out", metavar="DIR", help="output directory (default results/sensitivity-<timestamp>/)"
+    )
     config = sub.add_parser("config", help="show the effective configuration and where each value came from")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     show = config_sub.add_parser(
@@ -249,33 +323,172 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _settings(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The core config and the ``sweep`` section, from the same layers; options win over the section."""
+    import attrs
+
+    from vibe_backtest.settings import build_config, settings_layers, sweep_settings
+
+    layers = settings_layers(args.config, args.overrides)
+    config, _ = build_config(layers)
+    sweep, _ = sweep_settings(layers)
+    chosen = {
+        "backend": getattr(args, "backend", None),
+        "scheduler": getattr(args, "scheduler", None),
+        "workers": getattr(args, "workers", None),
+    }
+    return config, attrs.evolve(sweep, **{k: v for k, v in chosen.items() if v is not None})
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from vibe_backtest.api import load_market
+
+    return load_market(
+        args.data,
+        source=args.source,
+        symbols=_symbols(args.symbols),
+        start=args.start,
+        end=args.end,
+        tz=args.tz,
+        cache_dir=args.cache_dir,
+    )
+
+
+def _backend(market: Any, sweep: Any, tasks: int) -> Any:
+    from vibe_backtest.backends import open_backend
+
+    return open_backend(
+        market, backend=sweep.backend, workers=sweep.workers, scheduler=sweep.scheduler, tasks=tasks
+    )
+
+
+def _check_metric(metric: str) -> None:
+    from vibe_backtest.report import LOWER_IS_BETTER
+
+    known = {
+        "total_return", "final_equity", "n_trades", "win_rate", "profit_factor", "sharpe", "sortino",
+        "max_drawdown", "avg_trade_minutes", "exposure", "signals", "signals_accepted",
+        "order_rejections", "risk_halts",
+    } | (LOWER_IS_BETTER - {"wall_seconds"})  # fmt: skip
+    if metric not in known:
+        raise _BadInput(f"--metric {metric!r} is not a summary field; one of: {', '.join(sorted(known))}")
+
+
+def _report_failures(table: Any, what: str, keys: Sequence[str]) -> int:
+    """Each failed row on stderr, named by its parameters; exit 1 if any (the files are written)."""
+    failed = table[table["error"].fillna("").astype(str) != ""]
+    for _, row in failed.iterrows():
+        named = ", ".join(f"{k}={row[k]}" for k in keys)
+        print(f"vibe-backtest: {what} failed ({named}): {row['error']}", file=sys.stderr)
+    if len(failed):
+        print(
+            f"vibe-backtest: {len(failed)} of {len(table)} {what}s failed (rows with an error)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+    return EXIT_OK
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from vibe_backtest.results import atomic_dir
-    from vibe_backtest.settings import load_settings
-    from vibe_backtest.sweep import SWEEP_FILES, parse_grid, run_sweep, write_sweep_files
+    from vibe_backtest.sweep import (
+        SWEEP_FILES,
+        combinations,
+        config_for,
+        parse_grid,
+        run_cells,
+        sweep_table,
+        write_sweep_files,
+    )
+    from vibe_core.config import config_to_dict
 
     if not args.grid:
         raise _BadInput("sweep needs at least one --grid KEY=V1,V2")
     _check_data_options(args)
-    base = load_settings(args.config, args.overrides)
+    _check_metric(args.metric)
+    base, sweep = _settings(args)
     grid = parse_grid(args.grid, base=base)
+    combos = combinations(grid)
+    configs = [config_to_dict(config_for(base, c)) for c in combos]
     out = Path(args.out) if args.out else _default_out("sweep-")
-    with atomic_dir(out, SWEEP_FILES) as folder:
-        table = run_sweep(
-            grid,
-            base=base,
-            data=args.data,
-            source=args.source,
-            symbols=_symbols(args.symbols),
-            start=args.start,
-            end=args.end,
-            tz=args.tz,
-            workers=args.workers,
-            metric=args.metric,
-        )
+    with atomic_dir(out, SWEEP_FILES) as folder:  # checked before the market is loaded
+        market = _load(args)
+        with _backend(market, sweep, len(configs)) as backend:
+            table = sweep_table(combos, run_cells(backend, configs))
+            where = f"{backend.name}, {backend.workers} worker(s)"
         write_sweep_files(table, list(grid), args.metric, folder)
-    print(table.to_string(index=False, max_rows=50))
-    print(f"\n  {len(table)} combinations; results in {out}/ (sweep.csv, sweep.html)\n")
+    print(table.drop(columns="error").to_string(index=False, max_rows=50))
+    print(f"\n  {len(table)} combinations on {where}; results in {out}/ (sweep.csv, sweep.html)\n")
+    return _report_failures(table, "run", list(grid))
+
+
+def _cmd_walkforward(args: argparse.Namespace) -> int:
+    from vibe_backtest.results import atomic_dir
+    from vibe_backtest.sweep import combinations, parse_grid
+    from vibe_backtest.walkforward import WALKFORWARD_FILES, make_windows, market_sessions, run_walkforward
+
+    if not args.grid:
+        raise _BadInput("walkforward needs at least one --grid KEY=V1,V2")
+    _check_data_options(args)
+    _check_metric(args.metric)
+    try:
+        make_windows(
+            args.train + args.test,
+            args.train,
+            args.test,
+            args.step,
+            anchored=args.anchored,
+            warmup=args.warmup,
+        )
+    except ValueError as exc:
+        raise _BadInput(str(exc)) from None
+    base, sweep = _settings(args)
+    grid = parse_grid(args.grid, base=base)
+    out = Path(args.out) if args.out else _default_out("walkforward-")
+    with atomic_dir(out, WALKFORWARD_FILES) as folder:
+        market = _load(args)
+        try:
+            windows = make_windows(
+                len(market_sessions(market)), args.train, args.test, args.step, anchored=args.anchored
+            )
+        except ValueError as exc:
+            raise _BadInput(str(exc)) from None
+        with _backend(market, sweep, len(windows) * len(combinations(grid))) as backend:
+            wf = run_walkforward(
+                backend, market, grid, base=base, train=args.train, test=args.test, step=args.step,
+                anchored=args.anchored, metric=args.metric, warmup=args.warmup,
+            )  # fmt: skip
+        wf.write_files(folder)
+    print(wf.table.drop(columns="error").to_string(index=False, max_rows=50))
+    print(
+        f"\n  {len(wf.table)} windows; out of sample: total return {wf.total_return:.2%}, "
+        f"sharpe {wf.sharpe:.2f}; results in {out}/ (walkforward.csv, walkforward.html)\n"
+    )
+    return _report_failures(wf.table, "test window", ["window", "test_from", "test_to", *grid])
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from vibe_backtest.results import atomic_dir
+    from vibe_backtest.sensitivity import SENSITIVITY_FILES, parse_variants, run_sensitivity
+
+    _check_data_options(args)
+    base, _ = _settings(args)
+    presets = [p.strip() for p in args.presets.split(",") if p.strip()]
+    variants = parse_variants(presets, args.variant)
+    from vibe_backtest.sweep import config_for
+
+    for v in variants:  # every run's config is checked before any backtest
+        config_for(base, v.overrides, f"--variant {v.label}" if v.label not in presets else "--presets")
+    out = Path(args.out) if args.out else _default_out("sensitivity-")
+    with atomic_dir(out, SENSITIVITY_FILES) as folder:
+        sens = run_sensitivity(_load(args), base, variants)
+        sens.write_files(folder)
+    shown = sens.table.set_index("run").T
+    print(shown.to_string(float_format=lambda x: f"{x:,.4f}"))
+    print(
+        f"\n  {len(sens.trades)} trade(s) not in every run; "
+        f"results in {out}/ (sensitivity.csv, sensitivity.html)\n"
+    )
     return EXIT_OK
 
 
@@ -304,12 +517,20 @@ class _BadInput(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from vibe_backtest.backends import BackendError
     from vibe_backtest.data import DataError, DataWarning
     from vibe_backtest.results import OutputError
     from vibe_core.config import ConfigError
 
     args = _parser().parse_args(argv)
-    handlers = {"run": _cmd_run, "sample": _cmd_sample, "sweep": _cmd_sweep, "config": _cmd_config}
+    handlers = {
+        "run": _cmd_run,
+        "sample": _cmd_sample,
+        "sweep": _cmd_sweep,
+        "walkforward": _cmd_walkforward,
+        "sensitivity": _cmd_sensitivity,
+        "config": _cmd_config,
+    }
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", DataWarning)
@@ -318,7 +539,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OutputError as exc:
         print(f"vibe-backtest: error: --out {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (ConfigError, DataError, _BadInput) as exc:
+    except (ConfigError, DataError, BackendError, _BadInput) as exc:
         print(f"vibe-backtest: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from vibe_core.actions import Action, RiskHalted, SignalEvaluated, TradeClosed
+from vibe_core.actions import Action, FeedGap, RiskHalted, SignalEvaluated, TradeClosed
 from vibe_core.calendar import SessionTable
 from vibe_core.config import Config
 from vibe_core.engine import EngineState, new_state, step
@@ -36,6 +36,7 @@ class Recorder:
     signals: list[SignalEvaluated] = attrs.Factory(list)
     halts: list[RiskHalted] = attrs.Factory(list)
     cancels: list[OrderCancelled] = attrs.Factory(list)
+    gaps: list[FeedGap] = attrs.Factory(list)
 
     def record(self, actions: Iterable[Action]) -> None:
         for a in actions:
@@ -57,6 +58,8 @@ class Recorder:
                 self.order_status[a.order_id] = f"rejected: {a.reason}"
             elif isinstance(a, RiskHalted):
                 self.halts.append(a)
+            elif isinstance(a, FeedGap):
+                self.gaps.append(a)
 
 
 @attrs.define

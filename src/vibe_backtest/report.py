@@ -794,6 +794,7 @@ def write_sweep_report(table: pd.DataFrame, keys: list[str], metric: str, path: 
     values = pd.to_numeric(table[metric], errors="coerce")
     frame = table.assign(**{metric: values})
     lower = metric in LOWER_IS_BETTER
+    z: npt.NDArray[np.float64] = np.zeros((0, 0))
     scale = "RdYlGn_r" if lower else "RdYlGn"
     if len(keys) == 1:
         means = _mean_by(frame, keys, metric)
@@ -828,6 +829,7 @@ def write_sweep_report(table: pd.DataFrame, keys: list[str], metric: str, path: 
         fig.update_layout(title=title, xaxis_title=keys[0], yaxis_title=keys[1])
         fig.update_xaxes(type="category")
         fig.update_yaxes(type="category")
+    stability = _stability_section(frame, keys, metric, lower, scale, z if len(keys) > 1 else None)
     order = frame[metric].sort_values(ascending=lower, na_position="last", kind="stable").index
     ranked = table.loc[order].reset_index(drop=True)
     ranked.index = pd.RangeIndex(1, len(ranked) + 1, name="rank")
@@ -837,6 +839,9 @@ def write_sweep_report(table: pd.DataFrame, keys: list[str], metric: str, path: 
         f"<p>{len(table)} runs over {_esc(', '.join(keys))}; metric <b>{_esc(metric)}</b> "
         f"({'lower' if lower else 'higher'} is better).</p>",
     ]
+    failed = int((table["error"].fillna("").astype(str) != "").sum()) if "error" in table.columns else 0
+    if failed:
+        body.append(_note(f"{failed} of {len(table)} runs failed: their rows give the error (ranked last)."))
     if best is not None:
         setting = ", ".join(f"{k}={format_value(k, best[k])}" for k in keys)
         score = format_value(metric, best[metric])
@@ -844,7 +849,66 @@ def write_sweep_report(table: pd.DataFrame, keys: list[str], metric: str, path: 
     body += [
         '<h2 id="grid">Metric over the grid</h2>',
         _figure(fig, "sweep-chart", 520),
+        *stability,
         '<h2 id="table">All runs, sorted by the metric</h2>',
         f'<div class="wide">{_table(ranked, "sweep-table")}</div>',
     ]
     return _write(path, _page(f"vibe sweep: {metric}", body))
+
+
+def _stability_section(
+    frame: pd.DataFrame,
+    keys: list[str],
+    metric: str,
+    lower: bool,
+    scale: str,
+    z: npt.NDArray[np.float64] | None,
+) -> list[str]:
+    """The parameter-stability view: each cell against its grid neighbours (a lone peak shows)."""
+    from vibe_backtest.stability import neighbour_stats, stability_table
+
+    out = [
+        '<h2 id="stability">Parameter stability</h2>',
+        _note(
+            "Each cell against its neighbours (one grid step away along any keys, diagonals included). "
+            "A best cell whose neighbours score far worse (a large peak gap) is a lone peak: a small "
+            "change of a parameter loses the edge, which suggests overfitting. Prefer a plateau."
+        ),
+    ]
+    if z is not None and z.size:
+        grid = _mean_by(frame, keys[:2], metric).unstack(keys[0])
+        stats = neighbour_stats(z)
+        text = [
+            [
+                "—" if not np.isfinite(m) else f"{format_value(metric, lo)}..{format_value(metric, hi)}"
+                for m, lo, hi in zip(mr, lr, hr, strict=True)
+            ]
+            for mr, lr, hr in zip(stats["mean"], stats["min"], stats["max"], strict=True)
+        ]
+        fig = _new_figure(
+            go.Heatmap(
+                z=stats["mean"],
+                x=_category(keys[0], list(grid.columns)),
+                y=_category(keys[1], list(grid.index)),
+                colorscale=scale,
+                colorbar={"title": {"text": "neighbours"}},
+                text=text,
+                texttemplate="%{text}",
+                hovertemplate="%{x}, %{y}: neighbours %{text}, mean %{z:.3g}<extra></extra>",
+            )
+        )
+        fig.update_layout(
+            title=f"neighbours' mean {metric} (cell text: their min..max)",
+            xaxis_title=keys[0],
+            yaxis_title=keys[1],
+        )
+        fig.update_xaxes(type="category")
+        fig.update_yaxes(type="category")
+        out.append(_figure(fig, "stability-chart", 520))
+    table = stability_table(frame, keys, metric)
+    if not len(table):
+        return [*out, _note("No cell has a value.")]
+    table = table.sort_values(metric, ascending=lower, kind="stable").head(20).reset_index(drop=True)
+    table.index = pd.RangeIndex(1, len(table) + 1, name="rank")
+    out.append(f'<div class="wide">{_table(table, "stability-table")}</div>')
+    return out

@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 
 from vibe_backtest.loop import LoopResult
+from vibe_core.actions import FeedGap
 from vibe_core.config import Config, config_to_dict
 from vibe_core.metrics import summary_metrics
 
-__all__ = ["BacktestResult", "TRADE_COLUMNS", "RESULT_FILES", "OutputError", "atomic_dir"]
+__all__ = ["BacktestResult", "TRADE_COLUMNS", "GAP_COLUMNS", "RESULT_FILES", "OutputError", "atomic_dir"]
 
 TZ = "America/New_York"
 TRADE_COLUMNS = [
@@ -39,6 +40,9 @@ TRADE_COLUMNS = [
     "exit_reason",
 ]
 
+#: ``gaps.csv``: the feed gaps the core recorded (:class:`~vibe_core.actions.FeedGap`), by end time
+GAP_COLUMNS = ["symbol", "start", "end", "reason"]
+
 #: The files :meth:`BacktestResult.write` makes; a folder holding only these may be replaced.
 RESULT_FILES = frozenset(
     {
@@ -47,6 +51,7 @@ RESULT_FILES = frozenset(
         "fills.csv",
         "equity.csv",
         "signals.csv",
+        "gaps.csv",
         "summary.json",
         "config.json",
         "report.html",
@@ -162,6 +167,7 @@ class BacktestResult:
     orders: pd.DataFrame
     fills: pd.DataFrame
     bars: dict[str, pd.DataFrame] = attrs.Factory(dict)  #: per-symbol input bars, for the report
+    gaps: pd.DataFrame = attrs.Factory(lambda: _gaps([]))  #: the feed gaps (``GAP_COLUMNS``)
 
     @classmethod
     def from_loop(
@@ -275,10 +281,11 @@ class BacktestResult:
             orders=orders,
             fills=fills,
             bars=bars or {},
+            gaps=_gaps(rec.gaps),
         )
 
     def write(self, out: Path | str, *, report: bool = True) -> Path:
-        """Write trades/orders/fills/equity/signals CSVs, summary.json, config.json and report.html.
+        """Write trades/orders/fills/equity/signals/gaps CSVs, summary.json, config.json and report.html.
 
         Atomically (:func:`atomic_dir`): ``out`` appears complete at the end, or not at all.
         """
@@ -294,6 +301,7 @@ class BacktestResult:
         _iso(self.orders).to_csv(out / "orders.csv", index=False, float_format=fmt)
         _iso(self.fills).to_csv(out / "fills.csv", index=False, float_format=fmt)
         _iso(self.signals).to_csv(out / "signals.csv", index=False, float_format=fmt)
+        _iso(self.gaps).to_csv(out / "gaps.csv", index=False)
         eq = _iso(self.equity[["cash", "equity"]].rename_axis("time"))
         eq.index.name = "time"
         eq.to_csv(out / "equity.csv", float_format=fmt)
@@ -308,6 +316,21 @@ class BacktestResult:
         from vibe_backtest.report import write_report
 
         return write_report(self, Path(path))
+
+
+def _gaps(gaps: list[FeedGap]) -> pd.DataFrame:
+    """The gaps in end time order (then symbol): a backtest and a replay record the gaps of one
+    instant in different orders (slice order, print order)."""
+    ordered = sorted(gaps, key=lambda g: (g.end, g.symbol, g.start))
+    return pd.DataFrame(
+        {
+            "symbol": [g.symbol for g in ordered],
+            "start": _times([g.start for g in ordered]),
+            "end": _times([g.end for g in ordered]),
+            "reason": [g.reason for g in ordered],
+        },
+        columns=GAP_COLUMNS,
+    )
 
 
 def _status(event: str, filled: int, qty: int) -> str:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import os
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import attrs
 import yaml
 
 from vibe_backtest.layers import DEFAULT, Layer, LayerError, build_layers, merge_layers, render_tree
-from vibe_core.config import Config, ConfigError, config_from_dict, config_to_dict
+from vibe_core.config import Config, ConfigError, config_from_dict, config_to_dict, one_of, structure_section
 
 __all__ = [
     "ENV_PREFIX",
@@ -31,11 +32,42 @@ __all__ = [
     "set_layer",
     "settings_layers",
     "show_settings",
+    "SweepSettings",
+    "BACKTEST_SECTIONS",
+    "sweep_settings",
 ]
 
 ENV_PREFIX = "VIBE__"
 #: the live service's own config sections (``vibe_live.settings``; a test keeps the two in step)
 SERVICE_SECTIONS = frozenset({"data", "storage", "api", "notifications", "sync", "features", "service"})
+#: the backtester's own sections beside the core's (not the core's ``Config``): where sweeps run
+BACKTEST_SECTIONS = frozenset({"sweep"})
+
+
+def _scheduler(inst: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is not None and (not isinstance(value, str) or "://" not in value):
+        raise ConfigError(f"sweep.scheduler: {value!r} is not a scheduler address such as tcp://host:8786")
+
+
+def _workers(inst: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+    if value is not None and (type(value) is not int or value < 1):
+        raise ConfigError(f"sweep.workers: {value!r} must be a whole number of at least 1")
+
+
+@attrs.frozen(kw_only=True)
+class SweepSettings:
+    """The ``sweep`` section: where sweeps, walk-forward and sensitivity runs go.
+
+    ``backend``: ``auto`` (Dask when installed, else a process pool), ``dask`` or ``pool``;
+    ``scheduler``: an existing Dask cluster (``tcp://host:8786``; default a local cluster);
+    ``workers``: processes of the local cluster or pool (default: every core).
+    """
+
+    section: ClassVar[str] = "sweep."
+
+    backend: str = attrs.field(default="auto", validator=one_of("auto", "dask", "pool"))
+    scheduler: str | None = attrs.field(default=None, validator=_scheduler)
+    workers: int | None = attrs.field(default=None, validator=_workers)
 
 
 def parse_assignment(text: str, option: str = "--set") -> tuple[str, Any]:
@@ -146,10 +178,39 @@ def settings_layers(
     return layers
 
 
+def _only(layers: Sequence[Layer], keep: bool) -> list[Layer]:
+    """The layers with (``keep``) only, or without, the backtester's own sections."""
+    return [
+        Layer(
+            layer.name,
+            {k: v for k, v in layer.data.items() if (k in BACKTEST_SECTIONS) == keep},
+            layer.sources,
+        )
+        for layer in layers
+    ]
+
+
 def build_config(layers: Sequence[Layer]) -> tuple[Config, dict[str, str]]:
-    """The config the layers give and every set key's origin; refusals name the layer and the key."""
+    """The config the layers give and every set key's origin; refusals name the layer and the key.
+
+    The backtester's own sections (:data:`BACKTEST_SECTIONS`) are left out: :func:`sweep_settings`.
+    """
     try:
-        return build_layers(layers, config_from_dict, dump=config_to_dict, errors=ConfigError)
+        return build_layers(_only(layers, False), config_from_dict, dump=config_to_dict, errors=ConfigError)
+    except LayerError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _build_sweep(merged: dict[str, Any]) -> SweepSettings:
+    section = merged.get("sweep", {})
+    settings: SweepSettings = structure_section(section, SweepSettings, "sweep")
+    return settings
+
+
+def sweep_settings(layers: Sequence[Layer]) -> tuple[SweepSettings, dict[str, str]]:
+    """The ``sweep`` section the layers give (file, ``VIBE__SWEEP__*``, ``--set sweep.*``)."""
+    try:
+        return build_layers(_only(layers, True), _build_sweep, dump=attrs.asdict, errors=ConfigError)
     except LayerError as exc:
         raise ConfigError(str(exc)) from None
 
@@ -169,4 +230,6 @@ def load_settings(
 def show_settings(layers: Sequence[Layer]) -> str:
     """The whole effective config, each value with the layer that set it, secrets masked."""
     config, provenance = build_config(layers)
-    return render_tree(config_to_dict(config), provenance)
+    sweep, sweep_provenance = sweep_settings(layers)
+    tree = {**config_to_dict(config), "sweep": attrs.asdict(sweep)}
+    return render_tree(tree, {**provenance, **sweep_provenance})

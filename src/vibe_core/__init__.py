@@ -19,6 +19,7 @@ from vibe_core.actions import (
     Action,
     CancelOrder,
     EventRejected,
+    FeedGap,
     Notify,
     RiskHalted,
     SignalEvaluated,
@@ -80,6 +81,7 @@ __all__ = [
     "SignalEvaluated",
     "RiskHalted",
     "EventRejected",
+    "FeedGap",
     # the codec
     "structure",
     "unstructure",

@@ -7,7 +7,7 @@ Invariants: every instance passed its field checks (:mod:`vibe_core.checks`); :d
 closed (the codec tags its members by class name).
 
 ``SubmitOrder``/``CancelOrder`` go to a broker; ``Notify`` to people; the rest are records the
-shells persist and publish (fills, closed trades, evaluated signals, risk halts).
+shells persist and publish (fills, closed trades, evaluated signals, risk halts, feed gaps).
 Like events, actions check their fields where they are built (:mod:`vibe_core.checks`). With the
 built-in simulated venue, order events (accepted, rejected, filled, cancelled) are emitted as
 records too, with the same classes an external broker sends back as events.
@@ -32,6 +32,7 @@ __all__ = [
     "SignalEvaluated",
     "RiskHalted",
     "EventRejected",
+    "FeedGap",
     "Action",
     "ACTION_TYPES",
 ]
@@ -158,6 +159,43 @@ class EventRejected:
     detail: str = ""
 
 
+@attrs.frozen(kw_only=True)
+class FeedGap:
+    """A stretch of the session in which a symbol's data (or the whole feed's) was missing.
+
+    ``symbol`` is the silent symbol, or ``"*"`` for the whole feed (an outage between a
+    ``FeedStatus`` down and the data after its up); ``start`` is the time of the last data before
+    the silence (or the session open), ``end`` that of the first data after it (or the session
+    close); ``reason`` is ``"stale"`` or ``"feed down: <why>"``. Emitted when the gap ends
+    (:mod:`vibe_core.feedgate`). Checks: ``start <= end``.
+    """
+
+    symbol: str
+    start: int
+    end: int
+    reason: str
+
+    def __attrs_post_init__(self) -> None:
+        if not (
+            type(self.symbol) is str
+            and self.symbol != ""
+            and type(self.start) is int
+            and type(self.end) is int
+            and self.start <= self.end
+            and type(self.reason) is str
+        ):
+            reject(self, _FEED_GAP)
+
+
+_FEED_GAP = (
+    field("symbol", name),
+    field("start", timestamp),
+    field("end", timestamp),
+    relation("end", lambda g: g.end >= g.start, ">= start"),
+    field("reason", text),
+)
+
+
 Action: TypeAlias = (
     SubmitOrder
     | CancelOrder
@@ -166,6 +204,7 @@ Action: TypeAlias = (
     | SignalEvaluated
     | RiskHalted
     | EventRejected
+    | FeedGap
     | OrderAccepted
     | OrderRejected
     | Filled
@@ -179,6 +218,7 @@ ACTION_TYPES: tuple[type, ...] = (
     SignalEvaluated,
     RiskHalted,
     EventRejected,
+    FeedGap,
     OrderAccepted,
     OrderRejected,
     Filled,

@@ -1,5 +1,5 @@
-"""``vibe-live``: run, config show, export, audit. Exit codes: 0 success, 2 bad input (named), 1 internal
-error, 130 when a second signal cut a shutdown short.
+"""``vibe-live``: run, config show, export, audit, restore, doctor. Exit codes: 0 success, 2 bad input
+(named), 1 internal error (doctor: a check failed), 130 when a second signal cut a shutdown short.
 
 ``vibe-live run --replay sample --speed 600`` is the offline demo: the built-in sample market played
 as trade prints through the whole service (log, engine, paper venue), no network, no keys.
@@ -120,6 +120,38 @@ def _parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="backtest the bars a session saw and report every difference")
     audit.add_argument("--db", metavar="PATH", required=True)
     audit.add_argument("--out", metavar="DIR")
+    restore = sub.add_parser(
+        "restore",
+        help="fetch the latest copy of the store from the sync target, check it, put it in place",
+        description="Download the newest copy at --from (sync.url by default; or the copy the URL names), "
+        "check it (integrity_check, a vibe store of a schema this vibe knows), then replace --db atomically. "
+        "A store in use is never replaced; one whose log goes further than the copy's only with --force "
+        "(the replaced store is kept beside it).",
+        epilog=_LAYERS_HELP,
+    )
+    _config_options(restore)
+    restore.add_argument(
+        "--from", dest="source", metavar="URL", help="file://, s3://, gs://, az:// (sync.url)"
+    )
+    restore.add_argument(
+        "--db", metavar="PATH", help="where the store goes (storage.db; default var/vibe.db)"
+    )
+    restore.add_argument(
+        "--force", action="store_true", help="replace a store newer than the copy, or unreadable"
+    )
+    doctor = sub.add_parser(
+        "doctor",
+        help="check a deployment before it runs: one line per check, exit 1 if any failed",
+        description="Checks: config, db, api, finnhub, discord, sync, clock (OK / FAIL / SKIP, a detail).",
+        epilog=f"{_LAYERS_HELP} {_SECRETS_HELP}",
+    )
+    _config_options(doctor)
+    doctor.add_argument("--db", metavar="PATH", help="SQLite store (storage.db)")
+    doctor.add_argument("--timeout", type=_positive_float, default=5.0, metavar="S", help="per network check")
+    doctor.add_argument("--time-url", metavar="URL", help="also compare the clock with this URL's HTTP Date")
+    doctor.add_argument(
+        "--skip", action="append", default=[], metavar="CHECK", help="skip a check (repeatable), e.g. finnhub"
+    )
     return parser
 
 
@@ -171,7 +203,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     clock = ReplayClock(args.speed or 1.0) if args.clock == "wall" else None
     store = Store(settings.storage.db, durability=settings.storage.durability)  # type: ignore[arg-type]
+    from vibe_live.notify import make_notifier
+
+    notifier = None
     try:
+        notifier = make_notifier(settings, store.path)
         service = LiveService(
             settings,
             store,
@@ -183,9 +219,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
             last_close=last_close,
             paced_from=paced_from if args.clock == "wall" else None,
             dry_run=args.dry_run,
+            notifier=notifier,
         )
         anyio.run(service.run)
     finally:
+        if notifier is not None:
+            notifier.close()
         store.close()
     return EXIT_OK
 
@@ -197,7 +236,9 @@ def _live(settings: Any, args: argparse.Namespace) -> int:
     from vibe_backtest.api import calendar
     from vibe_live.clock import WallClock
     from vibe_live.feeds.finnhub import SymbolLimitError, finnhub_feed
+    from vibe_live.history import make_history
     from vibe_live.logs import setup_logging
+    from vibe_live.notify import make_notifier
     from vibe_live.service import LiveService
     from vibe_live.store import Store
 
@@ -214,20 +255,27 @@ def _live(settings: Any, args: argparse.Namespace) -> int:
     except SymbolLimitError as exc:
         raise _BadInput(str(exc)) from None
     setup_logging(args.log_format)
+    sessions = calendar()
     store = Store(settings.storage.db, durability=settings.storage.durability)
+    notifier = None
     try:
+        notifier = make_notifier(settings, store.path)
         service = LiveService(
             settings,
             store,
-            calendar(),
+            sessions,
             lambda skip: finnhub_feed(settings),  # the server replays nothing: no resume position
             feed_label="finnhub",
             clock_mode=args.clock,
             clock=WallClock() if args.clock == "wall" else None,
             dry_run=args.dry_run,
+            notifier=notifier,
+            history=make_history(settings, sessions),  # warm-up (data.warmup), archive, backfill
         )
         anyio.run(service.run)
     finally:
+        if notifier is not None:
+            notifier.close()
         store.close()
     return EXIT_OK
 
@@ -297,16 +345,58 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return code
 
 
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from vibe_live.restore import restore
+    from vibe_live.settings import resolve_settings
+
+    settings, _ = resolve_settings(_cli_layers(args))
+    url = args.source or settings.sync.url
+    if not url:
+        raise _BadInput("restore: give --from URL (or set sync.url)")
+    done = restore(url, Path(settings.storage.db), endpoint_url=settings.sync.endpoint_url, force=args.force)
+    print(done.describe())
+    return EXIT_OK
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from vibe_live.doctor import CHECKS, format_checks, run_doctor
+    from vibe_live.settings import pick_env, resolve_settings
+
+    unknown = sorted(set(args.skip) - set(CHECKS))
+    if unknown:
+        raise _BadInput(f"--skip {', '.join(unknown)}: unknown check; expected one of {', '.join(CHECKS)}")
+
+    def load() -> tuple[Any, str]:
+        settings, provenance = resolve_settings(_cli_layers(args))
+        import os
+
+        layers = list(dict.fromkeys(provenance.values()))
+        shown = ", ".join(layers[:6]) + (", ..." if len(layers) > 6 else "") if layers else "defaults only"
+        return settings, f"env {pick_env(args.env, os.environ)}; set by: {shown}"
+
+    checks = run_doctor(load, timeout=args.timeout, time_url=args.time_url, skip=args.skip)
+    print(format_checks(checks), end="")
+    return EXIT_INTERNAL if any(c.verdict == "FAIL" for c in checks) else EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from vibe_backtest.data import DataError
     from vibe_core.config import ConfigError
     from vibe_live.store import StoreError
+    from vibe_live.sync_target import SyncError
 
     args = _parser().parse_args(argv)
-    handlers = {"run": _cmd_run, "config": _cmd_config, "export": _cmd_export, "audit": _cmd_audit}
+    handlers = {
+        "run": _cmd_run,
+        "config": _cmd_config,
+        "export": _cmd_export,
+        "audit": _cmd_audit,
+        "restore": _cmd_restore,
+        "doctor": _cmd_doctor,
+    }
     try:
         return handlers[args.command](args)
-    except (ConfigError, DataError, StoreError, _BadInput) as exc:
+    except (ConfigError, DataError, StoreError, SyncError, _BadInput) as exc:
         print(f"vibe-live: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

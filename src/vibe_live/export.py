@@ -4,10 +4,11 @@ The read tables are turned back into what the backtest loop hands to
 :meth:`vibe_backtest.results.BacktestResult.from_loop` (its recorder, fed the recorded actions in
 the order the engine emitted them; the equity samples; the daily closes), and the backtester's own
 writer writes them, atomically: ``trades.csv``, ``orders.csv``, ``fills.csv``, ``equity.csv``,
-``signals.csv``, ``summary.json`` and ``config.json``, with the same headers, column order and
-number and time formats. A replayed session therefore compares with a backtest of the same days
-with ``diff``; ``summary.json`` differs in ``wall_seconds`` only (0.0 here: a live session has no
-backtest run time). No ``report.html``: the report needs the bars, which the audit rebuilds.
+``signals.csv``, ``gaps.csv`` (the ``gaps`` table), ``summary.json`` and ``config.json``, with the
+same headers, column order and number and time formats. A replayed session therefore compares
+with a backtest of the same days with ``diff``; ``summary.json`` differs in ``wall_seconds`` only
+(0.0 here: a live session has no backtest run time). No ``report.html``: the report needs the
+bars, which the audit rebuilds.
 
 ``bars_processed`` counts the 5m bars the logged prints make: the distinct (symbol, 5-minute
 interval) pairs, intervals counted from the epoch, which is the session-open grid for NYSE hours

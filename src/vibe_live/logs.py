@@ -1,6 +1,6 @@
 """Structured logs for the service: text for people, JSON lines for machines.
 
-One line per order, fill, closed trade, halt, rejected input and session transition; never one
+One line per order, fill, closed trade, halt, feed gap, rejected input and session transition; never one
 per print (a print is in the event log, not in the logs). Every line has an ``event`` name and its
 fields; times are ISO-8601 with their New York offset.
 """
@@ -14,7 +14,7 @@ import sys
 from typing import Any, Literal, TextIO
 from zoneinfo import ZoneInfo
 
-from vibe_core.actions import Action, RiskHalted, SignalEvaluated, TradeClosed
+from vibe_core.actions import Action, FeedGap, RiskHalted, SignalEvaluated, TradeClosed
 from vibe_core.events import Filled, OrderAccepted, OrderCancelled, OrderRejected
 
 __all__ = ["LOGGER", "LogFormat", "setup_logging", "describe", "log_actions", "iso"]
@@ -91,6 +91,11 @@ def describe(action: Action) -> tuple[int, str, dict[str, Any]] | None:
             verdict = "accepted" if action.accepted else "; ".join(action.vetoes)
             fields = {"symbol": s.symbol, "side": s.side.value, "price": s.price, "verdict": verdict}
             return logging.INFO, "signal", fields
+        case FeedGap():
+            seconds = (action.end - action.start) // 1_000_000_000
+            fields = {"symbol": action.symbol, "start": iso(action.start), "end": iso(action.end),
+                      "seconds": seconds, "reason": action.reason}  # fmt: skip
+            return logging.WARNING, "feed gap", fields
     return None
 
 

@@ -8,7 +8,7 @@ service keeps writing meanwhile: what is read is the log up to the moment of rea
 - :func:`stored_config`: the config the log was written with (``meta.config``, bound by the
   first :meth:`~vibe_live.recovery.Journal.resume`).
 - :func:`recorded`: the record actions of the read tables (orders' acceptances, rejections and
-  cancels, fills, closed trades, evaluated signals, halts) in log order, ``(seq, action)``: the
+  cancels, fills, closed trades, evaluated signals, halts, feed gaps) in log order, ``(seq, action)``: the
   order in which the engine emitted them, which is the order the backtester's recorder keeps.
 - :func:`final_state`: the engine after the last logged event (latest snapshot + later events).
 - :func:`days`: the log cut into trading days: per day the engine's state at its start, the 5m
@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 #: the tables holding the engine's records, each row with the action itself (codec JSON)
-_RECORD_TABLES = ("order_events", "fills", "trades", "signals", "halts")
+_RECORD_TABLES = ("order_events", "fills", "trades", "signals", "halts", "gaps")
 #: order events an external broker sends back; logged only when one executes the orders
 BROKER_KINDS = frozenset({"OrderAccepted", "OrderRejected", "Filled", "OrderCancelled"})
 

@@ -3,8 +3,9 @@
 State: the :class:`~vibe_live.recovery.Journal` (engine + store), the read model :attr:`LiveService.view`
 (swapped once per step of the loop: one frame, or one ``Clock``), the resume position.
 Consumes: frames of prints (and of feed status) from a :class:`~vibe_live.feeds.MarketFeed`, SIGTERM/SIGINT.
-Emits: log lines (one per order, fill, trade, halt, signal, session transition), ``Notify``
-actions to a :class:`Notifier`, and the store's log, read rows and snapshots.
+Emits: log lines (one per order, fill, trade, halt, signal, session transition), each step's
+actions (with their log positions) to a :class:`Notifier` (Discord: :mod:`vibe_live.notify`), and
+the store's log, read rows and snapshots.
 Invariants: every input event is committed before it is applied (one transaction per frame, or per
 small batch of a fast replay's frames between which no ``Clock`` can fall);
 tasks talk through bounded memory streams; no task outlives :meth:`LiveService.run`.
@@ -27,7 +28,10 @@ logged in the same commit.
 Shutdown (first signal): intake stops between frames, then, when
 ``service.close_positions_on_shutdown``, a logged ``CloseAll`` cancels the working orders and sends
 the flatten orders (they fill at the next print, after a restart, or at the session's close), then a
-final snapshot. A second signal exits at once (the log is whole: a restart recovers).
+final snapshot, then (``features.enable_cloud_sync``) the final copy of the store
+(:mod:`vibe_live.sync`) within what is left of ``service.shutdown_timeout_s``; then the notifier says
+so and sends what it holds (bounded by ``notifications.drain_grace_s``). A second signal exits at
+once (the log is whole: a restart recovers).
 """
 
 from __future__ import annotations
@@ -41,11 +45,12 @@ import signal
 import time
 from collections.abc import Sequence
 from contextlib import aclosing
-from typing import Literal, NoReturn, Protocol, cast
+from typing import TYPE_CHECKING, Literal, NoReturn, Protocol, cast
 
 import anyio
 import attrs
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from vibe_core.actions import Action, Notify
 from vibe_core.calendar import SessionTable
@@ -63,19 +68,41 @@ from vibe_live.recovery import Journal
 from vibe_live.service_store import check_feed, install_kill_hook, last_pause, logged_prints
 from vibe_live.settings import Settings
 from vibe_live.store import Store
+from vibe_live.sync import make_syncer
+
+if TYPE_CHECKING:
+    from vibe_live.history import HistoryKeeper
 
 __all__ = ["LiveService", "Notifier", "ClockMode", "MakeFeed"]
 
 ClockMode = Literal["feed", "wall"]
-_Out = tuple[EngineSnapshot, list[Action], str | None]
+_Sourced = list[tuple[int, Event, list[Action]]]  #: (seq, event, actions) of the events with actions
+_Out = tuple[EngineSnapshot, _Sourced, str | None]
 _M5 = Timeframe.M5.ns
 _FAR = 1 << 62
 
 
 class Notifier(Protocol):
-    """Where ``Notify`` actions go (Discord, next issue)."""
+    """Where the service's news go (:class:`vibe_live.notify.DiscordNotifier`).
 
-    async def notify(self, action: Notify) -> None: ...
+    The hooks only commit locally (never wait on the network); :meth:`run` is the sending task.
+    """
+
+    def started(self, *, seq: int, mode: str, symbols: Sequence[str], resume: str) -> None: ...
+
+    def record(self, sourced: _Sourced, view: EngineSnapshot, transition: str | None) -> None: ...
+
+    def stopped(self, *, reason: str, seq: int, view: EngineSnapshot | None) -> None: ...
+
+    def failed(self, *, seq: int, error: BaseException) -> None: ...
+
+    def notice(self, action: Notify) -> None:
+        """A notice of the shell's own (Yahoo unavailable, backfill incomplete...), not of a step."""
+        ...
+
+    async def run(self) -> None: ...
+
+    async def drain(self, grace: float | None = None) -> int: ...
 
 
 def _log(event: str, level: int = logging.INFO, **fields: object) -> None:
@@ -106,20 +133,24 @@ class LiveService:
         paced_from: int | None = None,
         dry_run: bool = False,
         notifier: Notifier | None = None,
+        history: HistoryKeeper | None = None,
     ) -> None:
         """Recover from ``store`` (latest snapshot + later events), then bind the feed.
 
         ``make_feed(skip)`` makes the feed resuming after ``skip`` logged prints. ``last_close``:
         a replay's last session close (the deadlines through it are sent at the end of the data).
         ``paced_from``: a wall-clock replay plays the frames before this time as fast as possible, as
-        with ``clock="feed"`` (the warm-up sessions), and paces the rest.
+        with ``clock="feed"`` (the warm-up sessions), and paces the rest. ``history``: Yahoo warm-up
+        before the first live data, archive and backfill after each close (:mod:`vibe_live.history`).
         """
         if clock_mode == "wall" and clock is None:
             raise ValueError("clock='wall' needs a clock")
         self.settings, self.store, self.sessions = settings, store, sessions
         self.clock_mode, self.clock, self.last_close = clock_mode, clock, last_close
         self.paced_from = paced_from
-        self.dry_run, self.notifier = dry_run, notifier
+        self.dry_run, self.history = dry_run, history
+        on = settings.features.enable_notifications and settings.notifications.enabled
+        self.notifier = notifier if on else None
         check_feed(store, feed_label)
         install_kill_hook(store)
         core: Config = settings.core
@@ -135,7 +166,11 @@ class LiveService:
         self._view: EngineSnapshot | None = None
         self._session = (self.journal.state.session_index, self.journal.state.session_closed)
         self.stopping = False
+        self._stop_started: float | None = None
+        self.sync = make_syncer(settings, store.path)  #: None unless features.enable_cloud_sync
+        self.stop_reason = "feed ended"
         self._intake: anyio.CancelScope | None = None
+        self._warming: anyio.CancelScope | None = None
         self._grace = settings.service.clock_grace_ms * 1_000_000
         self._slept_for = -1
         delay = settings.core.exchange.fill_model().fill_delay_ms_max
@@ -162,29 +197,73 @@ class LiveService:
         self._intake = anyio.CancelScope()
         if self.stopping:
             self._intake.cancel()
+        if self.notifier is not None:
+            self.notifier.started(
+                seq=self.journal.last_seq,
+                mode=self._mode(),
+                symbols=self.settings.core.symbols,
+                resume=self._resume(),
+            )
+        try:
+            await self._run(frames_in, frames_out, out_in, out_out)
+        except Exception as exc:
+            if self.notifier is not None:
+                self.notifier.failed(seq=self.journal.last_seq, error=exc)
+                await self.notifier.drain()
+            raise
+        _log("stopped", seq=self.journal.last_seq, prints=self.prints, snapshot=self.journal.last_seq)
+
+    async def _run(
+        self,
+        frames_in: ObjectSendStream[list[Frame]],
+        frames_out: MemoryObjectReceiveStream[list[Frame]],
+        out_in: ObjectSendStream[_Out],
+        out_out: ObjectReceiveStream[_Out],
+    ) -> None:
+        scope = self._intake
+        assert scope is not None
         async with anyio.create_task_group() as outer:
             outer.start_soon(self._watch_signals)
+            if self.sync is not None:
+                outer.start_soon(self.sync.run)
+            if self.notifier is not None:
+                outer.start_soon(self.notifier.run)
             async with anyio.create_task_group() as inner:
                 inner.start_soon(self._dispatch, out_out)
+                if self.history is not None:
+                    inner.start_soon(self.history.run, self.store, self._notifier())
                 async with out_in:
                     await self._start(out_in)
-                    with self._intake:
+                    with scope:
                         async with anyio.create_task_group() as intake:
                             intake.start_soon(self._feed_task, frames_in)
                             await self._step_task(FrameStream(frames_out), out_in)
                     if self.stopping:
                         await self._shutdown(out_in)
                     self.journal.snapshot()
+            if self.sync is not None:
+                await self.sync.final(self._stop_budget())
+            if self.notifier is not None:
+                self.notifier.stopped(reason=self.stop_reason, seq=self.journal.last_seq, view=self.view)
+                await self.notifier.drain()
             outer.cancel_scope.cancel()
-        _log("stopped", seq=self.journal.last_seq, prints=self.prints, snapshot=self.journal.last_seq)
 
     def stop(self, reason: str = "requested") -> None:
         """Stop intake (between frames) and shut down as on SIGTERM."""
         if not self.stopping:
             self.stopping = True
+            self._stop_started = time.perf_counter()
+            self.stop_reason = reason
             _log("shutdown", reason=reason, seq=self.journal.last_seq)
             if self._intake is not None:
                 self._intake.cancel()
+            if self._warming is not None:
+                self._warming.cancel()
+
+    def _stop_budget(self) -> float:
+        """Seconds left for the final copy: the stop budget less the shutdown so far, less a margin."""
+        spent = 0.0 if self._stop_started is None else time.perf_counter() - self._stop_started
+        return self.settings.service.shutdown_timeout_s - spent - 0.5
 
     async def _watch_signals(self) -> None:
         """First signal: shut down (within ``service.shutdown_timeout_s``, else exit 1); second: exit now."""
@@ -207,15 +286,32 @@ class LiveService:
             await self._apply([Pause(ts=state.now, reason="dry-run")], out)
         elif not self.dry_run and paused == "dry-run":
             await self._apply([Resume(ts=state.now)], out)
+        if self.history is not None and not self.stopping:  # logged Bars: a restart replays them
+            now = (
+                self.clock.now()
+                if self.clock is not None and not isinstance(self.clock, ReplayClock)
+                else None
+            )
+            with anyio.CancelScope() as self._warming:  # a signal abandons a slow Yahoo
+                async for group in self.history.warm_up(
+                    state, self.store, now_ns=now, notifier=self._notifier()
+                ):
+                    await self._apply(group, out)
         _log(
             "started",
             db=str(self.store.path),
-            mode=f"{self.feed_label} clock={self.clock_mode}" + (" dry-run" if self.dry_run else ""),
+            mode=self._mode(),
             symbols=",".join(self.settings.core.symbols),
-            resume=f"seq {self.resumed_at} (prints {self.prints}, recovered in {self.recovery_seconds:.2f} s)"
-            if self.resumed_at
-            else "new log",
+            resume=self._resume(),
         )
+
+    def _mode(self) -> str:
+        return f"{self.feed_label} clock={self.clock_mode}" + (" dry-run" if self.dry_run else "")
+
+    def _resume(self) -> str:
+        if not self.resumed_at:
+            return "new log"
+        return f"seq {self.resumed_at} (prints {self.prints}, recovered in {self.recovery_seconds:.2f} s)"
 
     # -- feed -> step ------------------------------------------------------------------------
 
@@ -370,14 +466,18 @@ class LiveService:
         state = self.journal.state
         if events and type(events[0]) is Trade:
             self.prints += sum(1 for e in events if type(e) is Trade)
-        actions = [a for _, acts in results for a in acts]
+        sourced = [
+            (seq, event, acts)
+            for (seq, acts), event in zip(results, events, strict=True)
+            if acts or isinstance(event, FeedStatus)
+        ]
         transition = None
         session = (state.session_index, state.session_closed)
         if session != self._session:
             self._session = session
             transition = "session closed" if state.session_closed else "session open"
-        if actions or transition:
-            await out.send((self.view, actions, transition))
+        if sourced or transition:
+            await out.send((self.view, sourced, transition))
 
     def _stamp(self, status: FeedStatus) -> FeedStatus:
         """A connection change at the service's time: feed clock, the core's time (no feed time passes
@@ -403,11 +503,13 @@ class LiveService:
 
     # -- dispatch ----------------------------------------------------------------------------
 
+    def _notifier(self) -> Notifier | None:
+        return self.notifier
+
     async def _dispatch(self, items: ObjectReceiveStream[_Out]) -> None:
-        notify = self.settings.features.enable_notifications and self.notifier is not None
         async with items:
-            async for view, actions, transition in items:
-                log_actions(actions)
+            async for view, sourced, transition in items:
+                log_actions([a for _, _, acts in sourced for a in acts])
                 if transition is not None:
                     _log(
                         transition,
@@ -415,11 +517,12 @@ class LiveService:
                         equity=round(view.account.equity, 2),
                         time=iso(view.ts),
                     )
-                if notify:
-                    for action in actions:
-                        if isinstance(action, Notify):
-                            assert self.notifier is not None
-                            await self.notifier.notify(action)
+                    if transition == "session closed" and self.history is not None:
+                        self.history.closed(view.session_date)  # archive + backfill, in its own task
+                if self.notifier is not None:
+                    self.notifier.record(sourced, view, transition)
+        if self.history is not None:
+            self.history.stop(abandon=self.stopping)
 
 
 class MakeFeed(Protocol):

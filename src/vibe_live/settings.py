@@ -15,7 +15,8 @@ password) are accepted only from the environment or ``.env``; the Finnhub key is
 Feature flags map onto the core when a layer sets them (left at their default they change
 nothing): ``enable_mtf_validation`` -> ``validation.enabled``; ``allow_short_selling`` ->
 ``strategy.allow_short``; ``enable_risk_management: false`` -> ``risk.daily_loss_halt_pct: 1.0``
-(no daily halt; sizing limits stay).
+(no daily halt; sizing limits stay). Likewise ``data.stale_seconds`` -> ``feed.stale_seconds`` (the
+feed gate's threshold); left unset it shows the core's value.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any, ClassVar
 import attrs
 
 from vibe_backtest.layers import Layer, LayerError, build_layers, is_secret, render_tree
-from vibe_backtest.settings import environment_layer, file_layer, set_layer
+from vibe_backtest.settings import BACKTEST_SECTIONS, environment_layer, file_layer, set_layer
 from vibe_core.codec import unstructure
 from vibe_core.config import (
     Config,
@@ -77,8 +78,18 @@ class DataSettings:
     sample_seed: int = 7
     #: a wall-clock replay plays its first N sessions as fast as possible (indicator warm-up), then paces
     replay_warmup_sessions: int = attrs.field(default=5, validator=non_negative)
-    #: warm the indicators up from Yahoo history before each session (false: start cold)
+    #: live: feed the indicators enough Yahoo history (from the Parquet cache) before the first print
     warmup: bool = True
+    cache_dir: str = ""  #: the Yahoo Parquet cache and archive ("": the backtester's, $VIBE_CACHE_DIR/yahoo)
+    archive: bool = True  #: after each close, append the day's own 5m bars to the archive
+    #: a symbol silent (or the feed down) this long in a session: fetch the missing 5m bars (0: never)
+    backfill_after_seconds: int = attrs.field(default=300, validator=non_negative)
+    yahoo_timeout_s: float = attrs.field(default=30.0, validator=positive)  #: one Yahoo attempt at most
+    yahoo_retries: int = attrs.field(default=3, validator=positive)  #: attempts before going on without
+    yahoo_backoff_s: float = attrs.field(default=2.0, validator=non_negative)  #: doubled after each failure
+    #: a symbol silent this long while others trade is stale (no entry); written onto the core's
+    #: ``feed.stale_seconds`` when a layer sets it (it then wins), else it shows the core's value
+    stale_seconds: float = attrs.field(default=120.0, validator=positive)
     #: Finnhub: more symbols than this are refused up front (a free key's per-connection limit)
     max_symbols: int = attrs.field(default=50, validator=positive)
     #: Finnhub: nothing (print or ping) for this long -> close and reconnect
@@ -106,6 +117,7 @@ class ApiSettings:
     host: str = "127.0.0.1"
     port: int = attrs.field(default=8000, validator=positive)
     api_key: str = ""  #: operator commands need it; only from the environment (VIBE__API__API_KEY)
+    enable_auth: bool = False  #: require the API key on every route but /health/live
 
 
 @attrs.frozen(kw_only=True)
@@ -114,14 +126,36 @@ class NotificationSettings:
 
     discord_webhook_url: str = ""  #: only from the environment (VIBE__NOTIFICATIONS__DISCORD_WEBHOOK_URL)
     min_severity: str = attrs.field(default="info", validator=one_of("info", "warning", "critical"))
+    enabled: bool = True  #: off: nothing is sent or queued (features.enable_notifications too)
+    dashboard_url: str = ""  #: linked from the daily summary
+    coalesce_ms: int = attrs.field(default=2000, validator=non_negative)  #: a burst -> one message (0: none)
+    rate_limit: int = attrs.field(default=5, validator=positive)  #: at most this many requests ...
+    rate_period_s: float = attrs.field(default=2.0, validator=positive)  #: ... in any window this long
+    backoff_max_s: float = attrs.field(default=60.0, validator=positive)  #: 5xx/network: jittered, capped
+    drain_grace_s: float = attrs.field(default=4.0, validator=non_negative)  #: shutdown: send what is left
+    feed_down_critical_minutes: float = attrs.field(default=5.0, validator=positive)
+    send_service: bool = True  #: service start/stop, fatal errors
+    send_fills: bool = True
+    send_trades: bool = True
+    send_vetoes: bool = False  #: every vetoed signal (chatty)
+    send_halts: bool = True
+    send_feed: bool = True  #: feed down/up and gaps
+    send_summary: bool = True  #: the daily summary after the close
+    send_errors: bool = True  #: rejected input, rejected orders
+    send_notices: bool = True  #: the core's other Notify actions (pause, resume, close all)
 
 
 @attrs.frozen(kw_only=True)
 class SyncSettings:
     section: ClassVar[str] = "sync."
 
-    url: str = ""  #: an fsspec URL the DB's backups are copied to
-    every_minutes: int = attrs.field(default=60, validator=positive)
+    url: str = "file://var/backups"  #: an fsspec URL the DB's copies go to (file://, s3://, gs://, az://)
+    every_minutes: float = attrs.field(default=5.0, validator=positive)  #: and one more at shutdown
+    keep: int = attrs.field(default=12, validator=positive)  #: the last N copies are kept, older deleted
+    endpoint_url: str = ""  #: s3:// only: an S3-compatible store (Oracle Object Storage, MinIO, ...)
+    retries: int = attrs.field(default=3, validator=non_negative)  #: upload retries per copy
+    retry_backoff_s: float = attrs.field(default=2.0, validator=positive)  #: first retry's wait, doubling
+    timeout_s: float = attrs.field(default=120.0, validator=positive)  #: one upload attempt at most
 
 
 @attrs.frozen(kw_only=True)
@@ -200,7 +234,12 @@ def build_settings(merged: Mapping[str, Any]) -> Settings:
         sections[name] = structure_section(dict(data), cls, name)
         if name == "features":
             _apply_features(core, data)
-    return Settings(core=config_from_dict(core), **sections)
+        if name == "data" and "stale_seconds" in data:
+            core.setdefault("feed", {})["stale_seconds"] = sections["data"].stale_seconds
+    config = config_from_dict(core)
+    if config.feed.stale_seconds != sections["data"].stale_seconds:  # (unset: show the core's)
+        sections["data"] = attrs.evolve(sections["data"], stale_seconds=config.feed.stale_seconds)
+    return Settings(core=config, **sections)
 
 
 def settings_to_dict(settings: Settings) -> dict[str, Any]:
@@ -235,7 +274,7 @@ def _dotenv(path: Path) -> dict[str, str]:
 
 def _env_layer(name: str, environ: Mapping[str, str]) -> Layer:
     """``VIBE__SECTION__KEY`` variables plus ``FINNHUB_API_KEY`` (as ``data.finnhub_api_key``)."""
-    layer = environment_layer(environ)
+    layer = environment_layer(environ, skip=BACKTEST_SECTIONS)  # VIBE__SWEEP__* is the backtester's
     key = environ.get(FINNHUB_ENV)
     data, sources = _copy(layer.data), dict(layer.sources)
     if key is not None and _FINNHUB_PATH not in sources:
@@ -329,6 +368,10 @@ def resolve_settings(layers: Sequence[Layer]) -> tuple[Settings, dict[str, str]]
     for flag, origin in features.items():
         for path in mapped.get(flag, []):
             provenance[path] = f"features.{flag} ({origin})"
+    if "data.stale_seconds" in provenance:
+        provenance["feed.stale_seconds"] = f"data.stale_seconds ({provenance['data.stale_seconds']})"
+    elif "feed.stale_seconds" in provenance:
+        provenance["data.stale_seconds"] = f"feed.stale_seconds ({provenance['feed.stale_seconds']})"
     return settings, provenance
 
 

@@ -322,9 +322,11 @@ class Store:
             "trades": "seq, idx",
             "signals": "seq, idx",
             "halts": "seq, idx",
+            "gaps": "seq, idx",
             "equity": "time",
             "sessions": "date",
             "events": "seq",
+            "recovered_bars": "symbol, time",
             "print_conditions": "seq",
         }
         if table not in orders:

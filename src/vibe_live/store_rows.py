@@ -11,7 +11,7 @@ import json
 import sqlite3
 from typing import Any
 
-from vibe_core.actions import Action, RiskHalted, SignalEvaluated, TradeClosed
+from vibe_core.actions import Action, FeedGap, RiskHalted, SignalEvaluated, TradeClosed
 from vibe_core.codec import action_to_dict, unstructure
 from vibe_core.events import Filled, OrderAccepted, OrderCancelled, OrderRejected
 
@@ -23,7 +23,16 @@ def _dumps(data: Any) -> str:
 
 
 #: the actions that have read rows (notifications and broker requests have none)
-RECORDS = (Filled, SignalEvaluated, TradeClosed, OrderAccepted, OrderRejected, OrderCancelled, RiskHalted)
+RECORDS = (
+    Filled,
+    SignalEvaluated,
+    TradeClosed,
+    OrderAccepted,
+    OrderRejected,
+    OrderCancelled,
+    RiskHalted,
+    FeedGap,
+)
 
 
 def write_action(conn: sqlite3.Connection, seq: int, idx: int, action: Action) -> None:
@@ -58,6 +67,19 @@ def write_action(conn: sqlite3.Connection, seq: int, idx: int, action: Action) -
             (seq, idx, action.ts, action.reason, action.session_start_equity, action.equity,
              _dumps(action_to_dict(action))),
         )  # fmt: skip
+    elif isinstance(action, FeedGap):
+        conn.execute(
+            "INSERT OR IGNORE INTO gaps VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                seq,
+                idx,
+                action.symbol,
+                action.start,
+                action.end,
+                action.reason,
+                _dumps(action_to_dict(action)),
+            ),
+        )
 
 
 def _write_order_event(

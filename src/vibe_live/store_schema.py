@@ -20,7 +20,14 @@ replay after a crash writes the same keys again, which ``INSERT OR IGNORE`` drop
   itself (``action``, codec JSON).
 - ``equity``: samples keyed by time; ``sessions``: one row per trading day.
 - ``meta``: key/value pairs (the config the log was written with).
-- ``print_conditions`` (migration 2): the trade-condition codes of a logged print (Finnhub's ``c``,
+- ``recovered_bars`` (migration 2): 5m bars fetched from Yahoo for a feed gap (symbol, time, OHLCV,
+  source, the gap), marked recovered: for the record, never fed to the engine.
+- ``outbox`` (migration 3): notifications committed before they are sent (:mod:`vibe_live.notify`):
+  one row per message item under a unique idempotency ``key``, ``sent`` set after a 2xx.
+- ``gaps`` (migration 4): the feed gaps the engine recorded (``FeedGap``): ``symbol`` (``*``: the
+  whole feed), ``start`` and ``end`` (ns UTC), ``reason`` (``stale``, ``feed down: ...``), keyed
+  by ``(seq, idx)`` like the other records.
+- ``print_conditions`` (migration 5): the trade-condition codes of a logged print (Finnhub's ``c``,
   a JSON list of strings) under the print's ``seq``; written with the print, never read by the core.
 """
 
@@ -77,12 +84,34 @@ _V1 = (
     " end_equity REAL NOT NULL) WITHOUT ROWID",
 )
 
-_V2_PRINT_CONDITIONS = (
+#: Yahoo's bars for the intervals the feed missed (:mod:`vibe_live.history.backfill`): a record for
+#: charts and history, never an input of the engine.
+_RECOVERED_BARS = (
+    "CREATE TABLE recovered_bars (symbol TEXT NOT NULL, time INTEGER NOT NULL, open REAL NOT NULL,"
+    " high REAL NOT NULL, low REAL NOT NULL, close REAL NOT NULL, volume REAL NOT NULL,"
+    " source TEXT NOT NULL, gap_start INTEGER NOT NULL, gap_end INTEGER NOT NULL,"
+    " PRIMARY KEY (symbol, time)) WITHOUT ROWID",
+)
+
+_OUTBOX = (
+    "CREATE TABLE outbox (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, channel TEXT NOT NULL,"
+    " kind TEXT NOT NULL, urgent INTEGER NOT NULL, created INTEGER NOT NULL, payload TEXT NOT NULL,"
+    " parts_sent INTEGER NOT NULL DEFAULT 0, sent INTEGER, failed TEXT)",
+    "CREATE INDEX outbox_pending ON outbox (channel, id) WHERE sent IS NULL AND failed IS NULL",
+)
+
+_GAPS = (
+    "CREATE TABLE gaps (seq INTEGER NOT NULL, idx INTEGER NOT NULL, symbol TEXT NOT NULL,"
+    " start INTEGER NOT NULL, end INTEGER NOT NULL, reason TEXT NOT NULL, action TEXT NOT NULL,"
+    " PRIMARY KEY (seq, idx)) WITHOUT ROWID",
+)
+
+_PRINT_CONDITIONS = (
     "CREATE TABLE print_conditions (seq INTEGER PRIMARY KEY, codes TEXT NOT NULL) WITHOUT ROWID",
 )
 
 #: Migration ``i`` takes a store from version ``i`` to ``i + 1``; append, never edit a released one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2_PRINT_CONDITIONS)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _RECOVERED_BARS, _OUTBOX, _GAPS, _PRINT_CONDITIONS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,6 +23,7 @@ from vibe_backtest.layers import (
     render_tree,
 )
 from vibe_backtest.settings import (
+    SweepSettings,
     build_config,
     environment_layer,
     file_layer,
@@ -222,7 +224,8 @@ def test_show_settings_lists_every_key_with_its_layer(tmp_path: Path) -> None:
     assert origin["seed"] == ("9", "VIBE__SEED")
     assert origin["initial_capital"] == ("10000.0", "default")
     shown = sum(1 for line in text.splitlines() if "# " in line)  # (leaf names repeat across sections)
-    assert shown == sum(1 for _ in leaves(_config_dict()))  # every leaf of the config is shown
+    sweep = attrs.asdict(SweepSettings())  # the backtester's own section, shown after the core's
+    assert shown == sum(1 for _ in leaves(_config_dict())) + len(sweep)  # every leaf is shown
 
 
 def _config_dict() -> dict[str, Any]:

@@ -176,3 +176,12 @@ def test_parse_assignment(text: str, expected: tuple[str, object]) -> None:
 def test_parse_assignment_rejects_malformed_text(text: str) -> None:
     with pytest.raises(ConfigError, match=r"key\.path=value"):
         parse_assignment(text)
+
+
+def test_the_feed_section_is_a_core_section_for_the_backtester() -> None:
+    assert load_settings(overrides=["feed.stale_seconds=30"], environ={}).feed.stale_seconds == 30.0
+    assert load_settings(environ={"VIBE__FEED__STALE_SECONDS": "90"}).feed.stale_seconds == 90.0
+    with pytest.raises(ConfigError, match=r"feed\.stale_seconds"):
+        load_settings(overrides=["feed.stale_seconds=-1"], environ={})
+    with pytest.raises(ConfigError, match=r"feed\.stale_secs"):
+        load_settings(overrides=["feed.stale_secs=1"], environ={})

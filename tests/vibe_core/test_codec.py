@@ -16,6 +16,7 @@ from vibe_core.actions import (
     Action,
     CancelOrder,
     EventRejected,
+    FeedGap,
     Notify,
     RiskHalted,
     SignalEvaluated,
@@ -104,6 +105,7 @@ PER_CLASS = [
     (SignalEvaluated, vs.signal_evaluated),
     (RiskHalted, vs.risk_halted),
     (EventRejected, vs.event_rejected),
+    (FeedGap, vs.feed_gaps),
 ]
 
 

@@ -42,13 +42,17 @@ def test_the_saved_state_carries_its_schema_and_round_trips_through_json():
     for event in market(1)[:50]:
         state, _ = step(state, event)
     data = save_state(state)
-    assert data["schema"] == SCHEMA == 1
+    assert data["schema"] == SCHEMA == 2
     assert save_state(load_state(json.loads(json.dumps(data)), SESSIONS)) == data
 
 
 @pytest.mark.parametrize(
     ("schema", "message"),
-    [(None, "no schema version; this version reads schema 1"), (2, "schema 2; this version reads schema 1")],
+    [
+        (None, "no schema version; this version reads schema 2"),
+        (1, "schema 1; this version reads schema 2"),  # (before the feed gate)
+        (3, "schema 3; this version reads schema 2"),
+    ],
 )
 def test_an_unknown_or_missing_schema_is_refused_naming_both_versions(schema, message):
     data = save_state(new_state(config(), SESSIONS))

@@ -14,7 +14,7 @@ import datetime as dt
 import attrs
 import pytest
 
-from vibe_core.actions import RiskHalted, SignalEvaluated, TradeClosed
+from vibe_core.actions import FeedGap, RiskHalted, SignalEvaluated, TradeClosed
 from vibe_core.calendar import ns_to_datetime
 from vibe_core.config import config_from_dict
 from vibe_core.engine import new_state, step
@@ -131,7 +131,8 @@ def test_no_breakout_no_orders(sessions):
     s = session(sessions, "2024-05-01")
     rows = [*RANGE, *flat(100.4, n_slots(s) - 3)]
     _, actions = run(events_for([(s, [day_bars(s, "AAPL", rows)])]), config(), sessions)
-    assert actions == []
+    # MSFT, configured but silent all day while AAPL trades, is the day's one record: a feed gap
+    assert actions == [FeedGap(symbol="MSFT", start=s.open, end=s.close, reason="stale")]
 
 
 def test_gap_through_stop_fills_at_open(sessions):

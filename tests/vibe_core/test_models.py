@@ -13,7 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vibe_core import codec
-from vibe_core.actions import CancelOrder, Notify, RiskHalted, SignalEvaluated, SubmitOrder, TradeClosed
+from vibe_core.actions import (
+    CancelOrder,
+    FeedGap,
+    Notify,
+    RiskHalted,
+    SignalEvaluated,
+    SubmitOrder,
+    TradeClosed,
+)
 from vibe_core.models import AccountView, Fill, Order, PositionView, Signal, TradeRecord
 from vibe_core.testing import strategies as vs
 from vibe_core.types import ExitReason, OrderType, Side, TimeInForce
@@ -99,6 +107,7 @@ BAD: dict[type, dict[str, list[Any]]] = {
     TradeClosed: {"trade": [None]},
     SignalEvaluated: {"signal": [None], "accepted": [1, None], "qty": [-1, 1.0, None]},
     RiskHalted: {"ts": TS, "reason": TEXT, "session_start_equity": FINITE, "equity": FINITE},
+    FeedGap: {"symbol": NAME, "start": TS, "end": TS, "reason": TEXT},
 }
 STRATEGY = {
     Order: vs.orders,
@@ -113,6 +122,7 @@ STRATEGY = {
     TradeClosed: vs.trade_closed,
     SignalEvaluated: vs.signal_evaluated,
     RiskHalted: vs.risk_halted,
+    FeedGap: vs.feed_gaps,
 }
 CASES = [
     (cls, name, value) for cls, fields in BAD.items() for name, values in fields.items() for value in values
@@ -194,3 +204,9 @@ def test_a_round_trip_at_a_loss() -> None:
         exit_reason=ExitReason.STOP,
     )
     assert r.pnl == -6.5
+
+
+def test_a_feed_gap_ends_at_or_after_its_start() -> None:
+    assert FeedGap(symbol="*", start=5, end=5, reason="feed down").end == 5
+    with pytest.raises(ValueError, match=r"^FeedGap\.end must be >= start, got 4$"):
+        FeedGap(symbol="AAPL", start=5, end=4, reason="stale")

@@ -17,7 +17,7 @@ import vibe_live
 
 USE_CLI_EXPORT = True  #: True once ``vibe-live export`` exists: the tests then use the real command
 SRC = str(Path(vibe_live.__file__).resolve().parents[1])
-COMPARED = ("trades.csv", "orders.csv", "fills.csv")
+COMPARED = ("trades.csv", "orders.csv", "fills.csv", "gaps.csv")
 
 
 def env(**extra: str) -> dict[str, str]:

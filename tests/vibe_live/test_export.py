@@ -22,7 +22,16 @@ from vibe_live.store import Store, StoreError
 
 #: three 20-session windows of the sample market (the middle one holds the 13:00 close of 2024-07-03)
 WINDOWS = [dt.date(2024, 5, 29), dt.date(2024, 7, 5), dt.date(2024, 7, 26)]
-FILES = ("trades.csv", "orders.csv", "fills.csv", "equity.csv", "signals.csv", "summary.json", "config.json")
+FILES = (
+    "trades.csv",
+    "orders.csv",
+    "fills.csv",
+    "equity.csv",
+    "signals.csv",
+    "gaps.csv",
+    "summary.json",
+    "config.json",
+)
 
 
 def replayed(tmp_path, market, config):
@@ -53,7 +62,7 @@ def test_the_export_equals_the_backtest_byte_for_byte(window):
     _, backtest, exported, result = window
     assert len(result.trades) >= 2 and len(result.fills) >= 4  # something to compare
     assert sorted(p.name for p in exported.iterdir()) == sorted(FILES)
-    for name in ("trades.csv", "orders.csv", "fills.csv", "equity.csv", "config.json"):
+    for name in ("trades.csv", "orders.csv", "fills.csv", "equity.csv", "gaps.csv", "config.json"):
         assert (exported / name).read_bytes() == (backtest / name).read_bytes(), name
 
 

@@ -64,12 +64,13 @@ def run_live(tmp_path: Path, server: FakeFinnhub, db: str, total: int) -> str:
     args = [
         "run", "--finnhub-url", server.url, "--clock", "feed", "--db", db, "--set", "data.warmup=false",
         "--set", "data.reconnect_base_seconds=0.05", "--set", "data.reconnect_cap_seconds=0.2",
+        "--set", "data.archive=false", "--set", "data.backfill_after_seconds=0",  # no Yahoo, no cache
     ]  # fmt: skip
     log = (tmp_path / f"{db}.log").open("w+")
     child = subprocess.Popen(
         [sys.executable, "-m", "vibe_live.cli", *args],
         cwd=tmp_path,
-        env=env(VIBE__DATA__FINNHUB_API_KEY=KEY),
+        env=env(VIBE__DATA__FINNHUB_API_KEY=KEY, VIBE_CACHE_DIR=str(tmp_path / "cache")),
         stdout=subprocess.DEVNULL,
         stderr=log,  # (a pipe nobody reads would block the service once full)
         text=True,

@@ -9,7 +9,7 @@ import pytest
 
 from vibe_backtest.api import calendar, load_market
 from vibe_backtest.data import iter_bars
-from vibe_core.actions import RiskHalted
+from vibe_core.actions import FeedGap, RiskHalted
 from vibe_core.config import config_from_dict
 from vibe_core.events import Clock
 from vibe_live.logs import describe, iso, log_actions, setup_logging
@@ -65,3 +65,18 @@ def test_a_halt_is_a_warning():
                             session_start_equity=10_000, equity=9_690)])  # fmt: skip
     line = json.loads(stream.getvalue())
     assert line["level"] == "warning" and line["event"] == "risk halt" and "3.10%" in line["reason"]
+
+
+def test_a_feed_gap_is_a_warning_with_its_span():
+    stream = io.StringIO()
+    setup_logging("json", stream=stream)
+    start = 1_714_570_200_000_000_000
+    log_actions([FeedGap(symbol="AAPL", start=start, end=start + 143 * 10**9, reason="stale")])
+    line = json.loads(stream.getvalue())
+    assert line["level"] == "warning" and line["event"] == "feed gap"
+    assert (line["symbol"], line["start"], line["seconds"], line["reason"]) == (
+        "AAPL",
+        "2024-05-01T09:30:00-04:00",
+        143,
+        "stale",
+    )

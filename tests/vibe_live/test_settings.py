@@ -157,3 +157,31 @@ def test_the_backtester_leaves_the_service_sections_of_the_environment_alone():
     assert config.strategy.reward_risk == 3  # (the core's own variables still count)
     with pytest.raises(ConfigError, match="nope"):
         load_settings(environ={"VIBE__NOPE__X": "1"})  # a typo is still an error
+
+
+def test_the_service_leaves_the_backtesters_sections_of_the_environment_alone(tmp_path):
+    """``VIBE__SWEEP__WORKERS`` set for ``vibe-backtest sweep`` must not break ``vibe-live``."""
+    from vibe_live.settings import load_service_settings
+
+    environ = {"VIBE__SWEEP__WORKERS": "2", "VIBE__STORAGE__DB": "x.db"}
+    settings, _ = load_service_settings(environ=environ, cwd=tmp_path)
+    assert settings.storage.db == "x.db"
+    with pytest.raises(ConfigError, match="nope"):
+        load_service_settings(environ={"VIBE__NOPE__X": "1"}, cwd=tmp_path)
+
+
+def test_data_stale_seconds_is_the_feed_gates_threshold(tmp_path):
+    settings, provenance = load(tmp_path)
+    assert settings.core.feed.stale_seconds == settings.data.stale_seconds == 120.0
+    settings, provenance = load(tmp_path, environ={"VIBE__DATA__STALE_SECONDS": "45"})
+    assert settings.core.feed.stale_seconds == settings.data.stale_seconds == 45.0
+    assert provenance["feed.stale_seconds"] == "data.stale_seconds (VIBE__DATA__STALE_SECONDS)"
+    # the core's own key works too, and the data section then shows the value in force
+    settings, provenance = load(tmp_path, sets=["feed.stale_seconds=30"])
+    assert settings.core.feed.stale_seconds == settings.data.stale_seconds == 30.0
+    assert provenance["data.stale_seconds"] == "feed.stale_seconds (--set)"
+    # both set: the service's key wins wherever it comes from
+    settings, _ = load(tmp_path, sets=["data.stale_seconds=60", "feed.stale_seconds=30"])
+    assert settings.core.feed.stale_seconds == 60.0
+    with pytest.raises(ConfigError, match=r"data\.stale_seconds"):
+        load(tmp_path, sets=["data.stale_seconds=0"])

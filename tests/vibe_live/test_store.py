@@ -184,10 +184,13 @@ def test_a_damaged_store_is_refused_at_open(tmp_path):
         for k in range(20):
             store.append(_prints(200, start=200 * k))
     size = path.stat().st_size
-    assert size > 20 * 4096
-    with path.open("r+b") as f:  # keep page 1 (header and schema), scribble over the log's pages
-        f.seek(8 * 4096)
-        f.write(b"\xa5" * (size - 12 * 4096))
+    conn = sqlite3.connect(path)
+    schema_end = conn.execute("SELECT max(rootpage) FROM sqlite_master").fetchone()[0] + 2
+    conn.close()  # (the schema outgrows page 1 as migrations add tables: its pages come first)
+    assert size > (schema_end + 20) * 4096
+    with path.open("r+b") as f:  # keep the header and the schema, scribble over the log's pages
+        f.seek(schema_end * 4096)
+        f.write(b"\xa5" * (size - (schema_end + 4) * 4096))
     with pytest.raises(StoreError, match=r"vibe\.db: the database is damaged: Page \d+: .* more\)$"):
         Store(path)
 
@@ -270,3 +273,23 @@ def test_a_non_finite_value_is_not_logged(tmp_path):
         with pytest.raises(StoreError, match="cannot log Trade at"):
             store.append([*_prints(2), bad])
         assert store.last_seq() == 0  # all or nothing
+
+
+def test_a_version_1_store_gains_the_gaps_table_and_keeps_its_rows(tmp_path):
+    from vibe_core.actions import FeedGap
+
+    path = tmp_path / "vibe.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn, path, MIGRATIONS[:1])  # a store written before the feed gate
+    conn.execute("INSERT INTO meta VALUES ('config', '{}')")
+    conn.close()
+    with Store(path) as store:
+        assert store.get_meta("config") == "{}"
+        (seq,) = store.append([Clock(ts=1)])
+        gap = FeedGap(symbol="AAPL", start=1, end=2, reason="stale")
+        store.record([(seq, [gap])])
+        store.record([(seq, [gap])])  # (a replay writes the same key again)
+        rows = store.rows("gaps")
+    assert [(r["seq"], r["idx"], r["symbol"], r["start"], r["end"], r["reason"]) for r in rows] == [
+        (seq, 0, "AAPL", 1, 2, "stale")
+    ]

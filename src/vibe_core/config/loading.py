@@ -23,6 +23,7 @@ from vibe_core.config.exchange import ExchangeConfig
 from vibe_core.config.fields import ConfigError
 from vibe_core.config.sections import (
     Config,
+    FeedConfig,
     RiskConfig,
     RuleConfig,
     StrategyConfig,
@@ -186,7 +187,7 @@ converter = _strict_converter()
 def config_from_dict(data: dict[str, Any] | None = None) -> Config:
     """Build a :class:`Config` from nested dicts; unknown or ill-typed keys raise :class:`ConfigError`."""
     _check_keys(data or {}, Config, "")
-    for name, cls in (("risk", RiskConfig), ("exchange", ExchangeConfig)):
+    for name, cls in (("risk", RiskConfig), ("exchange", ExchangeConfig), ("feed", FeedConfig)):
         section = (data or {}).get(name)
         if isinstance(section, Mapping):
             _check_keys(section, cls, f"{name}.")

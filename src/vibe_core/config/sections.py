@@ -1,4 +1,4 @@
-"""The configuration tree: the top-level :class:`Config` and its strategy, validation and risk sections.
+"""The configuration tree: the top-level :class:`Config` and its strategy, validation, risk and feed sections.
 
 State: none: frozen attrs classes with every default in code.
 Consumes: values structured by :mod:`vibe_core.config.loading` (or built directly).
@@ -24,6 +24,7 @@ __all__ = [
     "RuleConfig",
     "ValidationConfig",
     "RiskConfig",
+    "FeedConfig",
     "strategy_config_class",
     "MVP_SYMBOLS",
 ]
@@ -155,6 +156,21 @@ class RiskConfig:
 
 
 @attrs.frozen(kw_only=True)
+class FeedConfig:
+    """The feed gate (:mod:`vibe_core.feedgate`): when a silent symbol counts as stale.
+
+    ``stale_seconds``: a symbol is stale while another symbol's data is more than this much newer
+    than its own latest print or bar (inside the session); no new entry is taken on it then. A
+    silence across a feed outage longer than this is a gap. The live service's
+    ``data.stale_seconds`` sets it too.
+    """
+
+    section: ClassVar[str] = "feed."
+
+    stale_seconds: float = attrs.field(default=120.0, validator=positive)
+
+
+@attrs.frozen(kw_only=True)
 class Config:
     symbols: tuple[str, ...] = MVP_SYMBOLS
     initial_capital: float = attrs.field(default=10_000.0, validator=positive)
@@ -164,6 +180,7 @@ class Config:
     validation: ValidationConfig = attrs.Factory(ValidationConfig)
     risk: RiskConfig = RiskConfig()
     exchange: ExchangeConfig = ExchangeConfig()  # noqa: RUF009 (frozen: one shared default is safe)
+    feed: FeedConfig = FeedConfig()
 
     @strategy.validator
     def _strategy_symbols(self, attribute: attrs.Attribute[StrategyConfig], value: StrategyConfig) -> None:
@@ -172,5 +189,5 @@ class Config:
             raise ConfigError(f"strategy.symbols: {', '.join(unknown)} not in symbols")
 
 
-for _cls in (StrategyConfig, RuleConfig, ValidationConfig, RiskConfig, Config):
+for _cls in (StrategyConfig, RuleConfig, ValidationConfig, RiskConfig, FeedConfig, Config):
     attrs.resolve_types(_cls)

@@ -2,7 +2,7 @@
 
 State: the engine's working entries (``pending``), order counter, and the simulated venue or
 the external broker's book (:class:`~vibe_core.engine.state.EngineState`).
-Consumes: signals (:func:`on_signal`), the venue's records or the broker's events
+Consumes: signals (:func:`on_signal`, behind the feed gate), the venue's records or the broker's events
 (:func:`book_records`, :func:`on_broker_event`), flatten and halt requests.
 Emits: ``SignalEvaluated``, the venue's order records (or ``SubmitOrder``/``CancelOrder`` for an
 external broker), ``TradeClosed``, ``RiskHalted`` and ``Notify``.
@@ -59,8 +59,13 @@ def _exposure(state: EngineState) -> Exposure:
 
 
 def on_signal(state: EngineState, signal: Signal, now: int) -> list[Action]:
-    """Validation, then risk sizing, then the entry order (a bracket) of an accepted signal."""
+    """The feed gate and validation, then risk sizing, then the entry order (a bracket) of an
+    accepted signal. The gate's vetoes (a stale symbol, the feed down, an incomplete opening range)
+    come first among the reasons; it says nothing when it passes."""
     reasons, vetoes = state.validator.evaluate(signal, state.indicators)
+    gated = state.feed.vetoes(signal.symbol, now, state.strategy)
+    if gated:
+        reasons, vetoes = (*gated, *reasons), (*gated, *vetoes)
     if not vetoes and signal.symbol in state.pending:
         vetoes = ("risk: an entry is already working",)
         reasons = (*reasons, *vetoes)

@@ -23,6 +23,7 @@ from vibe_core.engine.book import BrokerBook
 from vibe_core.engine.state import EngineState, PendingEntry
 from vibe_core.errors import SnapshotError
 from vibe_core.events import Bar
+from vibe_core.feedgate import FeedGate
 from vibe_core.indicators import IndicatorBank
 from vibe_core.portfolio import Portfolio
 from vibe_core.risk import RiskState
@@ -32,7 +33,10 @@ from vibe_core.validation import Validator
 
 __all__ = ["SCHEMA", "save_state", "load_state"]
 
-SCHEMA: Final = 1  #: version of the layout below; bump it (and say how to migrate) on any change
+#: version of the layout below; bump it (and say how to migrate) on any change.
+#: 2: ``feed`` (the feed gate) added; a schema-1 snapshot is refused (its log was written with a
+#: config that had no ``feed`` section, so the store refuses it anyway): start a new store.
+SCHEMA: Final = 2
 
 
 def save_state(state: EngineState) -> dict[str, Any]:
@@ -59,6 +63,7 @@ def save_state(state: EngineState) -> dict[str, Any]:
         "wake": state.wake,
         "deferred": [unstructure(b) for b in state.deferred],
         "rejected": dict(state.rejected),
+        "feed": state.feed.snapshot(),
     }
 
 
@@ -95,6 +100,9 @@ def load_state(data: dict[str, Any], sessions: SessionTable) -> EngineState:
             wake=data["wake"],
             deferred=[structure(b, Bar) for b in data["deferred"]],
             rejected=dict(data["rejected"]),
+            feed=FeedGate.restore(
+                data["feed"], stale_seconds=config.feed.stale_seconds, symbols=config.symbols
+            ),
         )
     except KeyError as exc:
         raise SnapshotError(f"engine snapshot (schema {SCHEMA}) lacks the key {exc.args[0]!r}") from None

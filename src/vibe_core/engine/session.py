@@ -3,7 +3,8 @@
 State: the session bookkeeping of :class:`~vibe_core.engine.state.EngineState` (``session_index``,
 ``session_closed``, ``flattened``, ``day``, ``order_seq``, ``wake``, ``now``).
 Consumes: the time of every accepted event (:func:`due_time`).
-Emits: the flatten's cancels and market orders, and the venue's expiry records at the close.
+Emits: the flatten's cancels and market orders, the venue's expiry records at the close, and the
+feed gaps still open then.
 Invariants: sessions open in calendar order, each at most once; the flatten runs at most once per
 session, at the first event at or after ``close - flatten_minutes_before_close``; working entries
 are forgotten at the close (DAY orders expire there); ``wake`` is the earliest time of the next
@@ -71,6 +72,7 @@ def _open_session(state: EngineState, index: int) -> None:
     state.day = session.date.strftime("%Y%m%d")
     state.order_seq = 0
     state.risk.on_session_open(state.portfolio.equity(), state.config.risk)
+    state.feed.on_session_open(session.open, session.close)
     if state.book is not None:
         state.book.prune()
     for symbol in state.config.symbols:
@@ -86,4 +88,5 @@ def _close_session(state: EngineState, ts: int) -> list[Action]:
         if records:
             actions = book_records(state, records)
     state.pending.clear()
+    actions += state.feed.on_session_close()  # (the feed gaps still open at the close)
     return actions

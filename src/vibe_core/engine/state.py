@@ -2,8 +2,8 @@
 
 State: :class:`EngineState`: the bar aggregator, indicator bank, simulated venue (or, for an
 external broker, the :class:`~vibe_core.engine.book.BrokerBook` of what was asked of it),
-portfolio, risk, strategy and validator, plus the session bookkeeping and the counters of
-rejected events.
+portfolio, risk, strategy, validator and feed gate, plus the session bookkeeping and the counters
+of rejected events.
 Consumes: nothing (built by :func:`new_state`, changed by :func:`vibe_core.engine.step`).
 Emits: nothing.
 Invariants: exactly one of ``venue`` and ``book`` is set; ``pending`` holds at most one working
@@ -19,6 +19,7 @@ from vibe_core.calendar import Session, SessionTable
 from vibe_core.config import Config
 from vibe_core.engine.book import BrokerBook
 from vibe_core.events import Bar
+from vibe_core.feedgate import FeedGate
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.portfolio import Portfolio
 from vibe_core.risk import RiskState
@@ -64,6 +65,7 @@ class EngineState:
     wake: int = 0  #: the next time at which session bookkeeping has work (flatten, close, open)
     deferred: list[Bar] = attrs.Factory(list)  #: input bars matched but not closed yet (same open time)
     rejected: dict[str, int] = attrs.Factory(dict)  #: reason -> events refused at the door
+    feed: FeedGate = attrs.Factory(FeedGate)  #: stale symbols and feed outages (:mod:`vibe_core.feedgate`)
 
     @property
     def session(self) -> Session | None:
@@ -116,4 +118,5 @@ def new_state(config: Config, sessions: SessionTable, *, external_broker: bool =
         risk=RiskState(session_start_equity=config.initial_capital),
         strategy=strategy,
         validator=validator,
+        feed=FeedGate.for_config(config.feed.stale_seconds, config.symbols),
     )

@@ -18,9 +18,11 @@ run in this order for an event at time t, the same in backtest and live:
 3. due time, the session's work: a new session opens, the flatten and the close happen
    (:func:`~vibe_core.engine.session.due_time`);
 4. market data matched: the venue matches the bars' four points, or the print, against working
-   orders; fills -> portfolio. In live mode a market order placed on a close fills at that very
-   print; in bar mode a bar closes at the first event after it, so orders placed on its close meet
-   the next bar. Both shells thus see the same closes, halts and fills at the same instants.
+   orders; fills -> portfolio; then the feed gate notes the data's time (a gap it ends is
+   recorded; the decisions above saw only older data, in both modes). In live mode a market
+   order placed on a close fills at that very print; in bar mode a bar closes at the first event
+   after it, so orders placed on its close meet the next bar. Both shells thus see the same
+   closes, halts and fills at the same instants.
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ def step(state: EngineState, event: Event) -> tuple[EngineState, list[Action]]:
                 )
             )
         case FeedStatus():
-            actions = []  # the feed gate (issue 16) reads it
+            state.feed.on_status(event)  # (the gate reads it at the next entry and the next data)
+            actions = []
         case _:
             assert_never(event)
     return state, actions
@@ -174,6 +177,9 @@ def _match_bars(state: EngineState, bars: tuple[Bar, ...]) -> list[Action]:
         marks = state.portfolio.marks
         for bar in bars:
             marks[bar.symbol] = bar.close
+    gaps = state.feed.on_bars(bars)  # (after the decisions of this instant: their data is older)
+    if gaps:
+        actions += gaps
     return actions
 
 
@@ -186,6 +192,9 @@ def _match_trade(state: EngineState, trade: Trade) -> list[Action]:
             actions = book_records(state, records)
     if state.session_index >= 0 and not state.session_closed:
         state.portfolio.marks[trade.symbol] = trade.price
+    gap = state.feed.on_print(trade.symbol, trade.ts)
+    if gap is not None:
+        actions.append(gap)
     return actions
 
 

@@ -26,6 +26,7 @@ import attrs
 from vibe_core.calendar import Session
 from vibe_core.config import ConfigError, StrategyConfig
 from vibe_core.events import Bar
+from vibe_core.feedgate import range_end_of
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
 from vibe_core.strategy.base import Strategy
@@ -116,6 +117,11 @@ class MultiStrategy:
         i = self._owner.get(symbol)
         if i is not None:
             self.legs[i].on_session_open(symbol, session)
+
+    def opening_range_end(self, symbol: str) -> int | None:
+        """The owning strategy's opening range end for ``symbol``, when it has one."""
+        i = self._owner.get(symbol)
+        return None if i is None else range_end_of(self.legs[i], symbol)
 
     def on_entry(self, symbol: str) -> None:
         i = self._owner.get(symbol)

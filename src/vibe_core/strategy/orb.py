@@ -102,6 +102,12 @@ class OpeningRangeBreakout:
         )
         self._live[symbol] = day
 
+    def opening_range_end(self, symbol: str) -> int | None:
+        """When ``symbol``'s opening range ends today (the feed gate refuses an entry built on a
+        range a feed gap left incomplete: :mod:`vibe_core.feedgate`)."""
+        day = self.days.get(symbol)
+        return None if day is None else day.range_end
+
     def on_entry(self, symbol: str) -> None:
         day = self.days.get(symbol)
         if day is not None:

@@ -17,6 +17,7 @@ from vibe_core.config import (
     PRESETS,
     Config,
     ExchangeConfig,
+    FeedConfig,
     RiskConfig,
     StrategyConfig,
     ValidationConfig,
@@ -31,6 +32,7 @@ __all__ = [
     "validation_configs",
     "risk_configs",
     "exchange_configs",
+    "feed_configs",
     "configs",
 ]
 
@@ -134,6 +136,10 @@ def exchange_configs(draw: st.DrawFn) -> ExchangeConfig:
     )
 
 
+def feed_configs() -> st.SearchStrategy[FeedConfig]:
+    return st.builds(FeedConfig, stale_seconds=_positive(3_600.0))
+
+
 def configs() -> st.SearchStrategy[Config]:
     """Valid configurations (every validator passes)."""
     return st.builds(
@@ -148,4 +154,5 @@ def configs() -> st.SearchStrategy[Config]:
         validation=validation_configs(),
         risk=risk_configs(),
         exchange=exchange_configs(),
+        feed=feed_configs(),
     )

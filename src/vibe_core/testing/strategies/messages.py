@@ -16,6 +16,7 @@ from vibe_core.actions import (
     Action,
     CancelOrder,
     EventRejected,
+    FeedGap,
     Notify,
     RiskHalted,
     SignalEvaluated,
@@ -79,6 +80,7 @@ __all__ = [
     "signal_evaluated",
     "risk_halted",
     "event_rejected",
+    "feed_gaps",
     "actions",
 ]
 
@@ -279,6 +281,14 @@ def event_rejected() -> st.SearchStrategy[EventRejected]:
     return st.builds(EventRejected, ts=timestamps(), event=events(), reason=reasons(), detail=reasons())
 
 
+@st.composite
+def feed_gaps(draw: st.DrawFn) -> FeedGap:
+    start = draw(timestamps())
+    end = draw(st.integers(start, start + 86_400 * 10**9))
+    symbol = draw(st.sampled_from(("*",)) | symbols())
+    return FeedGap(symbol=symbol, start=start, end=end, reason=draw(reasons()))
+
+
 def actions() -> st.SearchStrategy[Action]:
     """Any action of the closed union."""
     return st.one_of(
@@ -289,6 +299,7 @@ def actions() -> st.SearchStrategy[Action]:
         signal_evaluated(),
         risk_halted(),
         event_rejected(),
+        feed_gaps(),
         order_accepted(),
         order_rejected(),
         filled(),
