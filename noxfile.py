@@ -38,7 +38,7 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[test,bench,live,panel,sweep]")
     names = session.posargs or [
         "bars", "indicators", "venue", "engine", "data", "backtest", "store", "live", "audit",
-        "history", "sync", "sweep", "discord", "api", "panel",
+        "history", "sync", "sweep", "discord", "api", "panel", "finnhub",
     ]  # fmt: skip
     for name in names:
         session.run("python", f"benchmarks/bench_{name}.py")

@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=["wall", "feed"],
         default="wall",
         help="wall: time is the wall clock (a replay's scaled by --speed); feed: the prints' own time, "
-        "as fast as possible (replays only)",
+        "as fast as possible (a replay), or as they come (live: tests and recorded streams)",
     )
     run.add_argument("--finnhub-url", metavar="URL", help="Finnhub WebSocket URL (data.finnhub_url)")
     run.add_argument("--db", metavar="PATH", help="SQLite store (storage.db; default var/vibe.db)")
@@ -271,16 +271,54 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _live(settings: Any, args: argparse.Namespace) -> int:
+    """The live service: the Finnhub feed, the wall clock (``--clock feed``: the prints' time)."""
+    import anyio
+
+    from vibe_backtest.api import calendar
+    from vibe_live.clock import WallClock
+    from vibe_live.feeds.finnhub import SymbolLimitError, finnhub_feed
+    from vibe_live.history import make_history
+    from vibe_live.logs import setup_logging
+    from vibe_live.notify import make_notifier
+    from vibe_live.service import LiveService
+    from vibe_live.store import Store
+
     if not settings.data.finnhub_api_key:
         raise _BadInput(
             "live mode needs a Finnhub API key: set FINNHUB_API_KEY (or VIBE__DATA__FINNHUB_API_KEY) in "
             "the environment or a .env file; without network or key, `vibe-live run --replay sample` works"
             " offline"
         )
-    raise _BadInput(
-        "the live Finnhub feed arrives with the next release; for now `vibe-live run --replay sample` "
-        "(or --replay DIR) runs the whole service offline"
-    )
+    if args.speed is not None:
+        raise _BadInput("--speed paces a replay (--replay); the live feed runs at the market's pace")
+    try:
+        finnhub_feed(settings)  # refuses too many symbols before anything is opened
+    except SymbolLimitError as exc:
+        raise _BadInput(str(exc)) from None
+    setup_logging(args.log_format)
+    sessions = calendar()
+    store = Store(settings.storage.db, durability=settings.storage.durability)
+    notifier = None
+    try:
+        notifier = make_notifier(settings, store.path)
+        service = LiveService(
+            settings,
+            store,
+            sessions,
+            lambda skip: finnhub_feed(settings),  # the server replays nothing: no resume position
+            feed_label="finnhub",
+            clock_mode=args.clock,
+            clock=WallClock() if args.clock == "wall" else None,
+            dry_run=args.dry_run,
+            notifier=notifier,
+            history=make_history(settings, sessions),  # warm-up (data.warmup), archive, backfill
+        )
+        anyio.run(service.run)
+    finally:
+        if notifier is not None:
+            notifier.close()
+        store.close()
+    return EXIT_OK
 
 
 def _load_replay(replay: str, settings: Any, *, chosen: bool) -> tuple[dict[str, Any], str]:

@@ -2,16 +2,18 @@
 
 The feed task sends chunks of frames (one frame at a time from a paced or live feed, up to
 :data:`CHUNK` from an unpaced replay, which saves a task switch per frame); the step task takes them
-one at a time (:meth:`FrameStream.next`) and may look at the frames already received
-(:meth:`FrameStream.peek`, :meth:`FrameStream.take`) to commit several together.
+one at a time (:meth:`FrameStream.next`) and may look at the frames already received, in its chunk
+or queued in the stream (:meth:`FrameStream.peek`, :meth:`FrameStream.take`), to commit several
+together.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 import anyio
-from anyio.abc import ObjectReceiveStream
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from vibe_live.feeds import Frame, MarketFeed
 
@@ -23,7 +25,7 @@ CHUNK = 64  #: frames per chunk from an unpaced replay
 class FrameStream:
     """The step task's side of the frame stream: chunks in, one frame at a time out."""
 
-    def __init__(self, stream: ObjectReceiveStream[list[Frame]]) -> None:
+    def __init__(self, stream: MemoryObjectReceiveStream[list[Frame]]) -> None:
         self._stream = stream
         self._buffer: list[Frame] = []
         self._at = 0
@@ -42,8 +44,17 @@ class FrameStream:
         return len(self._buffer) - self._at
 
     def peek(self) -> Frame | None:
-        """The next buffered frame, without taking it (None when none is buffered)."""
-        return self._buffer[self._at] if self._at < len(self._buffer) else None
+        """The next frame already received, without taking it (None when none is waiting).
+
+        When the current chunk is used up it takes the next chunk if one is already in the stream
+        (a live feed sends one frame per chunk: what queued up while a commit ran can join the next).
+        """
+        if self._at >= len(self._buffer):
+            try:
+                self._buffer, self._at = self._stream.receive_nowait(), 0
+            except (anyio.WouldBlock, anyio.EndOfStream):
+                return None
+        return self._buffer[self._at]
 
     def take(self) -> Frame:
         """Take the next buffered frame (check :meth:`peek` first)."""
@@ -67,8 +78,9 @@ class FrameStream:
         await self._stream.aclose()
 
 
-async def frames(feed: MarketFeed) -> AsyncIterator[Frame]:
-    """The feed's frames, empty ones dropped."""
-    async for frame in feed.frames():
-        if frame:
-            yield frame
+async def frames(feed: MarketFeed) -> AsyncGenerator[Frame, None]:
+    """The feed's frames, empty ones dropped (the feed's stream is closed with this one)."""
+    async with aclosing(feed.frames()) as stream:
+        async for frame in stream:
+            if frame:
+                yield frame

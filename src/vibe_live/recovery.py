@@ -90,8 +90,13 @@ class Journal:
             journal._apply_logged(group)
         return journal
 
-    def feed(self, events: Sequence[Event]) -> list[tuple[int, list[Action]]]:
+    def feed(
+        self, events: Sequence[Event], *, conditions: Sequence[tuple[int, str]] = ()
+    ) -> list[tuple[int, list[Action]]]:
         """Log ``events`` (one commit), apply them, record their actions; ``(seq, actions)`` per event.
+
+        ``conditions``: the prints' trade-condition codes, logged in the same commit (see
+        :meth:`Store.append`); the core never reads them.
 
         If ``step`` raises (a broken invariant of the core: bad input is a record, not an
         exception), the group is logged but only partly applied: drop this journal and
@@ -99,7 +104,7 @@ class Journal:
         """
         if not events:
             return []
-        seqs = self.store.append(events)
+        seqs = self.store.append(events, conditions=conditions) if conditions else self.store.append(events)
         return self._apply_logged(zip(seqs, events, strict=True))
 
     def snapshot(self) -> None:

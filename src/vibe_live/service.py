@@ -2,7 +2,7 @@
 
 State: the :class:`~vibe_live.recovery.Journal` (engine + store), the read model :attr:`LiveService.view`
 (swapped once per step of the loop: one frame, or one ``Clock``), the resume position.
-Consumes: frames of prints from a :class:`~vibe_live.feeds.MarketFeed`, SIGTERM/SIGINT.
+Consumes: frames of prints (and of feed status) from a :class:`~vibe_live.feeds.MarketFeed`, SIGTERM/SIGINT.
 Emits: log lines (one per order, fill, trade, halt, signal, session transition), each step's
 actions (with their log positions) to a :class:`Notifier` (Discord: :mod:`vibe_live.notify`), and
 the store's log, read rows and snapshots.
@@ -18,6 +18,13 @@ core's next deadline (+ ``service.clock_grace_ms``, so prints of the instant com
 comes first, and then sends ``Clock(ts=deadline)``; it never polls. Outside market hours it says
 until when it sleeps; a replay (:class:`~vibe_live.clock.ReplayClock`) skips the closed hours.
 
+Feed status. A feed reports its connection as frames of their own, ``[FeedStatus(...)]``; each is
+logged alone (never batched with prints), stamped with the service's time: with ``clock="feed"``
+the core's time (no feed time passes while the feed is down, and no ``Clock`` is sent before it),
+with ``clock="wall"`` the wall time, never before the core's. ``self.prints`` (the resume position
+of a replay) counts prints only. A frame carrying trade conditions (:class:`PrintFrame`) has them
+logged in the same commit.
+
 Shutdown (first signal): intake stops between frames, then, when
 ``service.close_positions_on_shutdown``, a logged ``CloseAll`` cancels the working orders and sends
 the flatten orders (they fill at the next print, after a restart, or at the session's close), then a
@@ -29,16 +36,21 @@ once (the log is whole: a restart recovers).
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import math
 import os
 import signal
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import TYPE_CHECKING, Literal, NoReturn, Protocol
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Literal, NoReturn, Protocol, cast
 
 import anyio
+import attrs
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from vibe_core.actions import Action, Notify
 from vibe_core.calendar import SessionTable
@@ -49,7 +61,7 @@ from vibe_core.snapshot import EngineSnapshot, read_model
 from vibe_core.types import Timeframe
 from vibe_live.clock import ReplayClock, ServiceClock
 from vibe_live.commands import CommandInbox, command_event
-from vibe_live.feeds import Frame, MarketFeed
+from vibe_live.feeds import Frame, MarketFeed, PrintFrame
 from vibe_live.framestream import CHUNK, FrameStream
 from vibe_live.framestream import frames as feed_frames
 from vibe_live.logs import LOGGER, iso, log_actions
@@ -219,7 +231,7 @@ class LiveService:
     async def _run(
         self,
         frames_in: ObjectSendStream[list[Frame]],
-        frames_out: ObjectReceiveStream[list[Frame]],
+        frames_out: MemoryObjectReceiveStream[list[Frame]],
         out_in: ObjectSendStream[_Out],
         out_out: ObjectReceiveStream[_Out],
     ) -> None:
@@ -330,16 +342,18 @@ class LiveService:
             burst = clock is None and getattr(self.feed, "speed", False) is None
             prev: int | None = None  # the last paced frame's time
             chunk: list[Frame] = []
-            async for frame in feed_frames(self.feed):
-                ts = frame[0].ts
-                if clock is not None and (self.paced_from is None or ts >= self.paced_from):
-                    clock.anchor(ts)
-                    await self._pace(clock, prev, ts)
-                    prev = ts
-                chunk.append(frame)
-                if not burst or len(chunk) >= CHUNK:
-                    await send.send(chunk)
-                    chunk = []
+            # closed in this task even when cancelled: a live feed holds a connection (a task group)
+            async with aclosing(feed_frames(self.feed)) as stream:
+                async for frame in stream:
+                    ts = frame[0].ts
+                    if clock is not None and (self.paced_from is None or ts >= self.paced_from):
+                        clock.anchor(ts)
+                        await self._pace(clock, prev, ts)
+                        prev = ts
+                    chunk.append(frame)
+                    if not burst or len(chunk) >= CHUNK:
+                        await send.send(chunk)
+                        chunk = []
             if chunk:
                 await send.send(chunk)
 
@@ -360,6 +374,9 @@ class LiveService:
             if self.clock_mode == "feed" or self.paced_from is not None:
                 warm = 0
                 async for frame in self._frames(frames, out):
+                    if type(frame[0]) is FeedStatus:  # no feed time passes: no Clock before it
+                        await self._apply(frame, out)
+                        continue
                     if (
                         self.clock_mode == "wall"
                         and self.paced_from is not None
@@ -425,19 +442,24 @@ class LiveService:
         as ``frame`` (the bars the batch's prints open end after it), at or before the core's next
         deadline, with no fill delay at the venue (an order's activation would be a deadline).
         """
-        if self._max_batch <= 1 or not frames.buffered:
+        if self._max_batch <= 1 or type(frame[0]) is not Trade or frames.peek() is None:
             return frame
         deadline = next_deadline(self.journal.state)
         end = min(frame[0].ts // _M5 * _M5 + _M5, _FAR if deadline is None else deadline + 1)
         if self.clock_mode == "wall" and self.paced_from is not None:
             end = min(end, self.paced_from)
         batch = list(frame)
+        first: list[tuple[str, ...]] | None = getattr(frame, "conditions", None)
+        codes = None if first is None else list(first)
         for _ in range(self._max_batch - 1):
             following = frames.peek()
-            if following is None or following[0].ts >= end:
+            # (a live frame's rows need not be in time order: every one must be before the end)
+            if following is None or any(type(e) is not Trade or e.ts >= end for e in following):
                 break
+            if codes is not None:
+                codes += getattr(following, "conditions", None) or [()] * len(following)
             batch += frames.take()
-        return batch
+        return batch if codes is None else PrintFrame(cast("list[Trade]", batch), codes)
 
     async def _clocks_before(self, end: int, out: ObjectSendStream[_Out]) -> None:
         """A ``Clock`` at every deadline strictly before ``end`` (feed time); none before the first event."""
@@ -485,13 +507,20 @@ class LiveService:
     async def _apply(self, events: Sequence[Event], out: ObjectSendStream[_Out]) -> None:
         """Log ``events`` (one commit), step them, record their actions; swap the read model."""
         started = time.perf_counter()
-        results = self.journal.feed(events)
+        if events and type(events[0]) is FeedStatus:
+            events = [self._stamp(e) if isinstance(e, FeedStatus) else e for e in events]
+        codes = getattr(events, "conditions", None)  # (a Finnhub frame: its prints' trade conditions)
+        if codes:
+            conditions = [(i, _codes_text(c)) for i, c in enumerate(codes) if c]
+            results = self.journal.feed(events, conditions=conditions)
+        else:
+            results = self.journal.feed(events)
         self._view = None
         for hook in self.on_step:
             hook(events, results, time.perf_counter() - started)
         state = self.journal.state
-        if events and isinstance(events[0], Trade):
-            self.prints += len(events)
+        if events and type(events[0]) is Trade:
+            self.prints += sum(1 for e in events if type(e) is Trade)
         sourced = [
             (seq, event, acts)
             for (seq, acts), event in zip(results, events, strict=True)
@@ -504,6 +533,15 @@ class LiveService:
             transition = "session closed" if state.session_closed else "session open"
         if sourced or transition:
             await out.send((self.view, sourced, transition))
+
+    def _stamp(self, status: FeedStatus) -> FeedStatus:
+        """A connection change at the service's time: feed clock, the core's time (no feed time passes
+        while the feed is down); wall clock, the wall time, never before the core's time."""
+        now = self.journal.state.now
+        if self.clock_mode == "wall" and self.clock is not None:
+            now = max(now, self.clock.now())
+        _log("feed status", logging.DEBUG, connected=status.connected, reason=status.reason, time=now)
+        return attrs.evolve(status, ts=now)
 
     async def _shutdown(self, out: ObjectSendStream[_Out]) -> None:
         with anyio.CancelScope(shield=True):
@@ -544,6 +582,12 @@ class LiveService:
 
 class MakeFeed(Protocol):
     def __call__(self, skip: int) -> MarketFeed: ...
+
+
+@functools.lru_cache(maxsize=4096)
+def _codes_text(codes: tuple[str, ...]) -> str:
+    """Trade-condition codes as logged (a compact JSON list; a few combinations recur all day)."""
+    return json.dumps(codes, separators=(",", ":"))
 
 
 def _check_progress(deadline: int, journal: Journal) -> None:

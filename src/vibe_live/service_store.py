@@ -74,8 +74,8 @@ def install_kill_hook(store: Store) -> None:
         logging.shutdown()
         os.kill(os.getpid(), signal.SIGKILL)
 
-    def killing_append(events: Sequence[Event]) -> list[int]:
-        seqs = append(events)
+    def killing_append(events: Sequence[Event], **kwargs: Any) -> list[int]:
+        seqs = append(events, **kwargs)
         if where == "logged" and seqs and seqs[0] <= target <= seqs[-1]:
             die()
         return seqs

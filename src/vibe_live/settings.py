@@ -67,7 +67,7 @@ _ENV_LAYERS = ("environment", ".env")
 
 @attrs.frozen(kw_only=True)
 class DataSettings:
-    """Market data: the Finnhub stream (next issue) and the built-in sample market for replays."""
+    """Market data: the Finnhub stream and the built-in sample market for replays."""
 
     section: ClassVar[str] = "data."
 
@@ -90,6 +90,15 @@ class DataSettings:
     #: a symbol silent this long while others trade is stale (no entry); written onto the core's
     #: ``feed.stale_seconds`` when a layer sets it (it then wins), else it shows the core's value
     stale_seconds: float = attrs.field(default=120.0, validator=positive)
+    #: Finnhub: more symbols than this are refused up front (a free key's per-connection limit)
+    max_symbols: int = attrs.field(default=50, validator=positive)
+    #: Finnhub: nothing (print or ping) for this long -> close and reconnect
+    watchdog_seconds: float = attrs.field(default=150.0, validator=positive)
+    #: Finnhub reconnects: full-jitter exponential backoff, base * 2**attempt capped at cap
+    reconnect_base_seconds: float = attrs.field(default=1.0, validator=positive)
+    reconnect_cap_seconds: float = attrs.field(default=60.0, validator=positive)
+    #: Finnhub answered 401 (a bad key): wait this long before trying again
+    auth_backoff_seconds: float = attrs.field(default=300.0, validator=positive)
 
 
 @attrs.frozen(kw_only=True)

@@ -194,10 +194,12 @@ class Store:
 
     # -- the log ---------------------------------------------------------------------------------
 
-    def append(self, events: Sequence[Event]) -> list[int]:
+    def append(self, events: Sequence[Event], *, conditions: Sequence[tuple[int, str]] = ()) -> list[int]:
         """Commit ``events`` to the log as one transaction; returns their sequence numbers.
 
-        All or nothing: after a crash the log holds whole groups only.
+        All or nothing: after a crash the log holds whole groups only. ``conditions``: ``(i, codes)``
+        for the prints among ``events`` that carry trade-condition codes (``codes`` a JSON list),
+        written to ``print_conditions`` under the print's ``seq`` in the same transaction.
         """
         first = self._last_seq + 1
         rows = []
@@ -210,6 +212,9 @@ class Store:
             rows.append((first + i, event.ts, data["type"], payload))
         with self._transaction("append events") as conn:
             conn.executemany("INSERT INTO events (seq, ts, kind, payload) VALUES (?, ?, ?, ?)", rows)
+            if conditions:
+                codes = [(first + i, text) for i, text in conditions]
+                conn.executemany("INSERT INTO print_conditions (seq, codes) VALUES (?, ?)", codes)
         self._last_seq += len(rows)
         return list(range(first, first + len(rows)))
 
@@ -322,6 +327,7 @@ class Store:
             "sessions": "date",
             "events": "seq",
             "recovered_bars": "symbol, time",
+            "print_conditions": "seq",
         }
         if table not in orders:
             raise StoreError(f"{self.path}: no table {table!r}; expected one of {', '.join(orders)}")

@@ -27,6 +27,8 @@ replay after a crash writes the same keys again, which ``INSERT OR IGNORE`` drop
 - ``gaps`` (migration 4): the feed gaps the engine recorded (``FeedGap``): ``symbol`` (``*``: the
   whole feed), ``start`` and ``end`` (ns UTC), ``reason`` (``stale``, ``feed down: ...``), keyed
   by ``(seq, idx)`` like the other records.
+- ``print_conditions`` (migration 5): the trade-condition codes of a logged print (Finnhub's ``c``,
+  a JSON list of strings) under the print's ``seq``; written with the print, never read by the core.
 """
 
 from __future__ import annotations
@@ -104,8 +106,12 @@ _GAPS = (
     " PRIMARY KEY (seq, idx)) WITHOUT ROWID",
 )
 
+_PRINT_CONDITIONS = (
+    "CREATE TABLE print_conditions (seq INTEGER PRIMARY KEY, codes TEXT NOT NULL) WITHOUT ROWID",
+)
+
 #: Migration ``i`` takes a store from version ``i`` to ``i + 1``; append, never edit a released one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _RECOVERED_BARS, _OUTBOX, _GAPS)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _RECOVERED_BARS, _OUTBOX, _GAPS, _PRINT_CONDITIONS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator
 
 import anyio
 
@@ -77,7 +77,7 @@ class ReplayFeed:
             self.sent = self.skip
         return prints
 
-    async def frames(self) -> AsyncIterator[Frame]:
+    async def frames(self) -> AsyncGenerator[Frame, None]:
         start_wall: float | None = None
         start_feed = 0
         for frame in frames_of(self._prints()):
