@@ -202,3 +202,47 @@ def msgspec_encode(message: dict[str, Any]) -> bytes:
     import msgspec
 
     return msgspec.json.encode(message)
+
+
+async def test_overlapping_publishes_number_each_row_once(tmp_path: Path, bars: list[Any]) -> None:
+    """The service's stop publishes the last rows (its shutdown's CloseAll) while the hub's own task
+    may still be publishing them after the step's poke: the two must not both number the same rows.
+    If they did, one row went out twice under two numbers and every later number was one too high,
+    so a client resuming ``since`` its last number skipped a row (the restart lost a fill)."""
+    from tests.vibe_live.api_service import settings
+
+    from vibe_backtest.api import calendar
+    from vibe_core.engine import new_state
+    from vibe_live.api.store_reader import StoreReader
+    from vibe_live.api.updates import UpdateHub
+    from vibe_live.recovery import Journal
+    from vibe_live.replaying import replay_into
+    from vibe_live.store import Store
+
+    core = settings().core
+    half = len(bars) // 2
+    with Store(tmp_path / "s.db") as store:
+        journal = Journal.resume(store, lambda: new_state(core, calendar()), snapshot_every=10**6)
+        replay_into(journal, bars[:half], finish=False)
+        reader = StoreReader(store.path)
+        hub = UpdateHub(reader, lambda: [])
+        before = hub.count
+        client = SlowSocket(free=10**9)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(hub.serve, client, 0)
+            tg.start_soon(hub.run)
+            await anyio.sleep(0.05)
+            replay_into(journal, bars[half:], finish=True)  # more rows committed
+            hub.poke()  # the step hook: the hub's task publishes them ...
+            await anyio.lowlevel.checkpoint()
+            await hub.publish()  # ... and so does LiveApi.stop, at the same time
+            await anyio.sleep(0.05)
+            await hub.close_all()
+            tg.cancel_scope.cancel()
+        fresh = UpdateHub(reader, lambda: [])  # the numbering as a restarted service reads the store
+        assert hub.count == fresh.count == reader.stream_count() > before + 2
+        assert hub.key == fresh.key
+        assert [msgspec_encode(m) for m in client.sent] == fresh.backlog(0)
+        for n in (before, before + 1, hub.count - 1):  # a resume after any of them repeats and loses nothing
+            assert fresh.backlog(n) == [msgspec_encode(m) for m in client.sent[n:]]
+        reader.close()

@@ -14,6 +14,12 @@ never waits for a client); the hub's task reads the new rows and offers them to 
 bounded buffer without waiting. A client whose buffer is full is sent
 ``{"type": "dropped", "reason": "too slow", "seq": last}`` (``last``: the last message it was
 sent) and closed; it may reconnect with ``since=last``.
+
+One numberer. Rows are numbered by counting them off after the last key published, so two
+publishes must never overlap: both would read the same new rows and count them, one row going out
+twice under two numbers and every later number one too high (a client resuming ``since`` its last
+number then skips a row). The hub's task and the service's stop (which publishes the shutdown's
+last rows) both publish, so :meth:`UpdateHub.publish` holds a lock.
 """
 
 from __future__ import annotations
@@ -90,6 +96,7 @@ class UpdateHub:
         self.count = reader.stream_count()
         self.key = reader.stream_key_at(self.count)
         self._wake = anyio.Event()
+        self._publishing = anyio.Lock()  #: one publish at a time (see the module docstring)
         self._last_state: dict[str, bytes] = {}
         self.dropped = 0
 
@@ -114,18 +121,21 @@ class UpdateHub:
 
     async def publish(self) -> None:
         """Read the rows committed since the last publish, number them and offer them to every client
-        (a checkpoint after each, so a client that keeps up drains its buffer during a burst)."""
-        for key, kind, data in self.reader.stream_after(self.key):
-            self.count += 1
-            self.key = key
-            self._fan(self.count, _encode({"seq": self.count, "type": kind, "data": data}))
-            await anyio.lowlevel.checkpoint()
-        for msg in self._state():
-            frame = self._frame(msg)
-            ident = f"{msg['type']}:{msg['data'].get('symbol', '') if isinstance(msg['data'], dict) else ''}"
-            if self._last_state.get(ident) != _strip_seq(frame):
-                self._last_state[ident] = _strip_seq(frame)
-                self._fan(None, frame)
+        (a checkpoint after each, so a client that keeps up drains its buffer during a burst).
+        A publish that starts while another runs waits for it, then reads after where it ended."""
+        async with self._publishing:
+            for key, kind, data in self.reader.stream_after(self.key):
+                self.count += 1
+                self.key = key
+                self._fan(self.count, _encode({"seq": self.count, "type": kind, "data": data}))
+                await anyio.lowlevel.checkpoint()
+            for msg in self._state():
+                frame = self._frame(msg)
+                body = msg["data"]
+                ident = f"{msg['type']}:{body.get('symbol', '') if isinstance(body, dict) else ''}"
+                if self._last_state.get(ident) != _strip_seq(frame):
+                    self._last_state[ident] = _strip_seq(frame)
+                    self._fan(None, frame)
 
     def _frame(self, msg: Message) -> bytes:
         return _encode({"seq": self.count, **msg})
