@@ -280,7 +280,7 @@ def test_exits_stops_and_the_flatten_are_never_blocked(market, data):
     session = data.draw(st.sampled_from(sessions_seen))
     down_at = session.open + data.draw(st.integers(4, 76)) * M5
     down = FeedStatus(ts=down_at, connected=False, reason="closed by server")
-    i = next(j for j, e in enumerate(events) if e.ts >= down_at)
+    i = next((j for j, e in enumerate(events) if e.ts >= down_at), len(events))
     with_down = [*events[:i], down, *events[i:]]
     for stream in (with_down, as_prints(with_down)):
         base_events = [e for e in stream if not isinstance(e, FeedStatus)]
