@@ -13,10 +13,13 @@ fails the way Yahoo does (protocols.md C4):
 - ``sleep=5.0``: a black-holed network; answers nothing for ``sleep`` seconds.
 
 Bars come from the shared real Yahoo files when present, otherwise from the seeded sample market.
+``VIBE_TEST_NO_SHARED=1`` hides the shared files, to run here what a fresh clone (CI) runs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -28,6 +31,8 @@ import numpy as np
 import pandas as pd
 import yfinance  # imported early: it adds a warnings filter on import, which must not outrank pytest's
 import yfinance.multi
+
+from vibe_backtest.data import BarSeries
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "yahoo-5m-2024-05"
 NY = "America/New_York"
@@ -64,10 +69,25 @@ def history_frame(
     return frame
 
 
+def shared_dir() -> Path | None:
+    """The shared real Yahoo bars' folder; ``None`` when absent or hidden by ``VIBE_TEST_NO_SHARED=1``."""
+    if os.environ.get("VIBE_TEST_NO_SHARED", "") not in ("", "0") or not SHARED.is_dir():
+        return None
+    return SHARED
+
+
+def series_history(series: BarSeries, *, utc: bool = False) -> pd.DataFrame:
+    """``series`` as the history frame Yahoo would send for it."""
+    return history_frame(
+        series.ts, series.open, series.high, series.low, series.close, series.volume, utc=utc
+    )
+
+
 def shared_history(symbol: str, *, utc: bool = False) -> pd.DataFrame | None:
-    """The shared real bars of ``symbol`` as a history frame, or ``None`` when absent."""
-    path = SHARED / f"{symbol.upper()}.csv"
-    if not path.is_file():
+    """The shared real bars of ``symbol`` as a history frame, or ``None`` when absent or hidden."""
+    folder = shared_dir()
+    path = None if folder is None else folder / f"{symbol.upper()}.csv"
+    if path is None or not path.is_file():
         return None
     raw = pd.read_csv(path)
     stamps = pd.DatetimeIndex(pd.to_datetime(raw["Date Time"])).tz_localize(NY).as_unit("ns")
@@ -76,16 +96,17 @@ def shared_history(symbol: str, *, utc: bool = False) -> pd.DataFrame | None:
     )
 
 
-def generated_history(symbol: str, *, seed: int = 7, utc: bool = False) -> pd.DataFrame:
-    """Seeded sample bars of ``symbol`` for the shared data's span (2024-05-01 .. 2024-05-28)."""
-    import datetime as dt
-
+def generated_market(symbols: Iterable[str], *, seed: int = 7) -> dict[str, BarSeries]:
+    """Seeded sample bars (source ``yahoo``) for the shared data's 19 sessions, 2024-05-01 .. 2024-05-28."""
     from vibe_backtest.sample import sample_market
 
-    series = sample_market([symbol], n_sessions=19, end=dt.date(2024, 5, 28), seed=seed)[symbol.upper()]
-    return history_frame(
-        series.ts, series.open, series.high, series.low, series.close, series.volume, utc=utc
-    )
+    market = sample_market(list(symbols), n_sessions=19, end=dt.date(2024, 5, 28), seed=seed)
+    return {sym: attrs.evolve(series, source="yahoo") for sym, series in market.items()}
+
+
+def generated_history(symbol: str, *, seed: int = 7, utc: bool = False) -> pd.DataFrame:
+    """Seeded sample bars of ``symbol`` for the shared data's span (2024-05-01 .. 2024-05-28)."""
+    return series_history(generated_market([symbol], seed=seed)[symbol.upper()], utc=utc)
 
 
 def default_bars(symbols: Iterable[str], *, utc: bool = False) -> dict[str, pd.DataFrame]:

@@ -1,8 +1,10 @@
 """Yahoo warm-up, archive and backfill through the real service (feed clock), a real SQLite store and
 the real ``yfinance.download`` over a fake ``Ticker`` (tests/fakes/yahoo.py): never the network.
 
-The live day is 2024-05-28 of the shared real Yahoo bars (AAPL, MSFT), played as prints; the
-warm-up comes from the sessions before it.
+The market is the seeded sample market (AAPL, MSFT) on the shared real Yahoo bars' sessions,
+2024-05-01 .. 2024-05-28, so every test runs in a fresh clone: Yahoo serves it, and the live day
+2024-05-28 is played from it as prints; the warm-up comes from the sessions before it. One variant of
+the warm-up test runs on the shared real bars themselves, when they are here.
 """
 
 from __future__ import annotations
@@ -14,8 +16,15 @@ from typing import Any
 
 import anyio
 import attrs
+import pandas as pd
 import pytest
-from tests.fakes.yahoo import SHARED, FakeYahoo, default_bars, rate_limit_error
+from tests.fakes.yahoo import (
+    FakeYahoo,
+    generated_market,
+    rate_limit_error,
+    series_history,
+    shared_dir,
+)
 
 from vibe_backtest.api import calendar
 from vibe_backtest.data import BarSeries, iter_bars, load_dir, load_file
@@ -35,9 +44,8 @@ from vibe_live.service import LiveService
 from vibe_live.settings import Settings
 from vibe_live.store import Store
 
-pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason="the shared real Yahoo bars are not here")
-
 SYMBOLS = ("AAPL", "MSFT")
+MARKET = generated_market(SYMBOLS)
 LIVE_DAY = dt.date(2024, 5, 28)
 SESSIONS = calendar()
 OPEN = SESSIONS.for_date(LIVE_DAY).open  # type: ignore[union-attr]
@@ -68,8 +76,22 @@ class Recorder:
         return 0
 
 
-def day_series(day: dt.date) -> dict[str, BarSeries]:
-    return {s: load_file(SHARED / f"{s}.csv", symbol=s, start=day, end=day, source="yahoo") for s in SYMBOLS}
+def day_series(day: dt.date, market: dict[str, BarSeries] = MARKET) -> dict[str, BarSeries]:
+    """The bars of ``market`` in the session of ``day``."""
+    session = SESSIONS.for_date(day)
+    assert session is not None
+    return {s: market[s].between(session.open, session.close) for s in SYMBOLS}
+
+
+def yahoo_bars(market: dict[str, BarSeries] = MARKET) -> dict[str, pd.DataFrame]:
+    """What Yahoo serves: the whole of ``market``."""
+    return {s: series_history(market[s]) for s in SYMBOLS}
+
+
+def real_market() -> dict[str, BarSeries]:
+    folder = shared_dir()
+    assert folder is not None
+    return {s: load_file(folder / f"{s}.csv", symbol=s, source="yahoo") for s in SYMBOLS}
 
 
 def settings_for(cache: Path, **data: object) -> Settings:
@@ -142,9 +164,24 @@ def test_the_warmup_need_comes_from_the_config_not_a_constant():
 # -- warm-up ---------------------------------------------------------------------------------------
 
 
-def test_warmup_from_the_cache_logs_yahoo_bars_warms_the_indicators_and_replays(tmp_path, logs):
+@pytest.mark.parametrize(
+    "real",
+    [
+        pytest.param(False, id="generated"),
+        pytest.param(
+            True,
+            id="real",
+            marks=pytest.mark.skipif(
+                shared_dir() is None,
+                reason="Yahoo's own bars (their volumes, prices and gaps) are in /work/shared only",
+            ),
+        ),
+    ],
+)
+def test_warmup_from_the_cache_logs_yahoo_bars_warms_the_indicators_and_replays(tmp_path, logs, real):
     cache = tmp_path / "cache"
-    online = FakeYahoo(bars=default_bars(SYMBOLS), now_ns=OPEN)
+    market = real_market() if real else MARKET
+    online = FakeYahoo(bars=yahoo_bars(market), now_ns=OPEN)
     plan = warmup_plan(settings_for(cache).core, SESSIONS, OPEN)
     filled = YahooHistory(cache, SESSIONS, downloader=online).fetch(
         SYMBOLS, since_ns=plan.start_ns, until_ns=OPEN
@@ -152,7 +189,7 @@ def test_warmup_from_the_cache_logs_yahoo_bars_warms_the_indicators_and_replays(
     assert filled.problem is None and (cache / "5m" / "AAPL.parquet").is_file()
     offline = FakeYahoo(offline=True)  # the cache covers the need: Yahoo is not asked at all
     notes = Recorder()
-    live = list(iter_bars(day_series(LIVE_DAY)))
+    live = list(iter_bars(day_series(LIVE_DAY, market)))
     service = run_day(tmp_path / "live.db", settings_for(cache), offline, live, notes)
 
     assert offline.calls == []
@@ -211,7 +248,7 @@ def test_an_offline_start_runs_without_warmup_and_notifies(tmp_path, logs):
 
 
 def test_warmup_off_fetches_nothing(tmp_path, logs):
-    fake = FakeYahoo(bars=default_bars(SYMBOLS), now_ns=OPEN)
+    fake = FakeYahoo(bars=yahoo_bars(), now_ns=OPEN)
     live = list(iter_bars(day_series(LIVE_DAY)))
     run_day(tmp_path / "live.db", settings_for(tmp_path / "c", warmup=False), fake, live, Recorder())
     assert fake.calls == [] and not any(isinstance(e, Bar) for e in logged(tmp_path / "live.db"))
@@ -233,7 +270,7 @@ def test_a_hanging_yahoo_is_retried_with_backoff_then_given_up(tmp_path):
 
 
 def test_a_failed_attempt_is_retried_and_the_next_one_counts(tmp_path):
-    online = FakeYahoo(bars=default_bars(SYMBOLS), now_ns=OPEN)
+    online = FakeYahoo(bars=yahoo_bars(), now_ns=OPEN)
     calls: list[str] = []
 
     def flaky(*args: object, **kwargs: object) -> object:
@@ -260,7 +297,7 @@ def silenced(day: dt.date, symbol: str, start: str, end: str) -> list[Bar]:
 
 def test_backfill_marks_the_bars_of_a_gap_recovered_in_the_store_and_the_archive(tmp_path, logs):
     cache = tmp_path / "cache"
-    fake = FakeYahoo(bars=default_bars(SYMBOLS))
+    fake = FakeYahoo(bars=yahoo_bars())
     live = silenced(LIVE_DAY, "AAPL", "10:00", "10:40")
     notes = Recorder()
     run_day(tmp_path / "live.db", settings_for(cache, warmup=False), fake, live, notes)
@@ -315,7 +352,7 @@ def test_gaps_from_the_log_drive_the_backfill_by_symbol_start_end(tmp_path, logs
     assert find_gaps(tmp_path / "live.db", session, SYMBOLS, 30 * 60) == []  # shorter than the limit
     with Store(tmp_path / "live.db") as store:
         assert store.rows("recovered_bars") == []  # backfill_after_seconds: 0 switched it off
-        source = YahooHistory(tmp_path / "c", SESSIONS, downloader=FakeYahoo(bars=default_bars(SYMBOLS)))
+        source = YahooHistory(tmp_path / "c", SESSIONS, downloader=FakeYahoo(bars=yahoo_bars()))
         got = backfill(store, source, gaps)
         assert got.problem is None and len(store.rows("recovered_bars")) == 5  # 10:55 .. 11:15
 
@@ -348,7 +385,7 @@ def test_the_archive_appends_the_built_bars_each_day_and_reads_them_back(tmp_pat
 
 def test_a_restart_feeds_no_warmup_bar_twice_and_ends_a_warmup_cut_short(tmp_path, logs):
     cache = tmp_path / "cache"
-    fake = FakeYahoo(bars=default_bars(SYMBOLS), now_ns=OPEN)
+    fake = FakeYahoo(bars=yahoo_bars(), now_ns=OPEN)
     live = list(iter_bars(day_series(LIVE_DAY)))
     db = tmp_path / "live.db"
     # a warm-up cut short by a crash: its Pause is in the log, its Resume never came
@@ -377,7 +414,7 @@ def test_sessions_in_the_archive_warm_up_from_the_live_sources_own_bars(tmp_path
         list(iter_bars(day_series(previous))),
         Recorder(),
     )
-    fake = FakeYahoo(bars=default_bars(SYMBOLS), now_ns=OPEN)
+    fake = FakeYahoo(bars=yahoo_bars(), now_ns=OPEN)
     service = run_day(
         tmp_path / "two.db", settings_for(cache), fake, list(iter_bars(day_series(LIVE_DAY))), Recorder()
     )
@@ -458,7 +495,7 @@ def test_a_start_in_the_middle_of_a_session_warms_up_through_its_last_complete_b
     session = SESSIONS.for_date(LIVE_DAY)
     assert session is not None
     start = session.local_time_ns("11:02") + 30 * 10**9  # the service starts at 11:02:30
-    fake = FakeYahoo(bars=default_bars(SYMBOLS), now_ns=start)
+    fake = FakeYahoo(bars=yahoo_bars(), now_ns=start)
     settings = settings_for(tmp_path / "c")
     live = [b for b in iter_bars(day_series(LIVE_DAY)) if b.ts >= session.local_time_ns("11:05")]
     store = Store(tmp_path / "live.db")
@@ -487,7 +524,7 @@ def test_a_start_in_the_middle_of_a_session_warms_up_through_its_last_complete_b
 
 
 def test_a_rate_limited_symbol_is_retried_and_the_others_are_kept(tmp_path):
-    limited = FakeYahoo(bars=default_bars(SYMBOLS), failing={"MSFT": rate_limit_error()}, now_ns=OPEN)
+    limited = FakeYahoo(bars=yahoo_bars(), failing={"MSFT": rate_limit_error()}, now_ns=OPEN)
     source = YahooHistory(tmp_path, SESSIONS, downloader=limited, retries=2, backoff=0.0)
     got = source.fetch(SYMBOLS, since_ns=OPEN - 3 * 86_400 * 10**9, until_ns=OPEN)
     assert len(limited.calls) == 2 and got.problem is not None and "MSFT" in got.problem
