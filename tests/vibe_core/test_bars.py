@@ -422,6 +422,7 @@ def test_volume_conserved_and_bars_consistent(sessions, spec):
         assert b.low <= min(b.open, b.close) <= max(b.open, b.close) <= b.high
         # every emitted bar is one Bar's own checked constructor accepts, field for field (the
         # aggregator builds its bars without that call: this is what makes that safe)
+        assert type(b) is Bar
         assert Bar(**{f.name: getattr(b, f.name) for f in attrs.fields(Bar)}) == b
         s = sessions.session_at(b.ts)
         assert s is not None
