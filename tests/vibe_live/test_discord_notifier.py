@@ -319,3 +319,24 @@ def test_a_notification_problem_is_logged_never_raised_into_the_service(db, capl
         assert anyio.run(n.drain, 0.1) == -1
     events = [getattr(r, "event", "") for r in caplog.records]
     assert events.count("notification not committed") == 2 and "notifications not drained" in events
+
+
+def test_the_shells_own_notices_are_committed_once(db):
+    """The history keeper's notices (Yahoo unavailable...) go through the outbox, keyed by time and
+    title: the same notice said again (a restart at the same feed time) is one message."""
+    from vibe_core.actions import Notify
+    from vibe_core.types import Severity
+
+    n = notifier(db)
+    notice = Notify(ts=1_000, severity=Severity.WARNING, title="Warm-up skipped: Yahoo unavailable",
+                    fields=(("problem", "offline"),))  # fmt: skip
+    n.notice(notice)
+    n.notice(notice)
+    n.notice(Notify(ts=2_000, severity=Severity.CRITICAL, title="Backfill incomplete"))
+    got = [i for i in items(n) if i["kind"] == "notice"]
+    assert [(i["key"], i["title"], i["urgent"]) for i in got] == [
+        ("shell:1000:Warm-up skipped: Yahoo unavailable", "Warm-up skipped: Yahoo unavailable", False),
+        ("shell:2000:Backfill incomplete", "Backfill incomplete", True),
+    ]
+    assert got[0]["fields"] == [["problem", "offline"]]
+    n.close()

@@ -206,9 +206,13 @@ def event_rejected_item(seq: int, idx: int, action: EventRejected) -> Item:
 
 def notice_item(seq: int, idx: int, action: Notify) -> Item:
     """The generic path: any ``Notify`` of the core, as it is (critical ones are urgent)."""
+    return _notice(f"notice:{seq}:{idx}", action)
+
+
+def _notice(key: str, action: Notify) -> Item:
     severity = action.severity.value
     return Item(
-        key=f"notice:{seq}:{idx}",
+        key=key,
         kind="notice",
         severity=severity,
         title=action.title,
@@ -221,16 +225,7 @@ def notice_item(seq: int, idx: int, action: Notify) -> Item:
 def shell_notice_item(action: Notify) -> Item:
     """A notice of the shell's own, keyed by its time and title (a restart that says it again at the
     same feed time is the same message)."""
-    severity = action.severity.value
-    return Item(
-        key=f"shell:{action.ts}:{action.title}",
-        kind="notice",
-        severity=severity,
-        title=action.title,
-        fields=tuple(action.fields),
-        ts=action.ts,
-        urgent=severity == "critical",
-    )
+    return _notice(f"shell:{action.ts}:{action.title}", action)
 
 
 def feed_item(seq: int, ts: int, connected: bool, reason: str) -> Item:
