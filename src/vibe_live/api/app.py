@@ -75,4 +75,6 @@ def create_app(
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
         ),
         debug=debug,
+        logging_config=None,  # the service logs its own way; Litestar's default would open the root
+        # logger at INFO, and httpx's request lines (the Finnhub token is in the URL) would reach stderr
     )

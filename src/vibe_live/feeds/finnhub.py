@@ -62,6 +62,9 @@ __all__ = [
     "TOO_MANY",
 ]
 
+#: httpx logs every request's URL at INFO, and the handshake's carries the key: never below WARNING
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
 TOO_MANY = "Subscribing to too many symbols"  #: Finnhub's error text over the per-key symbol limit
 _TOKEN = re.compile(r"(token=)[^&]*")
 _MAX_MESSAGE = 16 * 2**20  #: a batched trade frame can be large
