@@ -210,15 +210,12 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    import anyio
     import attrs
 
     from vibe_backtest.api import calendar
     from vibe_live.clock import ReplayClock
     from vibe_live.logs import setup_logging
-    from vibe_live.service import LiveService
     from vibe_live.settings import resolve_settings
-    from vibe_live.store import Store
 
     settings, provenance = resolve_settings(_cli_layers(args))
     if args.clock == "feed" and args.speed is not None:
@@ -236,33 +233,49 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from vibe_live.feeds.replay import ReplayFeed
 
     clock = ReplayClock(args.speed or 1.0) if args.clock == "wall" else None
-    store = Store(settings.storage.db, durability=settings.storage.durability)  # type: ignore[arg-type]
-    from vibe_live.notify import make_notifier
+    return _serve(
+        settings,
+        args,
+        sessions,
+        lambda skip: ReplayFeed(bars, skip=skip),
+        feed_label=label,
+        clock=clock,
+        last_close=last_close,
+        paced_from=paced_from if args.clock == "wall" else None,
+    )
 
+
+def _serve(settings: Any, args: argparse.Namespace, sessions: Any, make_feed: Any, **service: Any) -> int:
+    """The service over ``settings.storage.db`` with its notifier and (unless switched off) the API,
+    until the feed ends or a signal stops it: the one path of a replay and of the live feed."""
+    import anyio
+
+    from vibe_live.notify import make_notifier
+    from vibe_live.service import LiveService
+    from vibe_live.store import Store
+
+    store = Store(settings.storage.db, durability=settings.storage.durability)
     notifier = None
     try:
         notifier = make_notifier(settings, store.path)
-        service = LiveService(
+        live = LiveService(
             settings,
             store,
             sessions,
-            lambda skip: ReplayFeed(bars, skip=skip),
-            feed_label=label,
+            make_feed,
             clock_mode=args.clock,
-            clock=clock,
-            last_close=last_close,
-            paced_from=paced_from if args.clock == "wall" else None,
             dry_run=args.dry_run,
             notifier=notifier,
+            **service,
         )
         if settings.features.enable_dashboard_api:
             from vibe_live.api.live import attach_api
 
             try:
-                attach_api(service)
+                attach_api(live)
             except OSError as exc:
                 raise _BadInput(f"{exc} (set api.port, or features.enable_dashboard_api: false)") from None
-        anyio.run(service.run)
+        anyio.run(live.run)
     finally:
         if notifier is not None:
             notifier.close()
@@ -272,16 +285,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _live(settings: Any, args: argparse.Namespace) -> int:
     """The live service: the Finnhub feed, the wall clock (``--clock feed``: the prints' time)."""
-    import anyio
 
     from vibe_backtest.api import calendar
     from vibe_live.clock import WallClock
     from vibe_live.feeds.finnhub import SymbolLimitError, finnhub_feed
     from vibe_live.history import make_history
     from vibe_live.logs import setup_logging
-    from vibe_live.notify import make_notifier
-    from vibe_live.service import LiveService
-    from vibe_live.store import Store
 
     if not settings.data.finnhub_api_key:
         raise _BadInput(
@@ -297,28 +306,15 @@ def _live(settings: Any, args: argparse.Namespace) -> int:
         raise _BadInput(str(exc)) from None
     setup_logging(args.log_format)
     sessions = calendar()
-    store = Store(settings.storage.db, durability=settings.storage.durability)
-    notifier = None
-    try:
-        notifier = make_notifier(settings, store.path)
-        service = LiveService(
-            settings,
-            store,
-            sessions,
-            lambda skip: finnhub_feed(settings),  # the server replays nothing: no resume position
-            feed_label="finnhub",
-            clock_mode=args.clock,
-            clock=WallClock() if args.clock == "wall" else None,
-            dry_run=args.dry_run,
-            notifier=notifier,
-            history=make_history(settings, sessions),  # warm-up (data.warmup), archive, backfill
-        )
-        anyio.run(service.run)
-    finally:
-        if notifier is not None:
-            notifier.close()
-        store.close()
-    return EXIT_OK
+    return _serve(
+        settings,
+        args,
+        sessions,
+        lambda skip: finnhub_feed(settings),  # the server replays nothing: no resume position
+        feed_label="finnhub",
+        clock=WallClock() if args.clock == "wall" else None,
+        history=make_history(settings, sessions),  # warm-up (data.warmup), archive, backfill
+    )
 
 
 def _load_replay(replay: str, settings: Any, *, chosen: bool) -> tuple[dict[str, Any], str]:

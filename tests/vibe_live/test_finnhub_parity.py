@@ -113,7 +113,8 @@ def test_the_sample_market_through_the_finnhub_client_equals_the_backtest(tmp_pa
         with FakeFinnhub(frames, token=KEY, drop_every=drop_every) as server:
             err = run_live(tmp_path, server, f"{name}.db", total)
             drops = len(server.drops)
-        assert "feed connected" in err and KEY not in err
+        assert "feed connected" in err and KEY not in err  # (nor in the API's or httpx's lines)
+        assert "api listening" in err  # the monitoring API runs with the live feed too
         prints, statuses = logged(tmp_path / f"{name}.db")
         assert prints == total
         assert statuses == 1 + 2 * drops  # connected, then a down/up pair per drop
