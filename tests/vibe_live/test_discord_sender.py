@@ -16,7 +16,7 @@ from tests.fakes.discord_server import FakeDiscord
 from vibe_live.notify.items import Item
 from vibe_live.notify.outbox import Outbox
 from vibe_live.notify.ratelimit import Gate
-from vibe_live.notify.sender import WebhookSender, mask_url, probe_webhook, versioned_url
+from vibe_live.notify.sender import WebhookSender, mask_url, versioned_url
 from vibe_live.store import Store
 
 PERIOD = 0.1
@@ -280,17 +280,6 @@ def test_items_already_in_the_outbox_are_not_added_twice(outbox):
     assert outbox.add([note(1), note(2)], seq=3) == 1
     assert outbox.high_water() == 5  # the mark never goes back
     assert [r.key for r in outbox.pending()] == ["note:0", "note:1", "note:2"]
-
-
-def test_the_probe_says_whether_the_webhook_answers_without_its_token(discord):
-    ok, verdict = anyio.run(probe_webhook, discord.url("123/tok"))
-    assert ok and "channel 99" in verdict
-    discord.gone.add("123")
-    ok, verdict = anyio.run(probe_webhook, discord.url("123/tok"))
-    assert not ok and "404" in verdict and "tok" not in verdict
-    ok, verdict = anyio.run(probe_webhook, "http://127.0.0.1:9/api/webhooks/1/tok")
-    assert not ok and "tok" not in verdict
-    assert discord.requests == []  # nothing posted
 
 
 def test_two_webhooks_over_the_global_limit_are_slowed_by_its_429s_and_lose_nothing(tmp_path):

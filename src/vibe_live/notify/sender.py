@@ -46,7 +46,7 @@ from vibe_live.notify.outbox import Outbox, OutboxRow
 from vibe_live.notify.packing import EMBEDS, FIELDS, TOTAL, Message, item_messages, size
 from vibe_live.notify.ratelimit import GLOBAL_GATE, Gate, RequestWindow, backoff
 
-__all__ = ["WebhookSender", "versioned_url", "mask_url", "probe_webhook", "API_VERSION", "URGENT_BEHIND"]
+__all__ = ["WebhookSender", "versioned_url", "mask_url", "API_VERSION", "URGENT_BEHIND"]
 
 API_VERSION = 10
 URGENT_BEHIND = 3  #: an urgent item waits behind at most this many messages, else it goes first
@@ -67,26 +67,6 @@ def mask_url(url: str) -> str:
     parts = urlsplit(url)
     head, _, _ = parts.path.rpartition("/")
     return urlunsplit(parts._replace(path=f"{head}/***", query=""))
-
-
-async def probe_webhook(url: str, *, timeout: float = 5.0) -> tuple[bool, str]:
-    """Whether the webhook answers (``GET`` of the webhook: its name and channel), and a one-line verdict.
-
-    For ``vibe-live doctor``: nothing is posted; the token never appears in the verdict.
-    """
-    target = versioned_url(url)
-    try:
-        async with httpx.AsyncClient(timeout=timeout) as http:
-            response = await http.get(target)
-    except httpx.HTTPError as exc:
-        return False, f"{mask_url(target)}: {type(exc).__name__}: {exc}"
-    if response.status_code == 200:
-        try:
-            data = response.json()
-            return True, f"webhook {data.get('name')!r} of channel {data.get('channel_id')} answers"
-        except ValueError:
-            return True, "webhook answers"
-    return False, f"{mask_url(target)}: {response.status_code} {response.text[:200]}"
 
 
 def _raw_size(item: Item) -> int:
