@@ -16,8 +16,9 @@ import json
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.vibe_core.records import per_symbol
 
-from vibe_core.actions import FeedGap, SignalEvaluated, TradeClosed
+from vibe_core.actions import FeedGap, SignalEvaluated
 from vibe_core.calendar import nyse_sessions
 from vibe_core.codec import event_from_dict, event_to_dict
 from vibe_core.config import config_from_dict
@@ -30,7 +31,6 @@ from vibe_core.events import (
     FeedStatus,
     Filled,
     OrderAccepted,
-    OrderCancelled,
     Trade,
 )
 from vibe_core.sim.points import POINT_OFFSETS
@@ -354,29 +354,11 @@ def test_a_replay_of_the_log_and_a_restart_reproduce_every_gate_decision(market,
 # -- bar mode and print mode decide alike -----------------------------------------------------
 
 
-def _symbol(record):
-    if isinstance(record, Filled):
-        return record.fill.symbol
-    if isinstance(record, TradeClosed):
-        return record.trade.symbol
-    if isinstance(record, SignalEvaluated):
-        return record.signal.symbol
-    if isinstance(record, OrderCancelled):
-        return record.order_id.split("-")[0]
-    return record.symbol
-
-
 def records(cfg, events):
     """Orders, fills, cancels, trades and verdicts per symbol in order; the gaps as a sorted list."""
     _, actions = run(cfg, events)
-    kept = []
-    for a in actions:
-        if isinstance(a, Filled | OrderCancelled | TradeClosed | SignalEvaluated):
-            kept.append(a)
-        elif isinstance(a, OrderAccepted):
-            kept.append(a.order)
     gaps = sorted((g for g in actions if isinstance(g, FeedGap)), key=lambda g: (g.end, g.symbol, g.start))
-    return {sym: [r for r in kept if _symbol(r) == sym] for sym in cfg.symbols}, gaps
+    return per_symbol(actions, cfg.symbols), gaps
 
 
 @PROPS

@@ -8,29 +8,18 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.vibe_core.records import per_symbol
 
-from vibe_core.actions import SignalEvaluated, TradeClosed
+from vibe_core.actions import TradeClosed
 from vibe_core.calendar import nyse_sessions
 from vibe_core.config import config_from_dict
 from vibe_core.engine import new_state, step
-from vibe_core.events import Clock, Filled, OrderAccepted, OrderCancelled
+from vibe_core.events import Clock, Filled
 from vibe_core.testing.market import as_prints, events_for, random_day
 
 SESSIONS = nyse_sessions("2024-10-01", "2024-12-31")
 DAYS = [s for s in SESSIONS.sessions if s.date.month == 11]
 SYMBOLS = ("AAPL", "MSFT")
-
-
-def _symbol(record):
-    if isinstance(record, Filled):
-        return record.fill.symbol
-    if isinstance(record, TradeClosed):
-        return record.trade.symbol
-    if isinstance(record, SignalEvaluated):
-        return record.signal.symbol
-    if isinstance(record, OrderCancelled):
-        return record.order_id.split("-")[0]
-    return record.symbol
 
 
 def records(cfg, events):
@@ -41,16 +30,11 @@ def records(cfg, events):
     matched, so the per-symbol sequences (and the account) must be identical.
     """
     state = new_state(cfg, SESSIONS)
-    kept = []
+    emitted = []
     for e in events:
         state, actions = step(state, e)
-        for a in actions:
-            if isinstance(a, Filled | OrderCancelled | TradeClosed | SignalEvaluated):
-                kept.append(a)
-            elif isinstance(a, OrderAccepted):
-                kept.append(a.order)
-    per_symbol = {sym: [r for r in kept if _symbol(r) == sym] for sym in SYMBOLS}
-    return per_symbol, state
+        emitted += actions
+    return per_symbol(emitted, SYMBOLS), state
 
 
 @st.composite
