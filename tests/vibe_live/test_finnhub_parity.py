@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from tests.fakes.finnhub_server import FakeFinnhub, trade_message
-from tests.vibe_live.live_files import COMPARED, env, export, live
+from tests.vibe_live.live_files import COMPARED, env, export, live, sample_backtest
 
 from vibe_backtest.api import calendar
 from vibe_backtest.data import iter_bars
@@ -96,18 +96,7 @@ def run_live(tmp_path: Path, server: FakeFinnhub, db: str, total: int) -> str:
 
 def test_the_sample_market_through_the_finnhub_client_equals_the_backtest(tmp_path):
     frames, total = sample_texts()
-    backtest = subprocess.run(
-        [sys.executable, "-m", "vibe_backtest.cli", "run", "--out", "bt", "--no-report", "--quiet"],
-        cwd=tmp_path,
-        env=env(),
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert backtest.returncode == 0, backtest.stderr[-3000:]
-    trades = (tmp_path / "bt" / "trades.csv").read_text().splitlines()
-    assert len(trades) > 20  # the sample trades: the comparison is not vacuous
+    sample_backtest(tmp_path)
 
     for name, drop_every in (("live", None), ("drops", 300)):
         with FakeFinnhub(frames, token=KEY, drop_every=drop_every) as server:

@@ -5,10 +5,7 @@ per frame logs."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from tests.vibe_live.live_files import COMPARED, env, export, live
+from tests.vibe_live.live_files import COMPARED, export, live, sample_backtest
 
 from vibe_live.store import Store
 
@@ -16,19 +13,8 @@ from vibe_live.store import Store
 def test_a_replay_through_the_service_equals_the_backtest(tmp_path):
     done = live("run", "--replay", "sample", "--clock", "feed", "--db", "live.db", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    backtest = subprocess.run(
-        [sys.executable, "-m", "vibe_backtest.cli", "run", "--out", "bt", "--no-report", "--quiet"],
-        cwd=tmp_path,
-        env=env(),
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert backtest.returncode == 0, backtest.stderr[-3000:]
+    sample_backtest(tmp_path)
     exported = export(tmp_path / "live.db", tmp_path / "live")
-    trades = (tmp_path / "bt" / "trades.csv").read_text().splitlines()
-    assert len(trades) > 20  # the sample trades: the comparison is not vacuous
     for name in COMPARED:
         ours, theirs = (exported / name).read_text(), (tmp_path / "bt" / name).read_text()
         assert ours == theirs, name
