@@ -52,6 +52,8 @@ TOUCHES: Final[dict[str, frozenset[str]]] = {
 }
 #: read after the tables (on the next tick) and at most every ``heavy_ms``: their answers are big
 HEAVY: Final = frozenset({"equity", "bars", "performance"})
+#: the tab (its index in the tabs) that shows each kind's table
+TAB_OF: Final = {"trades": 0, "positions": 1, "fills": 2, "signals": 3, "health": 4}
 ROW_LIMIT: Final = 500
 BAR_LIMIT: Final = 400  #: about five sessions of 5m bars for the day picker
 
@@ -91,6 +93,8 @@ class Dashboard:
         self._heavy_at = float("-inf")
         self._retry_s, self._retry_at = 0.0, float("-inf")
         self._health_symbols: list[str] = []
+        self.tabs: pn.Tabs | None = None
+        self.hidden: set[str] = set()  #: kinds fetched while their tab was not shown, updated on show
         self.candles.symbol.param.watch(lambda _e: self.stale.add("bars"), "value")
 
     # -- layout -----------------------------------------------------------------------------------
@@ -107,6 +111,8 @@ class Dashboard:
             dynamic=True,  # only the shown tab is in the page: Tabulator fails updating while hidden
             sizing_mode="stretch_width",
         )
+        self.tabs = tabs
+        tabs.param.watch(self._on_tab, "active")
         main = template.main
         assert main is not None
         main.append(
@@ -156,6 +162,21 @@ class Dashboard:
     async def _kicked_tick(self) -> None:
         self._kicked = False
         await self.tick()
+
+    def _shown(self, kind: str) -> bool:
+        """Whether ``kind``'s tab is the one in the page (a table outside the page is not touched:
+        its element is gone, and Tabulator's redraw of it fails in the browser)."""
+        if kind not in TAB_OF or self.tabs is None or self.tabs.active == TAB_OF[kind]:
+            return True
+        self.hidden.add(kind)
+        return False
+
+    def _on_tab(self, event: Any) -> None:
+        shown = {kind for kind in self.hidden if TAB_OF[kind] == event.new}
+        if shown:
+            self.hidden -= shown
+            self.stale |= shown
+            self._kick()
 
     def _mark_slow(self) -> None:
         self.stale |= {"health", "account"}
@@ -207,20 +228,21 @@ class Dashboard:
         answers = dict(zip(wanted, await asyncio.gather(*(fetch[k]() for k in wanted)), strict=True))
         if "account" in answers:
             self.cards.update(answers["account"])
-        if "positions" in answers:
+        if "positions" in answers and self._shown("positions"):
             self.positions.update(frames.positions_frame(answers["positions"]))
-        if "trades" in answers:
+        if "trades" in answers and self._shown("trades"):
             self.trades.update(frames.trades_frame(answers["trades"]))
-        if "fills" in answers:
+        if "fills" in answers and self._shown("fills"):
             self.fills.update(frames.fills_frame(answers["fills"]))
-        if "signals" in answers:
+        if "signals" in answers and self._shown("signals"):
             self.signals.update(frames.signals_frame(answers["signals"]))
         if "equity" in answers:
             self.equity.update(answers["equity"])
         if "performance" in answers:
             self.cards.performance.object = performance_line(answers["performance"])
         if "health" in answers:
-            self.health.update(answers["health"])
+            if self._shown("health"):
+                self.health.update(answers["health"])
             self._health_symbols = list(
                 (answers["health"].get("feed") or {}).get("last_print_age_seconds") or {}
             )
