@@ -16,10 +16,9 @@ from vibe_backtest.data import (
     DataWarning,
     date_range,
     day_bounds_ns,
-    iter_bars,
     load_dir,
 )
-from vibe_backtest.loop import run_loop
+from vibe_backtest.loop import run_market
 from vibe_backtest.results import BacktestResult
 from vibe_backtest.sessions import cache_root, nyse_calendar
 from vibe_core.calendar import SessionTable
@@ -182,7 +181,7 @@ def run_backtest(
         bar = tqdm(total=total, unit="bar", unit_scale=True, desc="backtest", leave=False, disable=None)
         on_progress = bar.update
     try:
-        loop = run_loop(iter_bars(market), cfg, sessions, on_progress=on_progress)
+        loop = run_market(market, cfg, sessions, on_progress=on_progress)
     finally:
         if bar is not None:
             bar.close()

@@ -4,24 +4,37 @@ Parity by construction: this module makes no trading decision. It merges the sym
 time into one ``BarSlice`` per open time, adds a ``Clock`` at every session close (so end-of-day
 work happens exactly as in the live shell), and hands every action to the :class:`Recorder`.
 Equity is sampled once per timestamp.
+
+:func:`run_market` is the backtest's loop over a market of columns: it steps only the instants
+that could change something and lets the core catch up the rest in bulk
+(:mod:`vibe_core.engine.skip`), with the same records, equity and final state as :func:`run_loop`
+feeding every bar (``skip=False`` does exactly that).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import attrs
+import numpy as np
+import numpy.typing as npt
 
 from vibe_core.actions import Action, FeedGap, RiskHalted, SignalEvaluated, TradeClosed
 from vibe_core.calendar import SessionTable
 from vibe_core.config import Config
-from vibe_core.engine import EngineState, new_state, step
+from vibe_core.engine import PRIMARY, EngineState, new_state, step
+from vibe_core.engine.skip import catch_up, quiet
 from vibe_core.events import Bar, BarSlice, Clock, Filled, OrderAccepted, OrderCancelled, OrderRejected
 from vibe_core.models import Fill, Order, TradeRecord
 
-__all__ = ["Recorder", "LoopResult", "run_loop"]
+if TYPE_CHECKING:
+    from vibe_backtest.data import BarSeries
+
+__all__ = ["Recorder", "LoopResult", "run_loop", "run_market"]
+
+_WINDOW = 512  #: instants :meth:`Quiet.extent` looks at in one go (a session has at most 78 of 5m)
 
 
 @attrs.define
@@ -62,18 +75,38 @@ class Recorder:
                 self.gaps.append(a)
 
 
+def _i64(values: Any) -> npt.NDArray[np.int64]:
+    return np.asarray(values, dtype=np.int64)
+
+
+def _f64(values: Any) -> npt.NDArray[np.float64]:
+    return np.asarray(values, dtype=np.float64)
+
+
+def _bools(values: Any) -> npt.NDArray[np.bool_]:
+    return np.asarray(values, dtype=bool)
+
+
 @attrs.define
 class LoopResult:
+    """The engine's records, and equity as columns: one sample per instant (after its step) and
+    one per session close (``daily_*``)."""
+
     state: EngineState
     recorder: Recorder
-    equity_ts: list[int]
-    equity_cash: list[float]
-    equity_value: list[float]
-    exposed: list[bool]
-    daily_ts: list[int]
-    daily_equity: list[float]
+    equity_ts: npt.NDArray[np.int64] = attrs.field(converter=_i64)
+    equity_cash: npt.NDArray[np.float64] = attrs.field(converter=_f64)
+    equity_value: npt.NDArray[np.float64] = attrs.field(converter=_f64)
+    exposed: npt.NDArray[np.bool_] = attrs.field(converter=_bools)
+    daily_ts: npt.NDArray[np.int64] = attrs.field(converter=_i64)
+    daily_equity: npt.NDArray[np.float64] = attrs.field(converter=_f64)
     bars_processed: int
     wall_seconds: float
+    bars_stepped: int = -1  #: input bars that went through ``step`` (-1: all of them)
+
+    def __attrs_post_init__(self) -> None:
+        if self.bars_stepped < 0:
+            self.bars_stepped = self.bars_processed
 
 
 def run_loop(
@@ -166,4 +199,129 @@ def run_loop(
         daily_equity=daily_eq,
         bars_processed=n,
         wall_seconds=time.perf_counter() - started,
+    )
+
+
+def run_market(
+    market: Mapping[str, BarSeries],
+    config: Config,
+    sessions: SessionTable,
+    *,
+    skip: bool = True,
+    on_progress: Callable[[int], Any] | None = None,
+    progress_every: int = 20_000,
+    state: EngineState | None = None,
+) -> LoopResult:
+    """:func:`run_loop` over a market of columns, stepping only what could change something.
+
+    After each step the core says what would wake it (:func:`vibe_core.engine.skip.quiet`); the
+    instants before the next bar that reaches a level or a deadline are caught up in bulk
+    (:func:`vibe_core.engine.skip.catch_up`) and their equity samples computed as columns. The
+    result equals :func:`run_loop` of the same bars. ``skip=False``, a strategy without
+    ``quiet_band``, bars of another timeframe than 5m or of a symbol not traded: every bar is stepped.
+    """
+    from vibe_backtest.data import iter_bars  # (data reads files: not needed by the loop itself)
+    from vibe_backtest.grid import Grid
+
+    grid = Grid.of(market, sessions) if skip else None
+    if grid is None or grid.timeframe is not PRIMARY or not set(grid.symbols) <= set(config.symbols):
+        return run_loop(
+            iter_bars(market),
+            config,
+            sessions,
+            on_progress=on_progress,
+            progress_every=progress_every,
+            state=state,
+        )
+    started = time.perf_counter()
+    state = new_state(config, sessions) if state is None else state
+    recorder = Recorder()
+    record = recorder.record
+    portfolio = state.portfolio
+    rows = len(grid)
+    capacity = 2 * rows + 2  # (a sample per instant, and at most one more per session close)
+    eq_ts = np.zeros(capacity, dtype=np.int64)
+    eq_cash = np.zeros(capacity)
+    eq_value = np.zeros(capacity)
+    exposed = np.zeros(capacity, dtype=bool)
+    size = 0
+    daily_ts: list[int] = []
+    daily_eq: list[float] = []
+    ts_list = grid.ts.tolist()
+    counts = grid.present.sum(axis=1).tolist()
+    ok = grid.ok
+    symbols, sources = grid.symbols, grid.sources
+    step_ns = grid.timeframe.ns
+    close_at = -1
+    n = stepped = reported = 0
+
+    def sample(ts: int) -> None:
+        nonlocal size
+        if size and eq_ts[size - 1] == ts:  # a session's close falls on its last bar's end: one sample
+            size -= 1
+        eq_ts[size] = ts
+        eq_cash[size] = portfolio.cash
+        eq_value[size] = portfolio.equity()
+        exposed[size] = bool(portfolio.positions)
+        size += 1
+
+    def close_session(ts: int) -> None:
+        _, actions = step(state, Clock(ts=ts))
+        if actions:
+            record(actions)
+        sample(ts)
+        daily_ts.append(ts)
+        daily_eq.append(portfolio.equity())
+
+    r = next_ask = 0
+    while r < rows:
+        ts = ts_list[r]
+        if ts >= close_at:
+            if close_at >= 0:
+                close_session(close_at)
+            session = sessions.session_at(ts)
+            close_at = session.close if session is not None else -1
+        _, actions = step(state, BarSlice(ts=ts, bars=grid.bars(r)))
+        if actions:
+            record(actions)
+        sample(ts + step_ns)
+        n += counts[r]
+        stepped += counts[r]
+        r += 1
+        if r < rows and ok[r] and r >= next_ask:
+            found = quiet(state, symbols)
+            if found is not None:
+                hi = min(rows, r - 1 + _WINDOW, int(np.searchsorted(grid.ts, found.wake)))
+                t, (_, high, low, close, _) = grid.rows(r - 1, hi)
+                skipped = found.extent(t, high, low, close, ok[r - 1 : hi])
+                if skipped:
+                    catch_up(state, symbols, sources, *grid.rows(r - 1, r + skipped))
+                    end = size + skipped
+                    eq_ts[size:end] = grid.ts[r : r + skipped] + step_ns
+                    eq_cash[size:end] = portfolio.cash
+                    eq_value[size:end] = grid.equity(r, r + skipped, portfolio.cash, found.positions)
+                    exposed[size:end] = bool(portfolio.positions)
+                    size = end
+                    n += skipped * len(symbols)
+                    r += skipped
+                    next_ask = r + 2
+        if on_progress is not None and n - reported >= progress_every:
+            on_progress(n - reported)
+            reported = n
+    if rows and close_at >= 0:
+        close_session(close_at)
+    if on_progress is not None and n > reported:
+        on_progress(n - reported)
+    return LoopResult(
+        state=state,
+        recorder=recorder,
+        equity_ts=eq_ts[:size].copy(),
+        equity_cash=eq_cash[:size].copy(),
+        equity_value=eq_value[:size].copy(),
+        exposed=exposed[:size].copy(),
+        daily_ts=daily_ts,
+        daily_equity=daily_eq,
+        bars_processed=n,
+        wall_seconds=time.perf_counter() - started,
+        bars_stepped=stepped,
     )

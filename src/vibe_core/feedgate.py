@@ -45,7 +45,7 @@ or at the session close, which is already a deadline; both shells see those same
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -149,6 +149,31 @@ class FeedGate:
                 out.append(self._stale_gap(symbol, last if last > floor0 else floor0, ts))
         self.newest, self.prior = newest, prior
         return out
+
+    def can_skip(self) -> bool:
+        """Whether :meth:`skip` may stand in for :meth:`on_bars` (no outage is waiting to be judged)."""
+        return self.outage == _NONE and not self.down
+
+    def skip(self, times: Sequence[int], symbols: Iterable[str], timeframe: Timeframe) -> None:
+        """:meth:`on_bars` of a bar of each of ``symbols`` at each of ``times`` (consecutive
+        instants, every symbol seen at the instant before the first): no gap can open, so only the
+        data times move (the backtest loop's catch-up)."""
+        if not times:
+            return
+        offset = _LAST_POINT[timeframe]
+        newest = self.newest
+        for ts in times[-2:]:  # (only the last two instants leave a trace: prior and newest)
+            if ts > newest:
+                self.prior = newest
+            end = ts + offset
+            if end > newest:
+                newest = end
+        self.newest = newest
+        last_of = self.last
+        end = times[-1] + offset
+        for symbol in symbols:
+            if end > last_of.get(symbol, 0):
+                last_of[symbol] = end
 
     def _on_bars_judging(self, bars: Iterable[Bar]) -> list[FeedGap]:
         """:meth:`on_bars` while an outage waits for its first data (rare): bar by bar."""

@@ -10,10 +10,12 @@ among forming bars (exact after each event), ``_base`` mirrors every symbol's fi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 import attrs
+import numpy as np
+import numpy.typing as npt
 
 from vibe_core.bars.forming import FAR, NEVER, TF_NS, Forming, SymbolState, check_timeframes, merged, to_bar
 from vibe_core.calendar import SessionTable
@@ -238,6 +240,82 @@ class BarAggregator:
         out = self._close_due(ts) if ts >= self._next_due else []
         if ts > self._now:
             self._now = ts
+        return out
+
+    # -- skipping (bar mode) -----------------------------------------------------------------------
+
+    def can_catch_up(self, first: int) -> bool:
+        """Whether :meth:`catch_up` may stand in for :meth:`on_slice` from instant ``first`` on: no
+        bar is forming from prints or smaller bars, and none is due by then."""
+        return not self._base and self._next_due > first
+
+    def catch_up(
+        self,
+        times: Sequence[int],
+        symbols: Sequence[str],
+        columns: Sequence[npt.NDArray[np.float64]],
+        sources: Sequence[str],
+    ) -> list[Bar]:
+        """:meth:`on_slice` of every instant of ``times`` in one call, for complete first-timeframe
+        bars given as columns: ``columns`` is ``(open, high, low, close, volume)``, each ``instants x
+        symbols``; every symbol has a bar at every instant (contiguous, one session, on its grid).
+
+        Returns the higher-timeframe bars they complete, in time order per symbol (the input bars
+        themselves are not built: the caller has them). Same state as the slices one by one.
+        """
+        out: list[Bar] = []
+        if not times:
+            return out
+        base_ns = self._tf_ns[0]
+        levels = self._levels
+        scratch = Forming(0, 0, 0.0, 0.0, 0.0, 0.0, 0.0, "", 0, 0)  # (the values _fold_into copies)
+        first, last = times[0], times[-1]
+        if not self._lo <= first < self._hi:
+            self._locate(first)
+        if not self._in_session or last >= self._hi:
+            raise ValueError(f"catch_up: instants {first}..{last} are not inside one session")
+        s_open, s_close = self._s_open, self._s_close
+        if last > self._now:
+            self._now = last
+        end_last = last + base_ns
+        if end_last < s_close:
+            self._grid_next = end_last
+        else:
+            end_last = s_close
+            self._grid_next = last  # (set by the instant before, if any; `last` itself is on the grid)
+        known = self._symbols
+        for i, name in enumerate(symbols):
+            sym = known.get(name) or self._symbol(name)
+            if first < sym.seen_end or sym.forming[0] is not None:
+                raise ValueError(f"catch_up: {name} has bars at or after {first} already")
+            sym.seen_end = end_last
+            if levels == 1:
+                continue
+            forming = sym.forming
+            src = sources[i]
+            opens, highs, lows, closes, volumes = (column[:, i].tolist() for column in columns)
+            for t, o, h, lo, c, v in zip(times, opens, highs, lows, closes, volumes, strict=True):
+                end_in = t + base_ns
+                if end_in > s_close:
+                    end_in = s_close
+                hb = forming[1]
+                if hb is None or not hb.start <= t < hb.end:
+                    scratch.open, scratch.high, scratch.low, scratch.close = o, h, lo, c
+                    scratch.volume, scratch.source = v, src
+                    self._fold_into(sym, 1, t, scratch, s_open, s_close, end_in, out)
+                    continue
+                if h > hb.high:
+                    hb.high = h
+                if lo < hb.low:
+                    hb.low = lo
+                hb.close = c
+                hb.volume += v
+                if hb.end <= end_in:
+                    out.append(to_bar(name, self.timeframes[1], hb))
+                    forming[1] = None
+                    if levels > 2:
+                        self._fold_into(sym, 2, hb.start, hb, s_open, s_close, end_in, out)
+        self._next_due = self._earliest_end()
         return out
 
     # -- read model --------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ from vibe_core.sim.book import PROGRESS, Book, Working
 from vibe_core.sim.matching import At, Market, Matcher, VenueRecord
 from vibe_core.sim.ordertypes import kind_of
 from vibe_core.sim.points import POINT_OFFSETS, trade_point
-from vibe_core.sim.quiet import cold, inside, may_act
+from vibe_core.sim.quiet import Band, cold, inside, may_act
 from vibe_core.sim.slippage import bar_range_pct
 from vibe_core.types import OrderStatus, Timeframe
 
@@ -252,6 +252,22 @@ class Venue:
         for bar in bars:
             if bar.timeframe is primary:
                 closed[bar.symbol] = bar
+
+    def skip(self, matched: Iterable[Bar], closed: Iterable[Bar]) -> None:
+        """Quiet bars passed (the backtest loop's catch-up): ``matched`` the last bar matched per
+        symbol, ``closed`` the last closed. Precondition: every skipped bar was inside its symbol's
+        band (:meth:`bands`), so matching would only have moved the last price (as in :meth:`on_bars`)."""
+        for bar in matched:
+            self._unseen[bar.symbol] = bar
+        self.observe_bars(closed)
+
+    def bands(self) -> dict[str, Band] | None:
+        """Each symbol's quiet band (symbols without working orders have none: any bar is quiet), or
+        ``None`` when bars cannot be skipped (the fast path is off)."""
+        if not self.fast:
+            return None
+        book = self._book
+        return {symbol: book.band(symbol, working) for symbol, working in book.by_symbol.items()}
 
     def next_deadline(self) -> int | None:
         """The earliest time the venue has work without market data: a pending order's activation

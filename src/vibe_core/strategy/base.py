@@ -13,13 +13,17 @@ validates or places orders: validation, risk and the venue do that, the same way
 strategy. A new strategy is one module: a config class, the strategy class, and a
 :func:`~vibe_core.strategy.registry.register` call (or none: ``strategy.name`` may be its import
 path ``mypkg.strats:MyStrategy``).
+
+A strategy may also say which bars cannot matter to it, so that a backtest need not feed them
+(:mod:`vibe_core.engine.skip`): an optional ``quiet_band(symbol) -> QuietBand | None``. A strategy
+without it (or returning ``None``) is fed every bar, exactly as before.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
+from typing import Any, ClassVar, Final, Generic, Protocol, Self, TypeAlias, TypeVar
 
 from vibe_core.calendar import Session
 from vibe_core.config import StrategyConfig
@@ -27,7 +31,15 @@ from vibe_core.events import Bar
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
 
-__all__ = ["Strategy", "PerBar", "BarStrategy"]
+__all__ = ["Strategy", "PerBar", "BarStrategy", "QuietBand", "ALL_QUIET"]
+
+#: ``(low, high, after, until)``: a closed bar of the symbol (any timeframe) that ends after ``after``
+#: and before ``until`` (ns) with a low above ``low`` and a high below ``high`` changes nothing in
+#: the strategy: no signal, the same ``snapshot()``; neither do the higher-timeframe bars such
+#: bars complete. Bars ending at or before ``after`` or at or after ``until`` are not covered.
+QuietBand: TypeAlias = tuple[float, float, int, int]
+#: every bar is quiet (the strategy ignores the symbol for now)
+ALL_QUIET: Final[QuietBand] = (-float("inf"), float("inf"), -(1 << 62), 1 << 62)
 
 
 class Strategy(Protocol):

@@ -29,7 +29,7 @@ from vibe_core.events import Bar
 from vibe_core.feedgate import range_end_of
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
-from vibe_core.strategy.base import Strategy
+from vibe_core.strategy.base import ALL_QUIET, QuietBand, Strategy
 from vibe_core.strategy.registry import register, strategy_type
 
 __all__ = ["MultiConfig", "MultiStrategy"]
@@ -122,6 +122,15 @@ class MultiStrategy:
         """The owning strategy's opening range end for ``symbol``, when it has one."""
         i = self._owner.get(symbol)
         return None if i is None else range_end_of(self.legs[i], symbol)
+
+    def quiet_band(self, symbol: str) -> QuietBand | None:
+        """The owning strategy's band for ``symbol`` (``None`` when it states none); a symbol no
+        strategy trades is quiet throughout."""
+        i = self._owner.get(symbol)
+        if i is None:
+            return ALL_QUIET
+        band = getattr(self.legs[i], "quiet_band", None)
+        return None if band is None else band(symbol)
 
     def on_entry(self, symbol: str) -> None:
         i = self._owner.get(symbol)

@@ -27,10 +27,14 @@ from vibe_core.config import StrategyConfig, hhmm, non_negative, one_of, positiv
 from vibe_core.events import Bar
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
 from vibe_core.models import Signal
+from vibe_core.strategy.base import ALL_QUIET as _ALL_QUIET
+from vibe_core.strategy.base import QuietBand
 from vibe_core.strategy.registry import register
 from vibe_core.types import NS_PER_MINUTE, Side, Timeframe
 
 __all__ = ["OpeningRangeBreakout", "OrbConfig", "DayState"]
+
+_INF = float("inf")
 
 
 @attrs.frozen(kw_only=True)
@@ -161,11 +165,12 @@ class OpeningRangeBreakout:
                 day.above, day.below = True, False
                 side = Side.BUY
             elif close < day.low:
+                if not shorts:  # (only a short reads the side below: longs need a fresh close above)
+                    day.above = False
+                    continue
                 if day.below:
                     continue
                 day.above, day.below = False, True
-                if not shorts:
-                    continue
                 side = Side.SELL
             else:
                 if day.above or day.below:
@@ -205,6 +210,23 @@ class OpeningRangeBreakout:
             range_high=day.high,
             range_low=day.low,
         )
+
+    def quiet_band(self, symbol: str) -> QuietBand:
+        """Which closed bars of ``symbol`` change nothing here (see :data:`QuietBand`): before the
+        range ends none are quiet; then the range (or the side of it the last close was on) until
+        the day can signal no more, and every bar after that."""
+        day = self._live.get(symbol)
+        if day is None or day.until == 0:
+            return _ALL_QUIET
+        if day.range_bars == 0:  # a bar after the range window ends the day (no range): not quiet
+            return (_INF, -_INF, day.range_end, day.until)
+        if day.above:  # a close at or below the high resets the side
+            return (day.high, _INF, day.range_end, day.until)
+        if day.below:
+            return (-_INF, day.low, day.range_end, day.until)
+        if not self.config.allow_short:  # (a close below the range changes nothing without shorts)
+            return (-_INF, day.high, day.range_end, day.until)
+        return (day.low, day.high, day.range_end, day.until)
 
     def snapshot(self) -> dict[str, Any]:
         return {sym: attrs.asdict(day) for sym, day in self.days.items()}

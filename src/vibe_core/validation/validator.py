@@ -74,6 +74,18 @@ class Validator:
                     sw.lows.append(bar.low)
                 self.close_1h[bar.symbol] = bar.close
 
+    def skip_m5(self, symbol: str, n: int, last_volume: float, source: str) -> None:
+        """:meth:`on_bars` of ``n`` consecutive 5m bars of ``symbol`` from ``source``, the last with
+        ``last_volume`` (the backtest loop's catch-up: a 5m bar leaves only these two traces)."""
+        if n <= 0:
+            return
+        self.last_volume[symbol] = last_volume
+        seen = self.volume_source.get(symbol)
+        if seen is None or seen[0] != source:
+            self.volume_source[symbol] = [source, n]
+        else:
+            seen[1] += n
+
     def evaluate(self, signal: Signal, indicators: IndicatorBank) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """``(reasons, vetoes)``: every rule's verdict, and those of the rules that failed."""
         if not self.config.enabled:

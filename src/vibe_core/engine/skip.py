@@ -1,0 +1,198 @@
+"""Skipping what cannot matter: a backtest steps only the bars that could change something.
+
+State: none of its own: it reads the :class:`~vibe_core.engine.state.EngineState` after a bar-mode
+step (:func:`quiet`) and brings it forward over bars that were not stepped (:func:`catch_up`).
+Consumes: bars of consecutive instants as columns (one row an instant, one column a symbol).
+Emits: :class:`Quiet`, which says how many of the next instants can be skipped; no actions.
+Invariants: for the instants :meth:`Quiet.extent` lets through, stepping them one by one would
+emit no action, and :func:`catch_up` leaves the state exactly as those steps would (the same
+``save_state``); everything else is stepped as usual. Never used in live mode.
+
+What wakes the engine, per symbol: a bar reaching the quiet band of its working orders
+(:mod:`vibe_core.sim.quiet`) or of its strategy's triggers (``quiet_band``, e.g. ORB's range once
+set), and for all: the session's own work (open, flatten, close: ``state.wake``), a working order's
+expiry, the daily loss halt (equity, computed per instant from the closes), a missing bar or a gap
+in time (the feed gate), and anything the aggregator, the venue or the feed gate cannot catch up.
+What the skipped bars do to state that depends on every bar is caught up in bulk: the forming
+higher-timeframe bars, the indicators and the validator (fed the bars those complete), volume
+counts, the marks, the venue's last price and volatility term, the feed gate's data times, the
+engine's time and its deferred bars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from vibe_core.engine.state import PRIMARY, EngineState
+from vibe_core.events import Bar
+from vibe_core.sim.points import POINT_OFFSETS
+
+__all__ = ["Quiet", "quiet", "catch_up"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+_INF = float("inf")
+_STEP = PRIMARY.ns
+_CLOSE_POINT = PRIMARY.ns * POINT_OFFSETS[-1] // 300  #: bar open -> its close point (the venue's)
+
+
+@attrs.frozen
+class Quiet:
+    """What could wake the engine after the last step, per symbol in the caller's column order."""
+
+    wake: int  #: instants opening at or after this are stepped (the session's own work)
+    low: F64  #: a bar is quiet with a low above this and a high below ``high``: the bands of the
+    high: F64  #: working orders (for matching) and of the strategy (for closing) together
+    expires: int  #: ... its close point before this (a working order's expiry)
+    after: int  #: ... and its end after this and before ``until`` (the strategy's)
+    until: int
+    floor: float | None  #: equity at or below this halts trading (``None``: no check can fire)
+    cash: float
+    positions: tuple[tuple[int, int], ...]  #: (column, quantity) in the portfolio's order
+
+    def extent(self, ts: I64, high: F64, low: F64, close: F64, ok: npt.NDArray[np.bool_]) -> int:
+        """How many instants after row 0 (the last one stepped) can be skipped.
+
+        Rows are consecutive instants; ``ok[r]``: row ``r`` has a bar of every symbol, follows row
+        ``r - 1`` by one bar in the same session, and is on the session's grid. Row ``r``'s bars are
+        matched at its own step and closed at the next, so the skipped rows ``1..n`` must be quiet
+        for the venue and rows ``0..n-1`` for the strategy and the halt: both bands are asked of
+        every row (a bar quiet for one but not the other is simply stepped).
+        """
+        rows = len(ts)
+        if rows < 2 or int(ts[0]) + _STEP <= self.after:
+            return 0
+        # the deadlines: the session's work, an order's expiry, the strategy's until (times ascend)
+        bound = min(
+            rows,
+            int(np.searchsorted(ts, self.wake)),
+            int(np.searchsorted(ts, self.expires - _CLOSE_POINT)),
+            int(np.searchsorted(ts, self.until - _STEP)),
+        )
+        loud = np.any(low[:bound] <= self.low, axis=1)
+        loud |= np.any(high[:bound] >= self.high, axis=1)
+        loud[1:] |= ~ok[1:bound]
+        if self.floor is not None:
+            equity = np.full(bound, self.cash)
+            for column, qty in self.positions:  # (the portfolio's order of additions: the same sums)
+                equity = equity + qty * close[:bound, column]
+            loud |= equity <= self.floor
+        first = int(loud.argmax()) if loud.any() else bound
+        return max(0, first - 1) if first < bound else max(0, bound - 1)
+
+
+def quiet(state: EngineState, symbols: Sequence[str]) -> Quiet | None:
+    """What could wake the engine after a bar-mode step (its bars deferred); ``None`` when no bar
+    can be skipped now (no session open, an external broker, a strategy that states no
+    triggers, bars forming from prints, an outage being judged, ...)."""
+    venue = state.venue
+    deferred = state.deferred
+    if venue is None or not deferred or state.session_closed or state.session_index < 0:
+        return None
+    band_of = getattr(state.strategy, "quiet_band", None)
+    bands = venue.bands()
+    if band_of is None or bands is None or not state.feed.can_skip():
+        return None
+    first = deferred[0].ts
+    if not state.bars.can_catch_up(first) or any(
+        b.timeframe is not PRIMARY or b.ts != first for b in deferred
+    ):
+        return None
+    low, high = [], []
+    expires = until = 1 << 62
+    after = -(1 << 62)
+    for symbol in symbols:
+        triggers = band_of(symbol)
+        if triggers is None:
+            return None
+        lo, hi, since, end = triggers
+        band = bands.get(symbol)
+        if band is not None:
+            lo, hi = max(lo, band[0]), min(hi, band[1])
+            if band[2] < expires:
+                expires = int(band[2])
+        low.append(lo)
+        high.append(hi)
+        if since > after:
+            after = since
+        if end < until:
+            until = end
+    portfolio, risk = state.portfolio, state.risk
+    floor = None if risk.halted else risk.halt_equity
+    column = {symbol: i for i, symbol in enumerate(symbols)}
+    positions = []
+    for symbol, position in portfolio.positions.items():
+        if symbol not in column:
+            return None  # (its mark would not move with these columns)
+        positions.append((column[symbol], position.qty))
+    return Quiet(
+        wake=state.wake,
+        low=np.array(low),
+        high=np.array(high),
+        expires=expires,
+        after=after,
+        until=until,
+        floor=floor,
+        cash=portfolio.cash,
+        positions=tuple(positions),
+    )
+
+
+def catch_up(
+    state: EngineState,
+    symbols: Sequence[str],
+    sources: Sequence[str],
+    ts: I64,
+    columns: tuple[F64, F64, F64, F64, F64],
+) -> None:
+    """Bring ``state`` over rows ``1..n`` of the columns (``n = len(ts) - 1``), rows that
+    :meth:`Quiet.extent` allowed: as if each had been stepped, row 0's bars (deferred by the last
+    step) and rows ``1..n-1`` closing, rows ``1..n`` matched, and row ``n``'s bars left deferred.
+
+    ``columns`` is ``(open, high, low, close, volume)``, each ``rows x symbols``.
+    """
+    n = len(ts) - 1
+    if n < 1:
+        return
+    volumes = columns[4]
+    times = ts.tolist()
+    closing = times[:n]
+
+    def bars_at(row: int) -> list[Bar]:
+        values = zip(*(column[row].tolist() for column in columns), strict=True)
+        t = times[row]
+        return [
+            Bar(symbol=s, timeframe=PRIMARY, ts=t, open=o, high=h, low=lo, close=c, volume=v, source=src)
+            for s, src, (o, h, lo, c, v) in zip(symbols, sources, values, strict=True)
+        ]
+
+    # closed: rows 0..n-1 (higher-timeframe bars, indicators, validator, the venue's volatility term)
+    higher = state.bars.catch_up(closing, symbols, [c[:n] for c in columns], sources)
+    bank = state.indicators
+    if bank.specs:
+        if any(spec.timeframe is PRIMARY for spec in bank.specs):
+            primary = [bar for row in range(n) for bar in bars_at(row)]
+            bank.on_bars(primary)
+        bank.on_bars(higher)
+    validator = state.validator
+    if validator.config.enabled:
+        last_volume = volumes[n - 1].tolist()
+        for i, symbol in enumerate(symbols):
+            validator.skip_m5(symbol, n, last_volume[i], sources[i])
+        validator.on_bars(higher)
+    state.risk.fills_checked = state.portfolio.n_fills  # (the halt was checked at each close)
+    # matched: rows 1..n (the last price, the marks, the feed gate's data times)
+    last = bars_at(n)
+    assert state.venue is not None
+    state.venue.skip(last, bars_at(n - 1) if n > 1 else state.deferred)
+    marks = state.portfolio.marks
+    for bar in last:
+        marks[bar.symbol] = bar.close
+    state.feed.skip(times[1:], symbols, PRIMARY)
+    state.now = times[n]
+    state.deferred = last
