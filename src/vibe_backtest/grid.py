@@ -15,6 +15,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from vibe_core.bars import checked_bar
 from vibe_core.calendar import SessionTable
 from vibe_core.events import Bar
 from vibe_core.types import Timeframe
@@ -97,7 +98,7 @@ class Grid:
         values = zip(*(column[row].tolist() for column in self.columns), strict=True)
         here = self.present[row].tolist()
         return [
-            Bar(symbol=s, timeframe=tf, ts=t, open=o, high=h, low=lo, close=c, volume=v, source=src)
+            checked_bar(s, tf, t, o, h, lo, c, v, src)  # (BarSeries columns are checked at load)
             for s, src, (o, h, lo, c, v), has in zip(self.symbols, self.sources, values, here, strict=True)
             if has
         ]

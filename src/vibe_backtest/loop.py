@@ -293,7 +293,9 @@ def run_market(
             if found is not None:
                 hi = min(rows, r - 1 + _WINDOW, int(np.searchsorted(grid.ts, found.wake)))
                 t, (_, high, low, close, _) = grid.rows(r - 1, hi)
-                skipped = found.extent(t, high, low, close, ok[r - 1 : hi])
+                first = found.extent(t, high, low, close, ok[r - 1 : hi])
+                skipped = max(first - 1, 0)
+                next_ask = r + first + 1  # (the first loud row, then the row closing it, are stepped)
                 if skipped:
                     catch_up(state, symbols, sources, *grid.rows(r - 1, r + skipped))
                     end = size + skipped
@@ -304,7 +306,6 @@ def run_market(
                     size = end
                     n += skipped * len(symbols)
                     r += skipped
-                    next_ask = r + 2
         if on_progress is not None and n - reported >= progress_every:
             on_progress(n - reported)
             reported = n

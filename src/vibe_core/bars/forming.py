@@ -19,7 +19,17 @@ import attrs
 from vibe_core.events import Bar
 from vibe_core.types import Timeframe
 
-__all__ = ["Forming", "SymbolState", "check_timeframes", "merged", "to_bar", "NEVER", "FAR", "TF_NS"]
+__all__ = [
+    "Forming",
+    "SymbolState",
+    "check_timeframes",
+    "merged",
+    "to_bar",
+    "checked_bar",
+    "NEVER",
+    "FAR",
+    "TF_NS",
+]
 
 NEVER: Final = -(1 << 62)  #: earlier than any timestamp
 FAR: Final = 1 << 62  #: later than any timestamp
@@ -79,20 +89,29 @@ def check_timeframes(value: tuple[Timeframe, ...]) -> None:
 
 def to_bar(symbol: str, timeframe: Timeframe, fb: Forming) -> Bar:
     """The public bar of a forming one (every bar the aggregator emits that it did not get)."""
-    # A fold of checked bars or prints is valid by construction, so it is stored slot by slot,
-    # without Bar's keyword call and field checks (the bulk of aggregation's cost otherwise): built
-    # as a _Building, then made a Bar before anyone sees it (tests/vibe_core/test_bars.py checks
-    # every emitted bar against Bar's constructor).
+    return checked_bar(symbol, timeframe, fb.start, fb.open, fb.high, fb.low, fb.close, fb.volume, fb.source)
+
+
+def checked_bar(
+    symbol: str, timeframe: Timeframe, ts: int, open: float, high: float, low: float, close: float,
+    volume: float, source: str,
+) -> Bar:  # fmt: skip
+    """A ``Bar`` of values already checked: a fold of checked bars or prints, or the columns of a
+    validated ``BarSeries`` (a backtest's input, checked at load as ``Bar`` would)."""
+    # Valid by construction, so it is stored slot by slot, without Bar's keyword call and field
+    # checks (the bulk of aggregation's cost otherwise): built as a _Building, then made a Bar
+    # before anyone sees it (tests/vibe_core/test_bars.py checks every emitted bar against Bar's
+    # constructor).
     bar: Any = _new(_Building)  # (Any: the frozen Bar types its fields read-only)
     bar.symbol = symbol
     bar.timeframe = timeframe
-    bar.ts = fb.start
-    bar.open = fb.open
-    bar.high = fb.high
-    bar.low = fb.low
-    bar.close = fb.close
-    bar.volume = fb.volume
-    bar.source = fb.source
+    bar.ts = ts
+    bar.open = open
+    bar.high = high
+    bar.low = low
+    bar.close = close
+    bar.volume = volume
+    bar.source = source
     bar.ts_recv = None
     bar.__class__ = Bar
     done: Bar = bar

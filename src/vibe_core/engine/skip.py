@@ -27,6 +27,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from vibe_core.bars import checked_bar
 from vibe_core.engine.state import PRIMARY, EngineState
 from vibe_core.events import Bar
 from vibe_core.sim.points import POINT_OFFSETS
@@ -56,7 +57,8 @@ class Quiet:
     positions: tuple[tuple[int, int], ...]  #: (column, quantity) in the portfolio's order
 
     def extent(self, ts: I64, high: F64, low: F64, close: F64, ok: npt.NDArray[np.bool_]) -> int:
-        """How many instants after row 0 (the last one stepped) can be skipped.
+        """The first row that is not quiet (or ``len(ts)`` when all are): rows ``1..first-1`` can be
+        skipped, row ``first`` must be stepped (and the row after it, which closes its bars).
 
         Rows are consecutive instants; ``ok[r]``: row ``r`` has a bar of every symbol, follows row
         ``r - 1`` by one bar in the same session, and is on the session's grid. Row ``r``'s bars are
@@ -64,26 +66,18 @@ class Quiet:
         for the venue and rows ``0..n-1`` for the strategy and the halt: both bands are asked of
         every row (a bar quiet for one but not the other is simply stepped).
         """
-        rows = len(ts)
-        if rows < 2 or int(ts[0]) + _STEP <= self.after:
+        if len(ts) < 2 or int(ts[0]) + _STEP <= self.after:
             return 0
         # the deadlines: the session's work, an order's expiry, the strategy's until (times ascend)
-        bound = min(
-            rows,
-            int(np.searchsorted(ts, self.wake)),
-            int(np.searchsorted(ts, self.expires - _CLOSE_POINT)),
-            int(np.searchsorted(ts, self.until - _STEP)),
-        )
-        loud = np.any(low[:bound] <= self.low, axis=1)
-        loud |= np.any(high[:bound] >= self.high, axis=1)
+        bound = int(np.searchsorted(ts, min(self.wake, self.expires - _CLOSE_POINT, self.until - _STEP)))
+        loud = np.any((low[:bound] <= self.low) | (high[:bound] >= self.high), axis=1)
         loud[1:] |= ~ok[1:bound]
         if self.floor is not None:
             equity = np.full(bound, self.cash)
             for column, qty in self.positions:  # (the portfolio's order of additions: the same sums)
                 equity = equity + qty * close[:bound, column]
             loud |= equity <= self.floor
-        first = int(loud.argmax()) if loud.any() else bound
-        return max(0, first - 1) if first < bound else max(0, bound - 1)
+        return int(loud.argmax()) if loud.any() else bound
 
 
 def quiet(state: EngineState, symbols: Sequence[str]) -> Quiet | None:
@@ -106,11 +100,14 @@ def quiet(state: EngineState, symbols: Sequence[str]) -> Quiet | None:
     low, high = [], []
     expires = until = 1 << 62
     after = -(1 << 62)
+    first_end = first + _STEP
     for symbol in symbols:
         triggers = band_of(symbol)
         if triggers is None:
             return None
         lo, hi, since, end = triggers
+        if first_end <= since or first_end >= end:  # (the deferred bars' close is not covered)
+            return None
         band = bands.get(symbol)
         if band is not None:
             lo, hi = max(lo, band[0]), min(hi, band[1])
@@ -167,7 +164,7 @@ def catch_up(
         values = zip(*(column[row].tolist() for column in columns), strict=True)
         t = times[row]
         return [
-            Bar(symbol=s, timeframe=PRIMARY, ts=t, open=o, high=h, low=lo, close=c, volume=v, source=src)
+            checked_bar(s, PRIMARY, t, o, h, lo, c, v, src)  # (the caller's columns are checked bars)
             for s, src, (o, h, lo, c, v) in zip(symbols, sources, values, strict=True)
         ]
 
@@ -189,7 +186,8 @@ def catch_up(
     # matched: rows 1..n (the last price, the marks, the feed gate's data times)
     last = bars_at(n)
     assert state.venue is not None
-    state.venue.skip(last, bars_at(n - 1) if n > 1 else state.deferred)
+    venue = state.venue
+    venue.skip(last, (bars_at(n - 1) if n > 1 else state.deferred) if venue.model.slippage_volatility else ())
     marks = state.portfolio.marks
     for bar in last:
         marks[bar.symbol] = bar.close
