@@ -25,7 +25,7 @@ from vibe_core.actions import Action, FeedGap, RiskHalted, SignalEvaluated, Trad
 from vibe_core.calendar import SessionTable
 from vibe_core.config import Config
 from vibe_core.engine import PRIMARY, EngineState, new_state, step
-from vibe_core.engine.skip import catch_up, quiet
+from vibe_core.engine.skip import catch_up, catch_up_row, quiet
 from vibe_core.events import Bar, BarSlice, Clock, Filled, OrderAccepted, OrderCancelled, OrderRejected
 from vibe_core.models import Fill, Order, TradeRecord
 
@@ -273,7 +273,8 @@ def run_market(
         daily_ts.append(ts)
         daily_eq.append(portfolio.equity())
 
-    r = next_ask = 0
+    r = 0
+    loud: npt.NDArray[np.bool_] | None = None  #: the symbols to step at row r (None: all)
     while r < rows:
         ts = ts_list[r]
         if ts >= close_at:
@@ -281,21 +282,30 @@ def run_market(
                 close_session(close_at)
             session = sessions.session_at(ts)
             close_at = session.close if session is not None else -1
-        _, actions = step(state, BarSlice(ts=ts, bars=grid.bars(r)))
+        bars = grid.bars(r)
+        if loud is None:
+            _, actions = step(state, BarSlice(ts=ts, bars=bars))
+            stepped += counts[r]
+        else:  # only the loud symbols' bars go through the step; the others are caught up
+            chosen = loud.tolist()
+            _, actions = step(
+                state, BarSlice(ts=ts, bars=[b for b, x in zip(bars, chosen, strict=True) if x])
+            )
+            catch_up_row(state, [b for b, x in zip(bars, chosen, strict=True) if not x], bars)
+            stepped += sum(chosen)
+            loud = None
         if actions:
             record(actions)
         sample(ts + step_ns)
         n += counts[r]
-        stepped += counts[r]
         r += 1
-        if r < rows and ok[r] and r >= next_ask:
+        if r < rows and ok[r]:
             found = quiet(state, symbols)
             if found is not None:
                 hi = min(rows, r - 1 + _WINDOW, int(np.searchsorted(grid.ts, found.wake)))
                 t, (_, high, low, close, _) = grid.rows(r - 1, hi)
-                first = found.extent(t, high, low, close, ok[r - 1 : hi])
-                skipped = max(first - 1, 0)
-                next_ask = r + first + 1  # (the first loud row, then the row closing it, are stepped)
+                first, loud = found.extent(t, high, low, close, ok[r - 1 : hi])
+                skipped = first - 1
                 if skipped:
                     catch_up(state, symbols, sources, *grid.rows(r - 1, r + skipped))
                     end = size + skipped

@@ -32,7 +32,7 @@ from vibe_core.engine.state import PRIMARY, EngineState
 from vibe_core.events import Bar
 from vibe_core.sim.points import POINT_OFFSETS
 
-__all__ = ["Quiet", "quiet", "catch_up"]
+__all__ = ["Quiet", "quiet", "catch_up", "catch_up_row"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -47,37 +47,61 @@ class Quiet:
     """What could wake the engine after the last step, per symbol in the caller's column order."""
 
     wake: int  #: instants opening at or after this are stepped (the session's own work)
-    low: F64  #: a bar is quiet with a low above this and a high below ``high``: the bands of the
-    high: F64  #: working orders (for matching) and of the strategy (for closing) together
-    expires: int  #: ... its close point before this (a working order's expiry)
-    after: int  #: ... and its end after this and before ``until`` (the strategy's)
+    low: F64  #: a bar is quiet for matching with a low above this and a high below ``high``
+    high: F64  #: (the band of the symbol's working orders)
+    expires: int  #: ... and its close point before this (a working order's expiry)
+    close_low: F64  #: a bar is quiet for closing with a close in ``[close_low, close_high]``
+    close_high: F64  #: (the band of the strategy's triggers)
+    after: int  #: ... and its end after this and before ``until``
     until: int
     floor: float | None  #: equity at or below this halts trading (``None``: no check can fire)
     cash: float
     positions: tuple[tuple[int, int], ...]  #: (column, quantity) in the portfolio's order
 
-    def extent(self, ts: I64, high: F64, low: F64, close: F64, ok: npt.NDArray[np.bool_]) -> int:
-        """The first row that is not quiet (or ``len(ts)`` when all are): rows ``1..first-1`` can be
-        skipped, row ``first`` must be stepped (and the row after it, which closes its bars).
+    def extent(
+        self, ts: I64, high: F64, low: F64, close: F64, ok: npt.NDArray[np.bool_]
+    ) -> tuple[int, npt.NDArray[np.bool_] | None]:
+        """``(first, loud)``: rows ``1..first-1`` can be skipped, and row ``first`` (at least 1)
+        must be stepped, but only the bars of the symbols in ``loud`` (``None``: all of them; the
+        others are caught up after the step by :func:`catch_up_row`).
 
-        Rows are consecutive instants; ``ok[r]``: row ``r`` has a bar of every symbol, follows row
-        ``r - 1`` by one bar in the same session, and is on the session's grid. Row ``r``'s bars are
-        matched at its own step and closed at the next, so the skipped rows ``1..n`` must be quiet
-        for the venue and rows ``0..n-1`` for the strategy and the halt: both bands are asked of
-        every row (a bar quiet for one but not the other is simply stepped).
+        Rows are consecutive instants, row 0 the last one stepped; ``ok[r]``: row ``r`` has a bar of
+        every symbol, follows row ``r - 1`` by one bar in the same session, and is on the session's
+        grid. Row ``r``'s bars are matched at its own step and closed at the next: the skipped rows
+        ``1..n`` must be quiet for the venue and rows ``0..n-1`` for the strategy and the halt. At
+        the step after them go the symbols whose bar there is loud for the venue and those whose bar
+        closing there is loud for the strategy (a signal's order meets the symbol's next bar).
         """
-        if len(ts) < 2 or int(ts[0]) + _STEP <= self.after:
-            return 0
+        rows = len(ts)
+        if rows < 2 or int(ts[0]) + _STEP <= self.after:
+            return 1, None
         # the deadlines: the session's work, an order's expiry, the strategy's until (times ascend)
         bound = int(np.searchsorted(ts, min(self.wake, self.expires - _CLOSE_POINT, self.until - _STEP)))
-        loud = np.any((low[:bound] <= self.low) | (high[:bound] >= self.high), axis=1)
-        loud[1:] |= ~ok[1:bound]
+        if bound < 2:
+            return 1, None
+        matched = (low[:bound] <= self.low) | (high[:bound] >= self.high)
+        closing = (close[:bound] < self.close_low) | (close[:bound] > self.close_high)
+        gap = ~ok[:bound]  # (row 0 was stepped: its gap does not matter)
+        halt = np.zeros(bound, dtype=bool)
         if self.floor is not None:
             equity = np.full(bound, self.cash)
             for column, qty in self.positions:  # (the portfolio's order of additions: the same sums)
                 equity = equity + qty * close[:bound, column]
-            loud |= equity <= self.floor
-        return int(loud.argmax()) if loud.any() else bound
+            halt = equity <= self.floor
+        loud_matched = np.any(matched, axis=1) | gap
+        loud_matched[0] = False
+        loud_closing = np.any(closing, axis=1) | halt
+        first_matched = int(loud_matched.argmax()) if loud_matched.any() else bound
+        first_closing = int(loud_closing.argmax()) if loud_closing.any() else bound
+        first = min(first_matched, first_closing + 1)
+        if first >= bound:
+            return bound, None
+        if gap[first] or (first_closing == first - 1 and halt[first - 1]):
+            return first, None
+        loud = matched[first] if first == first_matched else np.zeros(len(self.low), dtype=bool)
+        if first_closing == first - 1:
+            loud = loud | closing[first - 1]
+        return first, loud
 
 
 def quiet(state: EngineState, symbols: Sequence[str]) -> Quiet | None:
@@ -97,7 +121,7 @@ def quiet(state: EngineState, symbols: Sequence[str]) -> Quiet | None:
         b.timeframe is not PRIMARY or b.ts != first for b in deferred
     ):
         return None
-    low, high = [], []
+    low, high, close_low, close_high = [], [], [], []
     expires = until = 1 << 62
     after = -(1 << 62)
     first_end = first + _STEP
@@ -108,17 +132,21 @@ def quiet(state: EngineState, symbols: Sequence[str]) -> Quiet | None:
         lo, hi, since, end = triggers
         if first_end <= since or first_end >= end:  # (the deferred bars' close is not covered)
             return None
-        band = bands.get(symbol)
-        if band is not None:
-            lo, hi = max(lo, band[0]), min(hi, band[1])
-            if band[2] < expires:
-                expires = int(band[2])
-        low.append(lo)
-        high.append(hi)
+        close_low.append(lo)
+        close_high.append(hi)
         if since > after:
             after = since
         if end < until:
             until = end
+        band = bands.get(symbol)
+        if band is None:
+            low.append(-_INF)
+            high.append(_INF)
+        else:
+            low.append(band[0])
+            high.append(band[1])
+            if band[2] < expires:
+                expires = int(band[2])
     portfolio, risk = state.portfolio, state.risk
     floor = None if risk.halted else risk.halt_equity
     column = {symbol: i for i, symbol in enumerate(symbols)}
@@ -132,6 +160,8 @@ def quiet(state: EngineState, symbols: Sequence[str]) -> Quiet | None:
         low=np.array(low),
         high=np.array(high),
         expires=expires,
+        close_low=np.array(close_low),
+        close_high=np.array(close_high),
         after=after,
         until=until,
         floor=floor,
@@ -194,3 +224,17 @@ def catch_up(
     state.feed.skip(times[1:], symbols, PRIMARY)
     state.now = times[n]
     state.deferred = last
+
+
+def catch_up_row(state: EngineState, rest: Sequence[Bar], row: list[Bar]) -> None:
+    """After a step of only some bars of an instant, the quiet ``rest`` (what :meth:`Quiet.extent`
+    left out) are matched as a step would have (the last price, the marks, the feed gate), and
+    every bar of the instant (``row``, in the step's order) waits to close, as after a full step."""
+    assert state.venue is not None
+    if rest:
+        state.venue.skip(rest, ())
+        marks = state.portfolio.marks
+        for bar in rest:
+            marks[bar.symbol] = bar.close
+        state.feed.skip((rest[0].ts,), [bar.symbol for bar in rest], PRIMARY)
+    state.deferred = row

@@ -34,9 +34,10 @@ from vibe_core.models import Signal
 __all__ = ["Strategy", "PerBar", "BarStrategy", "QuietBand", "ALL_QUIET"]
 
 #: ``(low, high, after, until)``: a closed bar of the symbol (any timeframe) that ends after ``after``
-#: and before ``until`` (ns) with a low above ``low`` and a high below ``high`` changes nothing in
-#: the strategy: no signal, the same ``snapshot()``; neither do the higher-timeframe bars such
-#: bars complete. Bars ending at or before ``after`` or at or after ``until`` are not covered.
+#: and before ``until`` (ns) with its close in ``[low, high]`` changes nothing in the strategy: no
+#: signal, the same ``snapshot()``; neither do the higher-timeframe bars such bars complete. Bars
+#: ending at or before ``after`` or at or after ``until`` are not covered. (A strategy that reads
+#: more of a bar than its close states no band, or one that covers what it reads.)
 QuietBand: TypeAlias = tuple[float, float, int, int]
 #: every bar is quiet (the strategy ignores the symbol for now)
 ALL_QUIET: Final[QuietBand] = (-float("inf"), float("inf"), -(1 << 62), 1 << 62)

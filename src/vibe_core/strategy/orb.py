@@ -17,6 +17,7 @@ resumed after each signal's entry is placed, so it sees that entry as if the bar
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
@@ -221,9 +222,9 @@ class OpeningRangeBreakout:
         if day.range_bars == 0:  # a bar after the range window ends the day (no range): not quiet
             return (_INF, -_INF, day.range_end, day.until)
         if day.above:  # a close at or below the high resets the side
-            return (day.high, _INF, day.range_end, day.until)
+            return (math.nextafter(day.high, _INF), _INF, day.range_end, day.until)
         if day.below:
-            return (-_INF, day.low, day.range_end, day.until)
+            return (-_INF, math.nextafter(day.low, -_INF), day.range_end, day.until)
         if not self.config.allow_short:  # (a close below the range changes nothing without shorts)
             return (-_INF, day.high, day.range_end, day.until)
         return (day.low, day.high, day.range_end, day.until)
