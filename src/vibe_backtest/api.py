@@ -156,8 +156,12 @@ def run_backtest(
     cache_dir: Path | str | None = None,
     progress: bool = False,
     keep_bars: bool = True,
+    skip: bool = True,
 ) -> BacktestResult:
     """Backtest ``config`` (default: ORB on the MVP symbols) over files, a mapping, the sample or Yahoo.
+
+    ``skip=False`` steps the engine on every bar instead of only on the bars that could change
+    something (:func:`vibe_backtest.loop.run_market`): the same results, slower.
 
     >>> result = run_backtest()            # the built-in sample market
     >>> result.summary["n_trades"], result.trades.head()
@@ -181,7 +185,7 @@ def run_backtest(
         bar = tqdm(total=total, unit="bar", unit_scale=True, desc="backtest", leave=False, disable=None)
         on_progress = bar.update
     try:
-        loop = run_market(market, cfg, sessions, on_progress=on_progress)
+        loop = run_market(market, cfg, sessions, on_progress=on_progress, skip=skip)
     finally:
         if bar is not None:
             bar.close()

@@ -106,6 +106,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_data_options(run)
     run.add_argument("--out", metavar="DIR", help="output directory (default results/<timestamp>/)")
     run.add_argument("--no-report", action="store_true", help="skip report.html")
+    run.add_argument(
+        "--every-bar",
+        action="store_true",
+        help="step the engine on every bar instead of skipping the bars that cannot change anything "
+        "(the same results, slower: a check of the fast path)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar or table")
     sample = sub.add_parser(
         "sample",
@@ -293,6 +299,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             cache_dir=args.cache_dir,
             progress=not args.quiet,
             keep_bars=True,  # bars.csv (and the report's charts)
+            skip=not args.every_bar,
         )
         result.write_files(folder, report=not args.no_report)
     if not args.quiet:

@@ -158,8 +158,8 @@ def run_window(
     to ``initial_capital`` (every session ends flat) and the test sessions are run and recorded.
     """
     from vibe_backtest.api import calendar
-    from vibe_backtest.data import date_range, day_bounds_ns, iter_bars
-    from vibe_backtest.loop import run_loop
+    from vibe_backtest.data import date_range, day_bounds_ns
+    from vibe_backtest.loop import run_market
     from vibe_backtest.results import BacktestResult
     from vibe_core.config import config_from_dict
     from vibe_core.engine import new_state
@@ -174,15 +174,13 @@ def run_window(
     lo, hi = day_bounds_ns(start, end)
     if warm_from is not None:
         warm_lo, _ = day_bounds_ns(warm_from, None)
-        run_loop(
-            iter_bars({s: market[s].between(warm_lo, lo) for s in symbols}), config, sessions, state=state
-        )
+        run_market({s: market[s].between(warm_lo, lo) for s in symbols}, config, sessions, state=state)
         if state.portfolio.positions:  # a strategy that holds overnight: warm-up would leak P&L
             raise ValueError("a position is still open after the warm-up sessions; use --warmup 0")
         state.portfolio = Portfolio.new(config.initial_capital)
         state.risk = RiskState(session_start_equity=config.initial_capital)
     test = {s: market[s].between(lo, hi) for s in symbols}
-    loop = run_loop(iter_bars(test), config, sessions, state=state)
+    loop = run_market(test, config, sessions, state=state)
     first, last = date_range(test)
     extra = {"start": first.isoformat(), "end": last.isoformat()}
     result = BacktestResult.from_loop(loop, config, extra=extra)
