@@ -16,6 +16,7 @@ from talipp.ohlcv import OHLCV
 from vibe_core.events import Bar
 from vibe_core.indicators import IndicatorBank, IndicatorSpec, min_history
 from vibe_core.indicators.bank import purge_batch
+from vibe_core.indicators.rows import Row
 from vibe_core.testing.builders import bar, bars_from_closes, bars_from_ohlcv
 from vibe_core.testing.strategies import indicator_specs
 from vibe_core.types import Timeframe
@@ -299,13 +300,13 @@ def test_symbols_and_timeframes_are_independent(seed: int) -> None:
 
 
 def internals(bank: IndicatorBank) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every attribute of every talipp object, by value; a bar input (a ``Bar`` fed by the bank, an
+    """Every attribute of every talipp object, by value; a bar input (a ``Row`` fed by the bank, an
     ``OHLCV`` after a restore) compares as its five numbers, which is all the indicators read."""
 
     def plain(value: Any) -> Any:
         if isinstance(value, list):
             return [plain(v) for v in value]
-        if isinstance(value, Bar | OHLCV):
+        if isinstance(value, Bar | Row | OHLCV):
             return ("ohlcv", value.open, value.high, value.low, value.close, value.volume)
         return value
 

@@ -22,6 +22,7 @@ engine's time and its deferred bars.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import repeat
 
 import attrs
 import numpy as np
@@ -30,6 +31,7 @@ import numpy.typing as npt
 from vibe_core.bars import checked_bar
 from vibe_core.engine.state import PRIMARY, EngineState
 from vibe_core.events import Bar
+from vibe_core.indicators.rows import Row
 from vibe_core.sim.points import POINT_OFFSETS
 
 __all__ = ["Quiet", "quiet", "catch_up", "catch_up_row"]
@@ -202,9 +204,12 @@ def catch_up(
     higher = state.bars.catch_up(closing, symbols, [c[:n] for c in columns], sources)
     bank = state.indicators
     if bank.specs:
-        if any(spec.timeframe is PRIMARY for spec in bank.specs):
-            primary = [bar for row in range(n) for bar in bars_at(row)]
-            bank.on_bars(primary)
+        if bank.wants(PRIMARY):
+            per_symbol = [column[:n].T.tolist() for column in columns]  # symbol -> values, per column
+            for i, symbol in enumerate(symbols):
+                o, h, lo, c, v = (values[i] for values in per_symbol)
+                source = repeat(sources[i])
+                bank.extend(symbol, PRIMARY, list(map(Row, closing, o, h, lo, c, v, source)))
         bank.on_bars(higher)
     validator = state.validator
     if validator.config.enabled:

@@ -14,7 +14,7 @@ purged in batches but never below :func:`~vibe_core.indicators.specs.min_history
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
 import attrs
@@ -24,15 +24,18 @@ from talipp.indicators.Indicator import Indicator
 from vibe_core.codec import structure, unstructure
 from vibe_core.events import Bar
 from vibe_core.indicators.batch import batch_adder
+from vibe_core.indicators.rows import Row
 from vibe_core.indicators.snapshot import dump_indicator, load_indicator
 from vibe_core.indicators.specs import IndicatorSpec, min_history
 from vibe_core.types import Timeframe
 
-__all__ = ["IndicatorBank", "DEFAULT_WINDOW", "purge_batch"]
+__all__ = ["IndicatorBank", "Row", "DEFAULT_WINDOW", "purge_batch"]
 
 DEFAULT_WINDOW: Final = 1000
 _BATCH: Final = 64  #: bars buffered per (symbol, timeframe) before they are fed to talipp
-_UNUSED: Final[list[Bar]] = []  #: the pending list of a (symbol, timeframe) no indicator reads; stays empty
+
+
+_UNUSED: Final[list[Row]] = []  #: the pending list of a (symbol, timeframe) no indicator reads; stays empty
 
 # What an indicator is fed from a bar.
 _CLOSE: Final = 0
@@ -51,6 +54,14 @@ def purge_batch(keep: int) -> int:
     amortised and rare (it was 2% of a backtest at a quarter window).
     """
     return max(64, keep)
+
+
+def _bar(symbol: str, timeframe: Timeframe, row: Row) -> Bar:
+    return Bar(symbol=symbol, timeframe=timeframe, **row._asdict())
+
+
+def _row(bar: Bar) -> Row:
+    return Row(bar.ts, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.source, bar.ts_recv)
 
 
 def _build(spec: IndicatorSpec) -> Indicator:
@@ -101,7 +112,7 @@ class IndicatorBank:
     _indicators: dict[str, dict[str, Indicator]]  #: symbol -> key -> indicator
     _routes: dict[tuple[str, Timeframe], tuple[_Route, ...]]
     _session: dict[str, tuple[Indicator, ...]]  #: symbol -> session-anchored indicators
-    _pending: dict[tuple[str, Timeframe], list[Bar]]  #: bars not fed to talipp yet (at most a batch)
+    _pending: dict[tuple[str, Timeframe], list[Row]]  #: bars not fed to talipp yet (at most a batch)
     _timeframes: tuple[Timeframe, ...]  #: the timeframes some spec reads
 
     def __init__(
@@ -168,14 +179,41 @@ class IndicatorBank:
             key = (bar.symbol, bar.timeframe)
             pending = pending_by_key.get(key)
             if pending is None:
-                if key not in self._routes:
-                    self._add_symbol(bar.symbol)
-                pending = pending_by_key[key] = [] if self._routes[key] else _UNUSED
+                pending = self._pending_of(key)
             if pending is _UNUSED:
                 continue
-            pending.append(bar)
+            pending.append(
+                Row(bar.ts, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.source, bar.ts_recv)
+            )
             if len(pending) >= _BATCH:
                 self._feed(key)
+
+    def extend(self, symbol: str, timeframe: Timeframe, rows: Sequence[Row]) -> None:
+        """:meth:`on_bars` of ``rows``, closed bars of one symbol and timeframe in time order, in
+        one call (the backtest's catch-up), fed in the same batches as one by one."""
+        key = (symbol, timeframe)
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = self._pending_of(key)
+        if pending is _UNUSED:
+            return
+        i, n = 0, len(rows)
+        while n - i >= _BATCH - len(pending):
+            take = _BATCH - len(pending)
+            pending.extend(rows[i : i + take])
+            i += take
+            self._feed(key)
+        pending.extend(rows[i:])
+
+    def wants(self, timeframe: Timeframe) -> bool:
+        """Whether some indicator reads bars of ``timeframe``."""
+        return timeframe in self._timeframes
+
+    def _pending_of(self, key: tuple[str, Timeframe]) -> list[Row]:
+        if key not in self._routes:
+            self._add_symbol(key[0])
+        pending = self._pending[key] = [] if self._routes[key] else _UNUSED
+        return pending
 
     def _feed(self, key: tuple[str, Timeframe]) -> None:
         """Feed the pending bars of ``key`` to its indicators, then purge what is past ``cap``."""
@@ -263,7 +301,7 @@ class IndicatorBank:
                 for symbol, indicators in self._indicators.items()
             },
             "pending": [
-                [symbol, tf.label, [unstructure(bar) for bar in bars]]
+                [symbol, tf.label, [unstructure(_bar(symbol, tf, row)) for row in bars]]
                 for (symbol, tf), bars in sorted(
                     self._pending.items(), key=lambda item: (item[0][0], item[0][1].ns)
                 )
@@ -286,7 +324,7 @@ class IndicatorBank:
             for key, ind_data in per_key.items():
                 load_indicator(indicators[key], ind_data)
         for symbol, label, bars in data["pending"]:
-            bank._pending[(symbol, Timeframe.parse(label))] = [structure(bar, Bar) for bar in bars]
+            bank._pending[(symbol, Timeframe.parse(label))] = [_row(structure(bar, Bar)) for bar in bars]
         return bank
 
     def __eq__(self, other: object) -> bool:

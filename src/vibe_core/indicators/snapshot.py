@@ -23,12 +23,13 @@ from talipp.indicators.Indicator import Indicator
 from talipp.ohlcv import OHLCV
 
 from vibe_core.events import Bar
+from vibe_core.indicators.rows import Row
 
 __all__ = ["dump_indicator", "load_indicator"]
 
 
 def _encode(value: Any) -> Any:
-    if isinstance(value, Bar):  # the bank feeds ATR and VWAP closed bars as they are
+    if isinstance(value, (Bar, Row)):  # the bank feeds ATR and VWAP closed bars as they are
         return [value.open, value.high, value.low, value.close, value.volume]
     if isinstance(value, OHLCV):
         if value.time is not None:
