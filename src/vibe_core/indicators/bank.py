@@ -191,6 +191,8 @@ class IndicatorBank:
     def extend(self, symbol: str, timeframe: Timeframe, rows: Sequence[Row]) -> None:
         """:meth:`on_bars` of ``rows``, closed bars of one symbol and timeframe in time order, in
         one call (the backtest's catch-up), fed in the same batches as one by one."""
+        if not rows:
+            return
         key = (symbol, timeframe)
         pending = self._pending.get(key)
         if pending is None:
