@@ -266,6 +266,7 @@ class BacktestResult:
             trades=rec.trades,
         )
         summary["bars_processed"] = loop.bars_processed
+        summary["bars_stepped"] = loop.bars_stepped  # (the rest were skipped: nothing could change)
         summary["wall_seconds"] = loop.wall_seconds
         summary["signals"] = len(rec.signals)
         summary["signals_accepted"] = sum(1 for s in rec.signals if s.accepted)
