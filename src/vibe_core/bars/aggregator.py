@@ -284,6 +284,7 @@ class BarAggregator:
             end_last = s_close
             self._grid_next = last  # (set by the instant before, if any; `last` itself is on the grid)
         known = self._symbols
+        per_symbol = [column.T.tolist() for column in columns] if levels > 1 else []
         for i, name in enumerate(symbols):
             sym = known.get(name) or self._symbol(name)
             if first < sym.seen_end or sym.forming[0] is not None:
@@ -293,7 +294,7 @@ class BarAggregator:
                 continue
             forming = sym.forming
             src = sources[i]
-            opens, highs, lows, closes, volumes = (column[:, i].tolist() for column in columns)
+            opens, highs, lows, closes, volumes = (values[i] for values in per_symbol)
             for t, o, h, lo, c, v in zip(times, opens, highs, lows, closes, volumes, strict=True):
                 end_in = t + base_ns
                 if end_in > s_close:
