@@ -214,11 +214,14 @@ class OpeningRangeBreakout:
 
     def quiet_band(self, symbol: str) -> QuietBand:
         """Which closed bars of ``symbol`` change nothing here (see :data:`QuietBand`): before the
-        range ends none are quiet; then the range (or the side of it the last close was on) until
-        the day can signal no more, and every bar after that."""
+        range ends none are quiet (they build it, even on a day that takes no entry); then the
+        range (or the side of it the last close was on) until the day can signal no more, and
+        every bar after that."""
         day = self._live.get(symbol)
-        if day is None or day.until == 0:
+        if day is None:
             return _ALL_QUIET
+        if day.until == 0:  # no more entries today; the range bars still build the range
+            return (-_INF, _INF, day.range_end, _ALL_QUIET[3])
         if day.range_bars == 0:  # a bar after the range window ends the day (no range): not quiet
             return (_INF, -_INF, day.range_end, day.until)
         if day.above:  # a close at or below the high resets the side
