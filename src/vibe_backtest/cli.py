@@ -248,7 +248,8 @@ def print_summary(summary: dict[str, Any], out: Path, *, report: bool = True) ->
             "bars",
             f"{summary['bars_processed']:,} in {summary['wall_seconds']:.2f} s "
             f"({summary['bars_processed'] / max(summary['wall_seconds'], 1e-9):,.0f} bars/s; "
-            f"{summary.get('bars_stepped', summary['bars_processed']):,} stepped, the rest could change nothing)",
+            f"{summary.get('bars_stepped', summary['bars_processed']):,} stepped, "
+            "the rest could change nothing)",
         ),
     ]
     width = max(len(k) for k, _ in rows)

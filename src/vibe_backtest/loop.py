@@ -13,6 +13,7 @@ feeding every bar (``skip=False`` does exactly that).
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -302,7 +303,7 @@ def run_market(
         if r < rows and ok[r]:
             found = quiet(state, symbols)
             if found is not None:
-                hi = min(rows, r - 1 + _WINDOW, int(np.searchsorted(grid.ts, found.wake)))
+                hi = min(r - 1 + _WINDOW, bisect.bisect_left(ts_list, found.deadline, r - 1))
                 t, (_, high, low, close, _) = grid.rows(r - 1, hi)
                 first, loud = found.extent(t, high, low, close, ok[r - 1 : hi])
                 skipped = first - 1

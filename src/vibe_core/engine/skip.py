@@ -49,16 +49,21 @@ class Quiet:
     """What could wake the engine after the last step, per symbol in the caller's column order."""
 
     wake: int  #: instants opening at or after this are stepped (the session's own work)
-    low: F64  #: a bar is quiet for matching with a low above this and a high below ``high``
-    high: F64  #: (the band of the symbol's working orders)
+    low: list[float]  #: a bar is quiet for matching with a low above this and a high below ``high``
+    high: list[float]  #: (the band of the symbol's working orders)
     expires: int  #: ... and its close point before this (a working order's expiry)
-    close_low: F64  #: a bar is quiet for closing with a close in ``[close_low, close_high]``
-    close_high: F64  #: (the band of the strategy's triggers)
+    close_low: list[float]  #: a bar is quiet for closing with a close in ``[close_low, close_high]``
+    close_high: list[float]  #: (the band of the strategy's triggers)
     after: int  #: ... and its end after this and before ``until``
     until: int
     floor: float | None  #: equity at or below this halts trading (``None``: no check can fire)
     cash: float
     positions: tuple[tuple[int, int], ...]  #: (column, quantity) in the portfolio's order
+
+    @property
+    def deadline(self) -> int:
+        """Instants opening at or after this are stepped, whatever their bars."""
+        return min(self.wake, self.expires - _CLOSE_POINT, self.until - _STEP)
 
     def extent(
         self, ts: I64, high: F64, low: F64, close: F64, ok: npt.NDArray[np.bool_]
@@ -78,9 +83,33 @@ class Quiet:
         if rows < 2 or int(ts[0]) + _STEP <= self.after:
             return 1, None
         # the deadlines: the session's work, an order's expiry, the strategy's until (times ascend)
-        bound = int(np.searchsorted(ts, min(self.wake, self.expires - _CLOSE_POINT, self.until - _STEP)))
+        bound = int(np.searchsorted(ts, self.deadline))
         if bound < 2:
             return 1, None
+        if not ok[1]:
+            return 1, None
+        # Most often row 1 is loud already (the step just made has consequences): that is decided
+        # on its values alone, without the arrays below.
+        matched = [
+            lo <= a or hi >= b
+            for lo, hi, a, b in zip(low[1].tolist(), high[1].tolist(), self.low, self.high, strict=True)
+        ]
+        closes = close[0].tolist()
+        closing = [c < a or c > b for c, a, b in zip(closes, self.close_low, self.close_high, strict=True)]
+        if self.floor is not None:
+            equity = self.cash
+            for column, qty in self.positions:
+                equity += qty * closes[column]
+            if equity <= self.floor:
+                return 1, None
+        if True in matched or True in closing:
+            return 1, np.array(matched) | np.array(closing)
+        return self._extent(bound, high, low, close, ok)
+
+    def _extent(
+        self, bound: int, high: F64, low: F64, close: F64, ok: npt.NDArray[np.bool_]
+    ) -> tuple[int, npt.NDArray[np.bool_] | None]:
+        """:meth:`extent` past row 1, with numpy over the rows before ``bound``."""
         matched = (low[:bound] <= self.low) | (high[:bound] >= self.high)
         closing = (close[:bound] < self.close_low) | (close[:bound] > self.close_high)
         gap = ~ok[:bound]  # (row 0 was stepped: its gap does not matter)
@@ -159,11 +188,11 @@ def quiet(state: EngineState, symbols: Sequence[str]) -> Quiet | None:
         positions.append((column[symbol], position.qty))
     return Quiet(
         wake=state.wake,
-        low=np.array(low),
-        high=np.array(high),
+        low=low,
+        high=high,
         expires=expires,
-        close_low=np.array(close_low),
-        close_high=np.array(close_high),
+        close_low=close_low,
+        close_high=close_high,
         after=after,
         until=until,
         floor=floor,
