@@ -9,7 +9,10 @@ checked first, and results are written atomically (a complete folder or none).
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as dt
+import gc
+import os
 import sys
 import traceback
 import warnings
@@ -554,5 +557,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def entry() -> None:
+    """The ``vibe-backtest`` command: :func:`main`, then exit without freeing every object.
+
+    Only for a process started as the command (tests call :func:`main` in-process): the results are
+    written and closed by then; atexit handlers still run (pools, clusters, logging).
+    """
+    gc.freeze()  # objects from the imports are never collected: fewer objects for each GC pass
+    code = main()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # skip the interpreter's teardown: freeing every object costs ~0.3 s after a run
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
