@@ -167,7 +167,7 @@ def _table(frame: pd.DataFrame, table_id: str, *, index: bool = True) -> str:
         (key, list(row))
         for key, row in zip(frame.index, frame.itertuples(index=False, name=None), strict=True)
     ]
-    name = (frame.index.name or "") if index else None
+    name = str(frame.index.name or "") if index else None
     return _rows_table(name, [str(c) for c in frame.columns], rows, table_id)
 
 
@@ -477,7 +477,8 @@ def _candles(
     entry_t = rd.local_ns(rd.time_values(trades, "entry_time"))
     signal_t = rd.local_ns(rd.time_values(signals, "time"))
     bar_days = bars.t // rd.DAY
-    active = np.intersect1d(np.concatenate([entry_t // rd.DAY, signal_t // rd.DAY]), bar_days)
+    wanted = rd.unique(np.concatenate([entry_t // rd.DAY, signal_t // rd.DAY]))
+    active = wanted[np.isin(wanted, bar_days)]
     if not len(active):
         return _note(f"{symbol}: no day with a trade or a signal."), ""
     shown = active[-MAX_CANDLE_DAYS:]

@@ -12,7 +12,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 import numpy as np
@@ -54,7 +54,7 @@ def local_ns(ns: Any, tz: str = NY) -> I64:
     return np.array(to_numpy(local.cast(pa.int64()), np.int64))
 
 
-def labels(local: I64, unit: str = "m") -> list[str]:
+def labels(local: I64, unit: Literal["D", "m", "s"] = "m") -> list[str]:
     """``%Y-%m-%d %H:%M`` (unit ``m``), ``%Y-%m-%d %H:%M:%S`` (``s``) or ``%Y-%m-%d`` (``D``)."""
     text = np.datetime_as_string(np.asarray(local, dtype=np.int64).astype("datetime64[ns]"), unit=unit)
     return [t.replace("T", " ") for t in text.tolist()]
@@ -63,6 +63,12 @@ def labels(local: I64, unit: str = "m") -> list[str]:
 def day_date(day: int) -> dt.date:
     """A local day number (local ns // DAY) as a date."""
     return dt.date(1970, 1, 1) + dt.timedelta(days=int(day))
+
+
+def unique(values: I64) -> I64:
+    """Sorted distinct values (``np.unique`` without options imports ``numpy.ma``: 25 ms)."""
+    ordered = np.sort(np.asarray(values))
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
 
 
 def floor_minute(local: I64) -> I64:
@@ -334,7 +340,7 @@ def opening_ranges(
 def gap_breaks(times: I64, step: int | None = None) -> list[dict[str, Any]]:
     """Rangebreaks hiding the time between the days of ``times`` (local ns); see
     :func:`vibe_backtest.report.gap_breaks` for why explicit bounds."""
-    t = np.unique(floor_minute(np.asarray(times, dtype=np.int64)))
+    t = unique(floor_minute(np.asarray(times, dtype=np.int64)))
     if len(t) < 2:
         return []
     half = (int(np.diff(t).min()) if step is None else step) // 2
@@ -358,7 +364,7 @@ def day_views(
     keep = np.isin(day, candles.t // DAY)
     t, low, high, day = t[keep], low[keep], high[keep], day[keep]
     views = []
-    for d in np.unique(day).tolist():
+    for d in unique(day).tolist():
         mine = day == d
         t0, t1 = floor_minute(t[mine].min(keepdims=True)), floor_minute(t[mine].max(keepdims=True))
         lo, hi = float(low[mine].min()), float(high[mine].max())
