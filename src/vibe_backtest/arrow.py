@@ -17,7 +17,7 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["from_numpy", "strings", "text", "to_numpy", "to_bools"]
+__all__ = ["from_numpy", "strings", "text", "to_numpy", "to_bools", "release_memory"]
 
 
 def from_numpy(values: npt.NDArray[Any], kind: pa.DataType | None = None) -> pa.Array:
@@ -66,3 +66,14 @@ def to_bools(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
 
     flags = values.fill_null(from_numpy(np.zeros(1, dtype=bool))[0]) if values.null_count else values
     return to_numpy(flags.cast(pa.int8()), np.int8).astype(bool)
+
+
+def release_memory() -> None:
+    """Give the memory Arrow's pool keeps after reading files back to the system (with the system
+    pool, glibc's ``malloc_trim``: what the Parquet and CSV readers freed, ~100 MB for 10 years)."""
+    import sys
+
+    if "pyarrow" in sys.modules:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()

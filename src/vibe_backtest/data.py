@@ -28,7 +28,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from vibe_backtest.arrow import from_numpy, to_numpy
+from vibe_backtest.arrow import from_numpy, release_memory, to_numpy
 from vibe_core.calendar import NEW_YORK, SessionTable
 from vibe_core.events import Bar
 from vibe_core.types import NS_PER_SECOND, Timeframe
@@ -723,6 +723,7 @@ def load_dir(
         sym: load_file(files[sym], symbol=sym, tz=tz, sessions=sessions, start=start, end=end, source=source)
         for sym in wanted
     }
+    release_memory()
     if all(len(s) == 0 for s in out.values()):
         raise DataError(f"{root}: no bars between {start or 'the start'} and {end or 'the end'}")
     sizes = {s.timeframe for s in out.values() if len(s)}

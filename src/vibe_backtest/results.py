@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
+from vibe_backtest.arrow import release_memory
 from vibe_backtest.data import BarSeries
 from vibe_backtest.tables import Column, Table, column, iso_times, time_column, write_csv
 from vibe_core.actions import FeedGap
@@ -383,6 +384,7 @@ class BacktestResult:
         write_csv(out / "equity.csv", Table({k: eq[k] for k in ("time", "cash", "equity")}))
         if self._bars:
             write_csv(out / "bars.csv", self.bar_tables())
+            release_memory()  # the text of every bar, formatted a chunk at a time
         (out / "summary.json").write_text(json.dumps(_json_safe(self.summary), indent=2) + "\n")
         (out / "config.json").write_text(json.dumps(config_to_dict(self.config), indent=2) + "\n")
         if report:

@@ -29,6 +29,7 @@ __all__ = ["Column", "Table", "column", "time_column", "iso_times", "format_floa
 TZ = "America/New_York"
 Kind = Literal["time", "float", "int", "bool", "str", "category"]
 FLOAT_FORMAT = "%.10g"  #: no float noise (-4.518999999999949) in files; 10 significant digits
+CHUNK_ROWS = 65_536  #: rows formatted at once (bars.csv of 10 years: ~1M rows, ~60 MB of text)
 _NEEDS_QUOTES = '[,"\n]'  # what Python's csv module (pandas' writer) quotes with QUOTE_MINIMAL and \n
 
 
@@ -54,6 +55,11 @@ class Column:
             labels, codes = self.values
             return [labels[c] for c in np.asarray(codes).tolist()]
         return self.values
+
+    def slice(self, lo: int, hi: int) -> Column:
+        if self.kind == "category":
+            return attrs.evolve(self, values=(self.values[0], self.values[1][lo:hi]))
+        return attrs.evolve(self, values=self.values[lo:hi])
 
     def take(self, order: npt.NDArray[np.intp]) -> Column:
         if self.kind == "category":
@@ -110,6 +116,10 @@ class Table:
 
     def take(self, order: npt.NDArray[np.intp]) -> Table:
         return Table({k: c.take(order) for k, c in self.columns.items()})
+
+    def slice(self, lo: int, hi: int) -> Table:
+        """Rows ``lo`` to ``hi`` (views of arrays, copies of lists)."""
+        return Table({k: c.slice(lo, hi) for k, c in self.columns.items()})
 
     def sorted_by(self, name: str) -> Table:
         """Rows in ``name`` order, ties kept in their order (stable)."""
@@ -307,8 +317,9 @@ def write_csv(
 
 def _write(out: BinaryIO, tables: Sequence[Table], float_format: str | None) -> None:
     out.write(_header(list(tables[0].columns)))
-    for table in tables:
-        out.write(_body(table, float_format))
+    for table in tables:  # a chunk at a time: the text of a chunk, not of the whole file, in memory
+        for lo in range(0, len(table), CHUNK_ROWS):
+            out.write(_body(table.slice(lo, lo + CHUNK_ROWS), float_format))
 
 
 def csv_text(table: Table, *, float_format: str | None = FLOAT_FORMAT) -> str:
