@@ -519,8 +519,15 @@ class _BadInput(Exception):
     pass
 
 
+def _input_errors(*known: type[Exception]) -> tuple[type[Exception], ...]:
+    """The bad-input errors, ``BackendError`` once a command has loaded the backends (a run does
+    not: 15 ms of imports)."""
+    backends = sys.modules.get("vibe_backtest.backends")
+    loaded = (backends.BackendError,) if backends is not None else ()
+    return (*known, _BadInput, *loaded)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    from vibe_backtest.backends import BackendError
     from vibe_backtest.data import DataError, DataWarning
     from vibe_backtest.results import OutputError
     from vibe_core.config import ConfigError
@@ -542,7 +549,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OutputError as exc:
         print(f"vibe-backtest: error: --out {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (ConfigError, DataError, BackendError, _BadInput) as exc:
+    except _input_errors(ConfigError, DataError) as exc:
         print(f"vibe-backtest: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

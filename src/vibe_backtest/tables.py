@@ -212,12 +212,24 @@ def iso_times(ns: npt.NDArray[np.int64], tz: str = TZ) -> pa.Array:
     return pc.binary_join_element_wise(stamps, labels, text(""))
 
 
+def _exact_decimals(x: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """Where ``x`` is the double nearest to a decimal of at most 10 significant digits written
+    with at most 2, 4 or 6 decimals (prices, cash): its shortest text has at most 10 digits."""
+    found = np.zeros(len(x), dtype=bool)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN are never found
+        for scale, limit in ((100.0, 1e8), (1e4, 1e6), (1e6, 1e4)):
+            n = np.round(x * scale)
+            found |= (n / scale == x) & (np.abs(x) < limit)
+    return found
+
+
 def format_floats(values: Any, fmt: str | None = FLOAT_FORMAT) -> pa.Array:
     """``fmt % x`` for every float (``None``: ``repr``), NaN as an empty cell.
 
     Arrow's shortest round-trip text is ``%.10g``'s whenever it has at most 10 significant digits
     and ``%g`` would not use an exponent (1e-4 <= |x| < 1e10): exact decimals such as prices
-    and cash. The other values (float noise, huge or tiny numbers) are formatted by Python.
+    and cash (found with numpy, else by counting the text's digits). The other values (float
+    noise, huge or tiny numbers) are formatted by Python.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -228,11 +240,13 @@ def format_floats(values: Any, fmt: str | None = FLOAT_FORMAT) -> pa.Array:
     ok = np.isfinite(x) & ((x == 0) | ((size >= 1e-4) & (size < 1e10)))
     if fmt is None:
         ok &= False
-    elif fmt == FLOAT_FORMAT and ok.any():
-        digits = pc.binary_length(pc.utf8_ltrim(pc.replace_substring(shortest, ".", ""), "-0"))
-        short = to_numpy(digits, np.int64) <= 10
-        plain = ~to_bools(pc.match_substring(shortest, "e"))
-        ok &= short & plain
+    elif fmt == FLOAT_FORMAT:
+        exact = _exact_decimals(x)
+        if (ok & ~exact).any():  # count the digits of the others
+            digits = pc.binary_length(pc.utf8_ltrim(pc.replace_substring(shortest, ".", ""), "-0"))
+            short = to_numpy(digits, np.int64) <= 10
+            plain = ~to_bools(pc.match_substring(shortest, "e"))
+            ok &= exact | (short & plain)
     else:
         ok &= False
     bad = np.flatnonzero(~ok)
