@@ -224,7 +224,7 @@ def symbol_rows(symbols: Sequence[str], pnl: F64) -> Rows:
 
 def month_rows(exit_ns: I64, pnl: F64, equity_ns: I64, equity: F64, initial_capital: float) -> Rows:
     """Per New York month: trades closed, their pnl, the month's equity return (None: no equity)."""
-    exits = [t[:7] for t in labels(local_ns(exit_ns), "D")]
+    exits = _months(exit_ns)
     counts: dict[str, int] = {}
     sums: dict[str, float] = {}
     for month, p in zip(exits, pnl.tolist(), strict=True):
@@ -232,10 +232,12 @@ def month_rows(exit_ns: I64, pnl: F64, equity_ns: I64, equity: F64, initial_capi
         sums[month] = sums.get(month, 0.0) + p
     returns: dict[str, float] = {}
     if len(equity):
-        months = [t[:7] for t in labels(local_ns(equity_ns), "D")]
+        code = local_ns(equity_ns).astype("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+        ends = np.flatnonzero(np.r_[code[1:] != code[:-1], True])  # the last sample of a run
+        names: list[str] = np.datetime_as_string(code[ends].astype("datetime64[M]")).tolist()
         last: dict[str, float] = {}
-        for month, v in zip(months, np.asarray(equity, dtype=np.float64).tolist(), strict=True):
-            last[month] = v
+        for name, v in zip(names, np.asarray(equity, dtype=np.float64)[ends].tolist(), strict=True):
+            last[name] = v
         previous = float(initial_capital)
         for month in sorted(last):
             returns[month] = last[month] / previous - 1.0
@@ -243,6 +245,12 @@ def month_rows(exit_ns: I64, pnl: F64, equity_ns: I64, equity: F64, initial_capi
     return [
         (m, [counts.get(m, 0), sums.get(m, 0.0), returns.get(m)]) for m in sorted(set(counts) | set(returns))
     ]
+
+
+def _months(ns: I64) -> list[str]:
+    """``YYYY-MM`` of each time, in New York."""
+    month = local_ns(ns).astype("datetime64[ns]").astype("datetime64[M]")
+    return np.datetime_as_string(month, unit="M").tolist() if len(month) else []
 
 
 def signal_rows(symbols: Sequence[str], accepted: npt.NDArray[np.bool_]) -> Rows:
@@ -286,14 +294,20 @@ def veto_rows(
         passes = {_pattern(r) for t in text[accepted] for r in t.split(";") if r.strip()}
     examples: dict[str, str] = {}
     numbers: dict[str, list[list[str]]] = {}
+    patterns: dict[str, str] = {}  # the same reasons recur: each is parsed once
+    found: dict[str, list[str]] = {}
     for item in text[~accepted]:
         mine: dict[str, str] = {}
         for reason in (r for r in item.split(";") if r.strip()):
-            mine.setdefault(_pattern(reason), reason)
+            if reason not in patterns:
+                patterns[reason] = _pattern(reason)
+            mine.setdefault(patterns[reason], reason)
         for pattern, reason in mine.items():
             if pattern not in passes:
                 examples.setdefault(pattern, reason)
-                numbers.setdefault(pattern, []).append(NUMBER.findall(reason.strip()))
+                if reason not in found:
+                    found[reason] = NUMBER.findall(reason.strip())
+                numbers.setdefault(pattern, []).append(found[reason])
     vetoed = int((~accepted).sum())
     ranked = sorted(numbers.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:top]
     return [(_with_numbers(examples[p], seen), [len(seen), len(seen) / vetoed]) for p, seen in ranked]
