@@ -70,7 +70,6 @@ _PERCENT_NAMES = frozenset({"total_return", "max_drawdown", "win_rate", "exposur
 _PERCENT_SUFFIXES = ("_return", "_rate", "_pct", "_percent", "drawdown", "exposure")
 _MONEY_SUFFIXES = ("capital", "equity", "pnl", "cash")
 _RATIO_NAMES = frozenset({"profit_factor", "sharpe", "sortino"})  #: always 2 decimals, even below 1
-_NUMBER = rd.NUMBER
 # A small template: plotly's built-in ones are deep-copied per figure, which costs ~0.2 s each.
 _TEMPLATE: dict[str, Any] = {
     "layout": {

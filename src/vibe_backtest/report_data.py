@@ -352,8 +352,17 @@ def opening_ranges(
 
 
 def gap_breaks(times: I64, step: int | None = None) -> list[dict[str, Any]]:
-    """Rangebreaks hiding the time between the days of ``times`` (local ns); see
-    :func:`vibe_backtest.report.gap_breaks` for why explicit bounds."""
+    """Rangebreaks hiding the time between the days of ``times`` (local ns: nights, weekends,
+    holidays, the rest of an early close, days not shown): one explicit ``bounds`` interval per gap.
+
+    Each gap runs from half a ``step`` (default: the smallest spacing of ``times``) after a day's
+    last time to half a step before the next day's first, so no point (and no half candle) falls
+    inside one, and the intervals never overlap or touch. Not plotly's ``pattern`` breaks plus
+    ``values``: plotly.js (4.x) folds a new break into *every* break it overlaps without merging
+    those, so a holiday value ([day, day + 24h)) overlapping two overnight pattern breaks is
+    counted twice, the axis loses that length and the curve runs backwards in time (the chart may
+    even end up empty). Times are floored to the minute, like the ``%Y-%m-%d %H:%M`` x labels.
+    """
     t = unique(floor_minute(np.asarray(times, dtype=np.int64)))
     if len(t) < 2:
         return []
