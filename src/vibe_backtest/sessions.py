@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import importlib.util
 import json
 import os
 import tempfile
+from importlib.metadata import version
 from pathlib import Path
 
 from vibe_core.calendar import Session, SessionTable, nyse_sessions
@@ -44,7 +44,7 @@ def nyse_calendar(cache_dir: Path | None = None, *, today: dt.date | None = None
     """:func:`build_nyse_calendar`, read from today's file when there is one (and written if not)."""
     folder = (cache_dir if cache_dir is not None else cache_root()) / "sessions"
     day = today if today is not None else dt.date.today()
-    path = folder / f"xnys-{_installed()}-{day.isoformat()}.json"
+    path = folder / f"xnys-{version('exchange-calendars')}-{day.isoformat()}.json"
     try:
         return _from_rows(json.loads(path.read_text()))
     except (OSError, ValueError, TypeError, KeyError, IndexError):
@@ -53,16 +53,6 @@ def nyse_calendar(cache_dir: Path | None = None, *, today: dt.date | None = None
     with contextlib.suppress(OSError):  # a read-only home: build every time
         _write(folder, path, table)
     return table
-
-
-def _installed() -> str:
-    """Which exchange-calendars is installed: its ``__init__.py``'s size and modification time (a
-    new version is new files). Not importlib.metadata's version: that costs ~15 ms a run."""
-    spec = importlib.util.find_spec("exchange_calendars")
-    if spec is None or spec.origin is None:
-        return "none"
-    stat = Path(spec.origin).stat()
-    return f"{stat.st_size}-{stat.st_mtime_ns}"
 
 
 def _from_rows(rows: list[list[object]]) -> SessionTable:
