@@ -281,6 +281,15 @@ def _with_numbers(example: str, seen: list[list[str]]) -> str:
     return NUMBER.sub(lambda _match: next(slots), example.strip())
 
 
+def _patterns(reasons: list[str]) -> list[str]:
+    """:func:`_pattern` of each reason, in one regex pass over them joined by newlines (a newline
+    is a boundary to ``NUMBER`` as the ends of a string are; a reason never holds one)."""
+    stripped = [r.strip() for r in reasons]
+    if any("\n" in r for r in stripped):
+        return [NUMBER.sub("#", r) for r in stripped]
+    return NUMBER.sub("#", "\n".join(stripped)).split("\n") if stripped else []
+
+
 def veto_rows(
     accepted: npt.NDArray[np.bool_], reason_texts: Sequence[str], vetoes: bool, top: int = 10
 ) -> Rows:
@@ -292,25 +301,30 @@ def veto_rows(
     passes: set[str] = set()
     if not vetoes:
         passes = {_pattern(r) for t in text[accepted] for r in t.split(";") if r.strip()}
+    split = [[r for r in item.split(";") if r.strip()] for item in text[~accepted]]
+    distinct = list(dict.fromkeys(r for reasons in split for r in reasons))  # each parsed once
+    pattern_of = dict(zip(distinct, _patterns(distinct), strict=True))
     examples: dict[str, str] = {}
-    numbers: dict[str, list[list[str]]] = {}
-    patterns: dict[str, str] = {}  # the same reasons recur: each is parsed once
-    found: dict[str, list[str]] = {}
-    for item in text[~accepted]:
+    given: dict[str, list[str]] = {}  # pattern -> the reason each vetoed signal gave for it
+    for reasons in split:
         mine: dict[str, str] = {}
-        for reason in (r for r in item.split(";") if r.strip()):
-            if reason not in patterns:
-                patterns[reason] = _pattern(reason)
-            mine.setdefault(patterns[reason], reason)
+        for reason in reasons:
+            mine.setdefault(pattern_of[reason], reason)
         for pattern, reason in mine.items():
             if pattern not in passes:
                 examples.setdefault(pattern, reason)
-                if reason not in found:
-                    found[reason] = NUMBER.findall(reason.strip())
-                numbers.setdefault(pattern, []).append(found[reason])
+                given.setdefault(pattern, []).append(reason)
     vetoed = int((~accepted).sum())
-    ranked = sorted(numbers.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:top]
-    return [(_with_numbers(examples[p], seen), [len(seen), len(seen) / vetoed]) for p, seen in ranked]
+    ranked = sorted(given.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:top]
+    numbers: dict[str, list[str]] = {}  # only the shown reasons' numbers are needed
+    rows: Rows = []
+    for pattern, reasons in ranked:
+        for reason in reasons:
+            if reason not in numbers:
+                numbers[reason] = NUMBER.findall(reason.strip())
+        seen = [numbers[r] for r in reasons]
+        rows.append((_with_numbers(examples[pattern], seen), [len(seen), len(seen) / vetoed]))
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------
