@@ -190,6 +190,5 @@ def run_backtest(
         if bar is not None:
             bar.close()
     first, last = date_range(market)
-    frames = {s: v.to_frame() for s, v in market.items()} if keep_bars else {}
     extra = {"start": first.isoformat(), "end": last.isoformat(), "symbols": list(market)}
-    return BacktestResult.from_loop(loop, cfg, bars=frames, extra=extra)
+    return BacktestResult.from_loop(loop, cfg, bars=market if keep_bars else {}, extra=extra)

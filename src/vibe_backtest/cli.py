@@ -9,7 +9,11 @@ checked first, and results are written atomically (a complete folder or none).
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import datetime as dt
+import gc
+import os
 import sys
 import traceback
 import warnings
@@ -525,8 +529,15 @@ class _BadInput(Exception):
     pass
 
 
+def _input_errors(*known: type[Exception]) -> tuple[type[Exception], ...]:
+    """The bad-input errors, ``BackendError`` once a command has loaded the backends (a run does
+    not: 15 ms of imports)."""
+    backends = sys.modules.get("vibe_backtest.backends")
+    loaded = (backends.BackendError,) if backends is not None else ()
+    return (*known, _BadInput, *loaded)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    from vibe_backtest.backends import BackendError
     from vibe_backtest.data import DataError, DataWarning
     from vibe_backtest.results import OutputError
     from vibe_core.config import ConfigError
@@ -548,7 +559,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OutputError as exc:
         print(f"vibe-backtest: error: --out {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (ConfigError, DataError, BackendError, _BadInput) as exc:
+    except _input_errors(ConfigError, DataError) as exc:
         print(f"vibe-backtest: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -563,5 +574,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def entry() -> None:
+    """The ``vibe-backtest`` command: :func:`main`, then exit without freeing every object.
+
+    Only for a process started as the command (tests call :func:`main` in-process): the results are
+    written and closed by then; atexit handlers still run (pools, clusters, logging).
+    """
+    gc.freeze()  # objects from the imports are never collected: fewer objects for each GC pass
+    # Arrow on glibc's malloc: what the file readers free is reused by numpy and can be trimmed
+    # (its default, mimalloc, keeps ~100 MB after reading 10 years of bars).
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    code = main()
+    atexit._run_exitfuncs()  # CPython's own exit step (private but stable since 3.0)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):  # a closed pipe (`| head`): nothing left to tell
+            stream.flush()
+    os._exit(code)  # skip the interpreter's teardown: freeing every object costs ~0.3 s after a run
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -5,6 +5,10 @@ index, OHLCV columns in any case, ``Adj Close`` ignored), converts time to int n
 broken data with a :class:`DataError` naming the file, the row and the column: corrupt data is
 worse than no data. This module makes no trading decision.
 
+Files are read with pyarrow and turned into numpy columns without pandas (pandas costs a quarter
+of a second to import); an input the fast path is not sure about (text times in another layout,
+nulls, odd column names, any error) goes through the pandas reader, which gives every message.
+
 Invariants of every :class:`BarSeries`: timestamps strictly increasing, aligned to the bar size
 (1m or 5m), prices finite and positive, ``low <= min(open, close)``, ``max(open, close) <= high``,
 volume finite and ``>= 0`` (zero is a real Yahoo quirk, not an error).
@@ -13,19 +17,25 @@ volume finite and ``>= 0`` (zero is a real Yahoo quirk, not an error).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+import zoneinfo
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import attrs
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
+from vibe_backtest.arrow import from_numpy, release_memory, to_numpy
 from vibe_core.calendar import NEW_YORK, SessionTable
 from vibe_core.events import Bar
 from vibe_core.types import NS_PER_SECOND, Timeframe
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 __all__ = [
     "DataError",
@@ -113,6 +123,8 @@ class BarSeries:
 
     def to_frame(self, tz: str = _NY) -> pd.DataFrame:
         """A ``timestamp`` (tz-aware) + OHLCV frame; integral volumes become ``int64``."""
+        import pandas as pd
+
         volume: Any = self.volume
         if np.all(np.mod(volume, 1.0) == 0.0) and (len(volume) == 0 or volume.max() < 2**62):
             volume = volume.astype(np.int64)
@@ -137,8 +149,14 @@ def _norm(name: object) -> str:
     return re.sub(r"[\s_\-]", "", str(name).lower())
 
 
+@functools.cache
+def _zone(tz: str) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(tz)
+
+
 def _local_label(ts: int, tz: str) -> str:
-    return pd.Timestamp(ts, unit="ns", tz="UTC").tz_convert(tz).strftime("%Y-%m-%d %H:%M:%S%z")
+    when = dt.datetime.fromtimestamp(ts // NS_PER_SECOND, tz=_zone(tz))
+    return when.strftime("%Y-%m-%d %H:%M:%S%z")
 
 
 class _Where:
@@ -169,13 +187,23 @@ class _Where:
 
 def _find_columns(frame: pd.DataFrame, where: _Where) -> tuple[Any, dict[str, Any]]:
     """The timestamp source (column name, ``None`` for the index, or a (date, time) pair) and OHLCV names."""
+    import pandas as pd
+
+    index_is_time = isinstance(frame.index, pd.DatetimeIndex)
+    return _pick_columns(list(frame.columns), frame.index.name, index_is_time, where)
+
+
+def _pick_columns(
+    columns: Sequence[Any], index_name: Any, index_is_time: bool, where: _Where
+) -> tuple[Any, dict[str, Any]]:
+    """:func:`_find_columns` over column names and what the index is (shared by both readers)."""
     by_norm: dict[str, Any] = {}
-    for col in frame.columns:
+    for col in columns:
         key = _norm(col)
         if key in by_norm:
             raise where.fail(f"columns {by_norm[key]!r} and {col!r} are ambiguous (same name ignoring case)")
         by_norm[key] = col
-    found = ", ".join(str(c) for c in frame.columns) or "none"
+    found = ", ".join(str(c) for c in columns) or "none"
     missing = [name for name in _COLUMNS if name not in by_norm]
     if missing:
         raise where.fail(f"missing column(s) {', '.join(missing)}; found columns: {found}")
@@ -189,7 +217,7 @@ def _find_columns(frame: pd.DataFrame, where: _Where) -> tuple[Any, dict[str, An
     for name in ("date", "time"):
         if name in by_norm:
             return by_norm[name], ohlcv
-    if isinstance(frame.index, pd.DatetimeIndex) or _norm(frame.index.name or "") in _TIME_NAMES:
+    if index_is_time or _norm(index_name or "") in _TIME_NAMES:
         return None, ohlcv
     raise where.fail(
         f"no timestamp column (looked for {', '.join(_TIME_NAMES)} in any case, or a datetime index); "
@@ -205,6 +233,8 @@ def _epoch_unit(values: npt.NDArray[Any]) -> Literal["ns", "us", "ms", "s"]:
 
 def _parse_times(raw: pd.Series[Any], column: str, tz: str, where: _Where) -> I64:
     """Any timestamp column -> int64 ns UTC; naive values are read in ``tz``."""
+    import pandas as pd
+
     raw = raw.reset_index(drop=True)
     missing = raw.isna().to_numpy()
     where.first(missing, f"column {column!r} is empty")
@@ -235,6 +265,8 @@ def _parse_times(raw: pd.Series[Any], column: str, tz: str, where: _Where) -> I6
 
 
 def _numbers(raw: pd.Series[Any], column: str, where: _Where) -> F64:
+    import pandas as pd
+
     raw = raw.reset_index(drop=True)
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     garbage = np.isnan(values) & raw.notna().to_numpy()
@@ -257,8 +289,11 @@ def _human(ns: int) -> str:
 
 
 def _local_days(ts: I64, tz: str) -> I64:
-    local = pd.DatetimeIndex(pd.to_datetime(ts, unit="ns", utc=True)).tz_convert(tz).tz_localize(None)
-    return np.asarray(local.as_unit("ns").asi8, dtype=np.int64) // _NS_PER_DAY
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    local = pc.local_timestamp(from_numpy(np.asarray(ts, dtype=np.int64), pa.timestamp("ns", tz=tz)))
+    return to_numpy(local.cast(pa.int64()), np.int64) // _NS_PER_DAY
 
 
 def _bar_size(steps: I64) -> tuple[int, str | None]:
@@ -351,6 +386,8 @@ def bars_from_frame(
     only ``start_ns <= ts < end_ns`` is kept and, with ``sessions``, rows outside regular sessions
     are dropped and counted in ``dropped_extended``. ``timeframe`` asserts the bar size.
     """
+    import pandas as pd
+
     where = _Where(label, tz)
     if len(frame) == 0:
         raise where.fail("no bars (the file has no data rows)")
@@ -364,6 +401,27 @@ def bars_from_frame(
         ts = _parse_times(cast("pd.Series[Any]", frame[time_source]), str(time_source), tz, where)
     where.ts = ts
     cols = {name: _numbers(frame[col], str(col), where) for name, col in ohlcv.items()}
+    window = {"start_ns": start_ns, "end_ns": end_ns}
+    return _checked(
+        ts, cols, ohlcv, where, symbol=symbol, source=source, sessions=sessions, timeframe=timeframe, **window
+    )
+
+
+def _checked(
+    ts: I64,
+    cols: dict[str, F64],
+    ohlcv: dict[str, Any],
+    where: _Where,
+    *,
+    symbol: str,
+    source: str,
+    sessions: SessionTable | None,
+    timeframe: Timeframe | None,
+    start_ns: int | None,
+    end_ns: int | None,
+) -> BarSeries:
+    """Every check after parsing (prices, order, bar size, sessions), on numpy columns."""
+    tz = where.tz
     o, h, lo, c, v = (cols[name] for name in _COLUMNS)
     for name in _PRICE_COLUMNS:
         values = cols[name]
@@ -449,17 +507,110 @@ def _ny_date(ts: int) -> dt.date:
 
 
 def _read(path: Path) -> pd.DataFrame:
-    suffix = path.suffix.lower()
-    if suffix not in BAR_SUFFIXES:
-        raise DataError(f"{path}: unsupported file type {path.suffix!r} (expected .csv or .parquet)")
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
+    import pandas as pd
+
     try:
-        if suffix == ".csv":
+        if path.suffix.lower() == ".csv":
             return pd.read_csv(path)
         return pd.read_parquet(path)
     except Exception as exc:  # every reader error becomes one message naming the file
         raise DataError(f"{path}: cannot read: {exc}") from exc
+
+
+def _check_path(path: Path) -> None:
+    if path.suffix.lower() not in BAR_SUFFIXES:
+        raise DataError(f"{path}: unsupported file type {path.suffix!r} (expected .csv or .parquet)")
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+
+
+def _read_arrow(path: Path) -> pa.Table | None:
+    """The file as an Arrow table, or ``None`` when pyarrow cannot read it (pandas will say why)."""
+    import pyarrow as pa
+
+    try:
+        if path.suffix.lower() == ".csv":
+            import pyarrow.csv as pcsv
+
+            return pcsv.read_csv(path)
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).read()  # not pq.read_table: its dataset module imports pandas
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+
+
+_EPOCH_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": NS_PER_SECOND}
+
+
+def _arrow_times(column: pa.ChunkedArray, tz: str) -> I64 | None:
+    """A clean time column -> int64 ns UTC, or ``None`` for anything the pandas reader must judge."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if column.null_count:
+        return None
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        text = pc.utf8_trim_whitespace(column)
+        aware = pc.match_substring_regex(text, _OFFSET)
+        if pc.all(aware).as_py():
+            column = text.cast(pa.timestamp("ns", tz="UTC"))
+        elif not pc.any(aware).as_py():
+            column = text.cast(pa.timestamp("ns"))
+        else:
+            return None
+        kind = column.type
+    if pa.types.is_timestamp(kind):
+        stamps = column.cast(pa.timestamp("ns", tz=kind.tz))
+        if kind.tz is None:  # wall-clock times in tz; a missing or doubled hour raises (pandas says where)
+            stamps = pc.assume_timezone(stamps, timezone=tz, ambiguous="raise", nonexistent="raise")
+        return np.array(to_numpy(stamps.cast(pa.int64()), np.int64))
+    if pa.types.is_integer(kind):
+        values = np.array(to_numpy(column.cast(pa.int64()), np.int64))
+        factor = _EPOCH_NS[_epoch_unit(values)]
+        if len(values) and int(np.abs(values).max()) >= np.iinfo(np.int64).max // factor:
+            return None
+        return values * factor
+    return None
+
+
+def _arrow_bars(table: pa.Table, where: _Where) -> tuple[I64, dict[str, F64], dict[str, Any]] | None:
+    """Times, OHLCV and their column names from a clean table; ``None``: let the pandas reader judge."""
+    import pyarrow as pa
+
+    names = table.column_names
+    if not table.num_rows or len(set(names)) != len(names) or not all(names):
+        return None
+    index_cols: list[str] = [
+        c for c in (table.schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)
+    ]
+    if len(index_cols) > 1:
+        return None
+    columns = [n for n in names if n not in index_cols]
+    index = index_cols[0] if index_cols else None
+    index_name = None if index is None or index.startswith("__index_level_") else index
+    index_is_time = index is not None and pa.types.is_timestamp(table.schema.field(index).type)
+    try:
+        time_source, ohlcv = _pick_columns(columns, index_name, index_is_time, where)
+    except DataError:
+        return None
+    if isinstance(time_source, tuple) or (time_source is None and index is None):
+        return None
+    ts = _arrow_times(table.column(index if time_source is None else time_source), where.tz)
+    if ts is None:
+        return None
+    cols: dict[str, F64] = {}
+    for name, col in ohlcv.items():
+        column = table.column(col)
+        kind = column.type
+        if column.null_count or not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            return None
+        values = np.array(to_numpy(column.cast(pa.float64()), np.float64))
+        if not np.isfinite(values).all():
+            return None
+        cols[name] = values
+    return ts, cols, ohlcv
 
 
 def load_file(
@@ -479,11 +630,25 @@ def load_file(
     them are dropped before the session check, so ``sessions`` need only cover that span.
     """
     path = Path(path)
-    frame = _read(path)
+    _check_path(path)
     lo, hi = day_bounds_ns(start, end)
+    name = (symbol or path.stem).upper()
+    table = _read_arrow(path)
+    where = _Where(str(path), tz)
+    try:
+        parsed = None if table is None else _arrow_bars(table, where)
+    except (ArithmeticError, ValueError):  # pyarrow's ArrowInvalid is a ValueError
+        parsed = None
+    if parsed is not None:
+        ts, cols, ohlcv = parsed
+        where.ts = ts
+        return _checked(
+            ts, cols, ohlcv, where,
+            symbol=name, source=source, sessions=sessions, timeframe=timeframe, start_ns=lo, end_ns=hi,
+        )  # fmt: skip
     return bars_from_frame(
-        frame,
-        symbol=(symbol or path.stem).upper(),
+        _read(path),
+        symbol=name,
         label=str(path),
         source=source,
         tz=tz,
@@ -499,7 +664,8 @@ def day_bounds_ns(start: dt.date | str | None, end: dt.date | str | None) -> tup
 
     def midnight(day: dt.date | str) -> int:
         d = dt.date.fromisoformat(day) if isinstance(day, str) else day
-        return int(pd.Timestamp(d.isoformat(), tz=_NY).as_unit("ns").value)
+        when = dt.datetime(d.year, d.month, d.day, tzinfo=_zone(_NY))
+        return int(when.timestamp()) * NS_PER_SECOND
 
     try:
         lo = None if start is None else midnight(start)
@@ -557,6 +723,7 @@ def load_dir(
         sym: load_file(files[sym], symbol=sym, tz=tz, sessions=sessions, start=start, end=end, source=source)
         for sym in wanted
     }
+    release_memory()
     if all(len(s) == 0 for s in out.values()):
         raise DataError(f"{root}: no bars between {start or 'the start'} and {end or 'the end'}")
     sizes = {s.timeframe for s in out.values() if len(s)}

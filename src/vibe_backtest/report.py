@@ -6,31 +6,37 @@ bounded whatever the period: above :data:`MAX_EQUITY_POINTS` samples the equity 
 point per session (the last equity, the deepest drawdown), and the candlestick charts show at most
 the last :data:`MAX_CANDLE_DAYS` days that had a trade or a signal per symbol.
 
-The table helpers (:func:`symbol_table`, :func:`month_table`, :func:`signal_table`,
+The backtest report is built from the result's columns with numpy (:mod:`vibe_backtest.report_data`)
+and its figures written as plotly.js JSON directly: neither pandas nor plotly's Python package is
+imported for it (plotly's is only where plotly.js is read from). The sweep reports use plotly's
+figures. The table helpers (:func:`symbol_table`, :func:`month_table`, :func:`signal_table`,
 :func:`veto_reasons`, :func:`opening_ranges`, :func:`equity_points`) return DataFrames, for
-notebooks as much as for the report. This module makes no trading decision.
+notebooks. This module makes no trading decision.
 """
 
 from __future__ import annotations
 
+import functools
 import html
+import importlib.util
+import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
-from plotly.subplots import make_subplots
 
-from vibe_core.metrics import profit_factor
+from vibe_backtest import report_data as rd
+from vibe_backtest.tables import Table
 
 if TYPE_CHECKING:
+    import pandas as pd
+    import plotly.graph_objects as go
+
     from vibe_backtest.results import BacktestResult
 
 __all__ = [
@@ -53,8 +59,6 @@ MAX_CANDLE_DAYS = 20  #: candlestick days per symbol (the last days with a trade
 LOWER_IS_BETTER = frozenset({"max_drawdown", "risk_halts", "order_rejections", "wall_seconds"})
 
 _NY = "America/New_York"
-_SESSION_OPEN = pd.Timedelta(hours=9, minutes=30)
-_FIVE_MINUTES = pd.Timedelta(minutes=5)
 _EXIT_COLOURS = {
     "target": "#2ca02c",
     "stop": "#d62728",
@@ -66,7 +70,6 @@ _PERCENT_NAMES = frozenset({"total_return", "max_drawdown", "win_rate", "exposur
 _PERCENT_SUFFIXES = ("_return", "_rate", "_pct", "_percent", "drawdown", "exposure")
 _MONEY_SUFFIXES = ("capital", "equity", "pnl", "cash")
 _RATIO_NAMES = frozenset({"profit_factor", "sharpe", "sortino"})  #: always 2 decimals, even below 1
-_NUMBER = re.compile(r"(?<![\w@.])\d+(?:\.\d+)?(?![A-Za-wyz\d])")  # 0.5x, 123.45, 5/21; not ema20@1h
 # A small template: plotly's built-in ones are deep-copied per figure, which costs ~0.2 s each.
 _TEMPLATE: dict[str, Any] = {
     "layout": {
@@ -79,6 +82,8 @@ _TEMPLATE: dict[str, Any] = {
         "hoverlabel": {"align": "left"},
     }
 }
+_MARGIN = {"l": 60, "r": 20, "t": 50, "b": 40}
+_CONFIG = {"displaylogo": False, "responsive": True}
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1200px; color: #222; }
 h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
@@ -89,6 +94,9 @@ th:first-child, td:first-child { text-align: left; } th { background: #f4f4f4; }
 .wide { overflow-x: auto; max-width: 100%; } .wide table { font-size: 0.8em; }
 .wide th { position: sticky; top: 0; white-space: normal; min-width: 4em; }
 """
+
+#: A figure written as plotly.js JSON: ``{"data": [traces], "layout": {...}}``.
+Figure = dict[str, Any]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,18 +148,26 @@ def _label(key: str) -> str:
     return str(key).replace("_", " ").capitalize()
 
 
+def _rows_table(index_name: str | None, columns: Sequence[str], rows: rd.Rows, table_id: str) -> str:
+    """An HTML table: a header, then per row its key and cells through :func:`format_value`."""
+    heads = ([_esc(index_name or "")] if index_name is not None else []) + [_esc(_label(c)) for c in columns]
+    body = []
+    for key, row in rows:
+        cells = [f"<td>{_esc(key)}</td>"] if index_name is not None else []
+        cells += [f"<td>{_esc(format_value(str(c), v))}</td>" for c, v in zip(columns, row, strict=True)]
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in heads)
+    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
 def _table(frame: pd.DataFrame, table_id: str, *, index: bool = True) -> str:
     """An HTML table of ``frame``, every cell through :func:`format_value` keyed by its column."""
-    heads = ([_esc(frame.index.name or "")] if index else []) + [_esc(_label(c)) for c in frame.columns]
-    rows = []
-    for key, row in zip(frame.index, frame.itertuples(index=False, name=None), strict=True):
-        cells = [f"<td>{_esc(key)}</td>"] if index else []
-        cells += [
-            f"<td>{_esc(format_value(str(c), v))}</td>" for c, v in zip(frame.columns, row, strict=True)
-        ]
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    head = "".join(f"<th>{h}</th>" for h in heads)
-    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    rows = [
+        (key, list(row))
+        for key, row in zip(frame.index, frame.itertuples(index=False, name=None), strict=True)
+    ]
+    name = str(frame.index.name or "") if index else None
+    return _rows_table(name, [str(c) for c in frame.columns], rows, table_id)
 
 
 def _pairs(items: Sequence[tuple[str, str]], table_id: str) -> str:
@@ -163,23 +179,55 @@ def _note(text: str) -> str:
     return f'<p class="note">{_esc(text)}</p>'
 
 
-def _figure(fig: go.Figure, div_id: str, height: int) -> str:
-    fig.update_layout(height=height, margin={"l": 60, "r": 20, "t": 50, "b": 40})
-    out: str = fig.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        div_id=div_id,
-        default_height=f"{height}px",
-        config={"displaylogo": False, "responsive": True},
+def _json(value: Any) -> str:
+    """JSON for a ``<script>``: numpy values as plain numbers, ``</`` escaped."""
+    return json.dumps(value, separators=(",", ":"), default=_plain).replace("</", "<\\/")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def _figure(fig: go.Figure | Figure, div_id: str, height: int) -> str:
+    """One figure's ``<div>`` and the script drawing it (plotly.js is in the page's head)."""
+    if not isinstance(fig, dict):  # a plotly figure (the sweep reports)
+        fig.update_layout(height=height, margin=_MARGIN)
+        out: str = fig.to_html(
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=div_id,
+            default_height=f"{height}px",
+            config=_CONFIG,
+        )
+        return out
+    layout = {"template": _TEMPLATE, **fig["layout"], "height": height, "margin": _MARGIN}
+    return (
+        f'<div style="height:{height}px; width:100%;"><div id="{div_id}" class="plotly-graph-div" '
+        'style="height:100%; width:100%;"></div><script>window.PLOTLYENV=window.PLOTLYENV || {};'
+        f'if (document.getElementById("{div_id}")) {{Plotly.newPlot("{div_id}", {_json(fig["data"])}, '
+        f"{_json(layout)}, {_json(_CONFIG)})}};</script></div>"
     )
-    return out
+
+
+@functools.cache
+def _plotlyjs() -> str:
+    """plotly.js as plotly's package ships it, read without importing the package (~0.1 s)."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("plotly is not installed: it ships the plotly.js the report embeds")
+    path = Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
+    return path.read_text(encoding="utf-8")
 
 
 def _page(title: str, body: Sequence[str]) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{_esc(title)}</title>\n<style>{_CSS}</style>\n"
-        f'<script type="text/javascript">{get_plotlyjs()}</script>\n</head>\n<body>\n'
+        f'<script type="text/javascript">{_plotlyjs()}</script>\n</head>\n<body>\n'
         + "\n".join(body)
         + "\n</body>\n</html>\n"
     )
@@ -193,13 +241,34 @@ def _write(path: Path, text: str) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------
-# Tables and series (pure functions of the result frames)
+# Tables and series for notebooks: DataFrames in and out (the report uses report_data's cores)
 
 
 def _local(values: Any) -> pd.DatetimeIndex:
     """Naive New York wall-clock times (the axis plotly draws and the days we group by)."""
+    import pandas as pd
+
     idx = pd.DatetimeIndex(values)
     return idx.tz_convert(_NY).tz_localize(None) if idx.tz is not None else idx
+
+
+def _utc_ns(values: Any) -> npt.NDArray[np.int64]:
+    """Times (tz-aware, or naive New York) as UTC ns."""
+    import pandas as pd
+
+    idx = pd.DatetimeIndex(values)
+    if idx.tz is None:
+        idx = idx.tz_localize(_NY)
+    return np.asarray(idx.as_unit("ns").asi8, dtype=np.int64)
+
+
+def _rows_frame(rows: rd.Rows, index: str, columns: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
+    keys = pd.Index([k for k, _ in rows], name=index, dtype=object)
+    if not rows:  # no rows: float columns (callers cast counts to int)
+        return pd.DataFrame({c: np.zeros(0) for c in columns}, index=keys)
+    return pd.DataFrame([r for _, r in rows], index=keys, columns=columns)
 
 
 def equity_points(
@@ -211,35 +280,19 @@ def equity_points(
     samples it keeps one row per session, the last equity and the deepest drawdown of the day,
     so the maximum drawdown stays visible.
     """
+    import pandas as pd
+
     values = equity["equity"].to_numpy(dtype=np.float64) if len(equity) else np.zeros(0)
-    peaks = np.maximum.accumulate(np.concatenate([[float(initial_capital)], values]))[1:]
-    frame = pd.DataFrame({"equity": values, "drawdown": values / peaks - 1.0}, index=_local(equity.index))
-    frame.index.name = "time"
-    if len(frame) <= max_points:
-        return frame, False
-    days = pd.DatetimeIndex(frame.index).normalize()
-    daily = frame.groupby(days).agg(equity=("equity", "last"), drawdown=("drawdown", "min"))
-    daily.index.name = "time"
-    return daily, True
+    points = rd.equity_points(_utc_ns(equity.index), values, initial_capital, max_points)
+    index = pd.DatetimeIndex(points.t.astype("datetime64[ns]"), name="time")
+    return pd.DataFrame({"equity": points.equity, "drawdown": points.drawdown}, index=index), points.daily
 
 
 def symbol_table(trades: pd.DataFrame) -> pd.DataFrame:
     """Per symbol: trades, win rate (pnl > 0), total and average pnl, profit factor (missing: no loss)."""
-    rows = {}
-    for symbol, group in trades.groupby("symbol", sort=True):
-        pnl = group["pnl"].to_numpy(dtype=np.float64)
-        rows[str(symbol)] = {
-            "trades": len(pnl),
-            "win_rate": float(np.mean(pnl > 0)),
-            "total_pnl": float(pnl.sum()),
-            "avg_pnl": float(pnl.mean()),
-            "profit_factor": profit_factor(pnl.tolist()),
-        }
-    frame = pd.DataFrame.from_dict(
-        rows, orient="index", columns=["trades", "win_rate", "total_pnl", "avg_pnl", "profit_factor"]
-    )
-    frame.index.name = "symbol"
-    return frame.astype({"trades": "int64"})
+    rows = rd.symbol_rows(trades["symbol"].astype(str).tolist(), trades["pnl"].to_numpy(dtype=np.float64))
+    frame = _rows_frame(rows, "symbol", ["trades", "win_rate", "total_pnl", "avg_pnl", "profit_factor"])
+    return frame.astype({"trades": "int64", "profit_factor": "float64"})
 
 
 def month_table(trades: pd.DataFrame, equity: pd.DataFrame, initial_capital: float) -> pd.DataFrame:
@@ -248,54 +301,21 @@ def month_table(trades: pd.DataFrame, equity: pd.DataFrame, initial_capital: flo
     The return compares the month's last equity with the previous month's (the initial capital
     before the first); it is None for a month the equity curve does not cover.
     """
-    exits = _local(trades["exit_time"]).strftime("%Y-%m") if len(trades) else pd.Index([], dtype=str)
-    pnl = pd.Series(trades["pnl"].to_numpy(dtype=np.float64), index=exits)
-    counts = pnl.groupby(level=0).size()
-    sums = pnl.groupby(level=0).sum()
-    returns: dict[str, float] = {}
-    if len(equity):
-        last = equity["equity"].groupby(_local(equity.index).strftime("%Y-%m")).last().sort_index()
-        previous = last.shift(1).fillna(float(initial_capital))
-        returns = {str(m): float(r) for m, r in (last / previous - 1.0).items()}
-    months = sorted(set(counts.index) | set(returns))
-    frame = pd.DataFrame(
-        {
-            "trades": [int(counts.get(m, 0)) for m in months],
-            "pnl": [float(sums.get(m, 0.0)) for m in months],
-            "return": [returns.get(m) for m in months],
-        },
-        index=pd.Index(months, name="month"),
-    )
-    return frame
+    exits = _utc_ns(trades["exit_time"]) if len(trades) else np.zeros(0, dtype=np.int64)
+    pnl = trades["pnl"].to_numpy(dtype=np.float64) if len(trades) else np.zeros(0)
+    eq_ns = _utc_ns(equity.index) if len(equity) else np.zeros(0, dtype=np.int64)
+    values = equity["equity"].to_numpy(dtype=np.float64) if len(equity) else np.zeros(0)
+    rows = rd.month_rows(exits, pnl, eq_ns, values, initial_capital)
+    return _rows_frame(rows, "month", ["trades", "pnl", "return"])
 
 
 def signal_table(signals: pd.DataFrame) -> pd.DataFrame:
     """Per symbol (and ``all``): signals, accepted, vetoed."""
-    accepted = signals["accepted"].astype(bool) if len(signals) else pd.Series([], dtype=bool)
-    symbols = signals["symbol"].astype(str) if len(signals) else pd.Series([], dtype=str)
-    frame = pd.DataFrame({"symbol": symbols, "accepted": accepted})
-    grouped = frame.groupby("symbol", sort=True)["accepted"]
-    out = pd.DataFrame({"signals": grouped.size(), "accepted": grouped.sum()}).astype("int64")
-    out.loc["all"] = [len(frame), int(accepted.sum())]
-    out["vetoed"] = out["signals"] - out["accepted"]
-    out.index.name = "symbol"
-    return out
-
-
-def _pattern(reason: str) -> str:
-    return _NUMBER.sub("#", reason.strip())
-
-
-def _span(numbers: list[str]) -> str:
-    """One number as written, or the smallest and largest as written (``0.53..1.49``)."""
-    ordered = sorted(set(numbers), key=float)
-    return ordered[0] if len(ordered) == 1 else f"{ordered[0]}..{ordered[-1]}"
-
-
-def _with_numbers(example: str, seen: list[list[str]]) -> str:
-    """``example`` with each number replaced by the span of that number over ``seen``."""
-    slots = iter(_span([numbers[i] for numbers in seen]) for i in range(len(seen[0])))
-    return _NUMBER.sub(lambda _match: next(slots), example.strip())
+    symbols = signals["symbol"].astype(str).tolist() if len(signals) else []
+    accepted = signals["accepted"].astype(bool).to_numpy() if len(signals) else np.zeros(0, dtype=bool)
+    return _rows_frame(rd.signal_rows(symbols, accepted), "symbol", ["signals", "accepted", "vetoed"]).astype(
+        "int64"
+    )
 
 
 def veto_reasons(signals: pd.DataFrame, top: int = 10) -> pd.DataFrame:
@@ -308,200 +328,112 @@ def veto_reasons(signals: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     out. ``count`` counts vetoed signals giving the reason; ``share`` divides by all vetoed signals.
     """
     if not len(signals):
-        return pd.DataFrame({"count": [], "share": []}, index=pd.Index([], name="reason"))
-    accepted = signals["accepted"].astype(bool).to_numpy()
+        return _rows_frame([], "reason", ["count", "share"])
     column = "vetoes" if "vetoes" in signals.columns else "reasons"
-    texts = signals[column].fillna("").astype(str).to_numpy()
-    passes: set[str] = set()
-    if column == "reasons":
-        passes = {_pattern(r) for t in texts[accepted] for r in t.split(";") if r.strip()}
-    examples: dict[str, str] = {}
-    numbers: dict[str, list[list[str]]] = {}
-    for text in texts[~accepted]:
-        mine: dict[str, str] = {}
-        for reason in (r for r in text.split(";") if r.strip()):
-            mine.setdefault(_pattern(reason), reason)
-        for pattern, reason in mine.items():
-            if pattern not in passes:
-                examples.setdefault(pattern, reason)
-                numbers.setdefault(pattern, []).append(_NUMBER.findall(reason.strip()))
-    vetoed = int((~accepted).sum())
-    ranked = sorted(numbers.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:top]
-    return pd.DataFrame(
-        {"count": [len(seen) for _, seen in ranked], "share": [len(seen) / vetoed for _, seen in ranked]},
-        index=pd.Index([_with_numbers(examples[p], seen) for p, seen in ranked], name="reason"),
-    ).astype({"count": "int64"})
-
-
-def _bars_local(frame: pd.DataFrame) -> pd.DataFrame:
-    """OHLC of a ``BarSeries.to_frame`` (or a datetime-indexed frame) on naive New York times."""
-    times = _local(frame["timestamp"] if "timestamp" in frame.columns else frame.index)
-    return pd.DataFrame(
-        {c: frame[c].to_numpy(dtype=np.float64) for c in ("open", "high", "low", "close")}, index=times
+    rows = rd.veto_rows(
+        signals["accepted"].astype(bool).to_numpy(),
+        signals[column].fillna("").astype(str).tolist(),
+        vetoes=column == "vetoes",
+        top=top,
     )
-
-
-def _to_five_minutes(bars: pd.DataFrame) -> pd.DataFrame:
-    """1m bars aggregated to 5m bars (aligned to the 09:30 open); 5m bars unchanged."""
-    if len(bars) < 2 or pd.Series(bars.index).diff().min() >= _FIVE_MINUTES:
-        return bars
-    slots = pd.DatetimeIndex(bars.index).floor("5min")
-    out = bars.groupby(slots).agg({"open": "first", "high": "max", "low": "min", "close": "last"})
-    out.index.name = None
-    return out
+    return _rows_frame(rows, "reason", ["count", "share"]).astype({"count": "int64"})
 
 
 def opening_ranges(bars: pd.DataFrame, signals: pd.DataFrame, minutes: int = 15) -> pd.DataFrame:
     """Per day (naive date): the opening range high/low of one symbol.
 
     From the day's first signal with a finite range when there is one (what the strategy saw),
-    else the bars of the first ``minutes`` after 09:30 New York. ``bars`` as from
-    :func:`_bars_local`; ``signals`` already filtered to the symbol.
+    else the bars of the first ``minutes`` after 09:30 New York. ``bars``: OHLC on naive New York
+    times (the index); ``signals`` already filtered to the symbol.
     """
-    ranges: dict[pd.Timestamp, tuple[float, float]] = {}
-    if len(bars):
-        times = pd.DatetimeIndex(bars.index)
-        since_midnight = times - times.normalize()
-        end = _SESSION_OPEN + pd.Timedelta(minutes=minutes)
-        opening = bars[(since_midnight >= _SESSION_OPEN) & (since_midnight < end)]
-        grouped = opening.groupby(pd.DatetimeIndex(opening.index).normalize())
-        highs, lows = grouped["high"].max(), grouped["low"].min()
-        for day in highs.index:
-            ranges[pd.Timestamp(day)] = (float(highs[day]), float(lows[day]))
+    import pandas as pd
+
+    local = rd.local_bars(bars)
     if len(signals) and {"range_high", "range_low"} <= set(signals.columns):
-        sig = pd.DataFrame(
-            {
-                "high": signals["range_high"].to_numpy(dtype=np.float64),
-                "low": signals["range_low"].to_numpy(dtype=np.float64),
-            },
-            index=_local(signals["time"]),
-        )
-        sig = sig[np.isfinite(sig["high"]) & np.isfinite(sig["low"])].sort_index()
-        for day, row in sig.groupby(pd.DatetimeIndex(sig.index).normalize()).first().iterrows():
-            ranges[pd.Timestamp(day)] = (float(row["high"]), float(row["low"]))
-    frame = pd.DataFrame.from_dict(ranges, orient="index", columns=["high", "low"]).sort_index()
-    frame.index.name = "day"
-    return frame
+        sig_t = rd.local_ns(_utc_ns(signals["time"]))
+        high = pd.to_numeric(signals["range_high"], errors="coerce").to_numpy(dtype=np.float64)
+        low = pd.to_numeric(signals["range_low"], errors="coerce").to_numpy(dtype=np.float64)
+    else:
+        sig_t, high, low = np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
+    ranges = rd.opening_ranges(local, sig_t, high, low, minutes)
+    index = pd.DatetimeIndex(np.asarray([d * rd.DAY for d in ranges], dtype="datetime64[ns]"), name="day")
+    return pd.DataFrame([list(v) for v in ranges.values()], index=index, columns=["high", "low"])
+
+
+def has_opening_range(signals: pd.DataFrame | Table) -> bool:
+    """Whether the strategy's signals carry an opening range (ORB's do; a strategy without one not)."""
+    table = signals if isinstance(signals, Table) else Table.from_frame(signals)
+    if not len(table) or not {"range_high", "range_low"} <= set(table.columns):
+        return False
+    return bool(np.isfinite(rd.floats(table, "range_high")).any())
 
 
 # ---------------------------------------------------------------------------------------------
-# Figures
+# Figures (plotly.js JSON)
 
 
-def _times(idx: pd.DatetimeIndex) -> npt.NDArray[np.str_]:
-    """Axis labels as a numpy string array: plotly copies arrays at once but walks lists item by item."""
-    return np.asarray(idx.strftime("%Y-%m-%d %H:%M"), dtype=str)
+def _equity_figure(points: rd.EquityPoints) -> Figure:
+    x = rd.labels(points.t, "D") if points.daily else rd.labels(points.t)
+    breaks = rd.gap_breaks(points.t)
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "x": x,
+                "y": points.equity,
+                "name": "equity",
+                "line": {"color": "#1f77b4"},
+                "xaxis": "x",
+                "yaxis": "y",
+            },
+            {
+                "type": "scatter",
+                "x": x,
+                "y": points.drawdown * 100,
+                "name": "drawdown %",
+                "fill": "tozeroy",
+                "line": {"color": "#d62728"},
+                "xaxis": "x2",
+                "yaxis": "y2",
+            },
+        ],
+        "layout": {  # plotly's make_subplots(rows=2, shared_xaxes, row_heights [0.7, 0.3], spacing 0.04)
+            "xaxis": {
+                "anchor": "y",
+                "domain": [0.0, 1.0],
+                "matches": "x2",
+                "showticklabels": False,
+                "rangebreaks": breaks,
+            },
+            "yaxis": {"anchor": "x", "domain": [0.328, 1.0], "title": {"text": "equity"}},
+            "xaxis2": {"anchor": "y2", "domain": [0.0, 1.0], "rangebreaks": breaks},
+            "yaxis2": {"anchor": "x2", "domain": [0.0, 0.288], "title": {"text": "drawdown %"}},
+            "title": {"text": "Equity and drawdown"},
+            "showlegend": False,
+            "hovermode": "x unified",
+        },
+    }
 
 
-def _days(times: pd.DatetimeIndex) -> npt.NDArray[np.datetime64]:
-    """Naive midnights as a datetime64 array (set operations on 10 years of bars stay vectorised)."""
-    return np.asarray(times.normalize().to_numpy(dtype="datetime64[ns]"))
-
-
-def _gap_breaks(times: pd.DatetimeIndex, step: pd.Timedelta | None = None) -> list[dict[str, Any]]:
-    """Rangebreaks hiding the time between the days of ``times`` (nights, weekends, holidays,
-    the rest of an early close, days not shown): one explicit ``bounds`` interval per gap.
-
-    Each gap runs from half a ``step`` (default: the smallest spacing of ``times``) after a day's
-    last time to half a step before the next day's first, so no point (and no half candle) falls
-    inside one, and the intervals never overlap or touch. Not plotly's ``pattern`` breaks plus ``values``:
-    plotly.js (4.x) folds a new break into *every* break it overlaps without merging those, so
-    a holiday value ([day, day + 24h)) overlapping two overnight pattern breaks is counted twice,
-    the axis loses that length and the curve runs backwards in time (the chart may even end up
-    empty). Times are floored to the minute, like the ``%Y-%m-%d %H:%M`` x labels.
-    """
-    t = pd.DatetimeIndex(times).floor("min").unique().sort_values()
-    if len(t) < 2:
-        return []
-    half = (pd.Series(t).diff().min() if step is None else step) / 2
-    day = t.normalize()
-    ends = np.flatnonzero(day[1:] != day[:-1])
-    lo, hi = t[ends] + half, t[ends + 1] - half
-    keep = hi > lo
-    return [
-        {"bounds": [a, b]}
-        for a, b in zip(
-            lo[keep].strftime("%Y-%m-%d %H:%M:%S"), hi[keep].strftime("%Y-%m-%d %H:%M:%S"), strict=True
-        )
-    ]
-
-
-def _new_figure(*traces: Any) -> go.Figure:
-    return go.Figure(list(traces), layout={"template": _TEMPLATE})
-
-
-def _equity_figure(points: pd.DataFrame, daily: bool) -> go.Figure:
-    fig = make_subplots(
-        rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.04, figure=_new_figure()
-    )
-    times = pd.DatetimeIndex(points.index)
-    x = np.asarray(times.strftime("%Y-%m-%d"), dtype=str) if daily else _times(times)
-    fig.add_trace(
-        go.Scatter(x=x, y=points["equity"].to_numpy(), name="equity", line={"color": "#1f77b4"}), row=1, col=1
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=points["drawdown"].to_numpy() * 100,
-            name="drawdown %",
-            fill="tozeroy",
-            line={"color": "#d62728"},
-        ),
-        row=2,
-        col=1,
-    )
-    fig.update_xaxes(rangebreaks=_gap_breaks(times))
-    fig.update_yaxes(title_text="equity", row=1, col=1)
-    fig.update_yaxes(title_text="drawdown %", row=2, col=1)
-    fig.update_layout(title="Equity and drawdown", showlegend=False, hovermode="x unified")
-    return fig
-
-
-def has_opening_range(signals: pd.DataFrame) -> bool:
-    """Whether the strategy's signals carry an opening range (ORB's do; a strategy without one not)."""
-    if not len(signals) or not {"range_high", "range_low"} <= set(signals.columns):
-        return False
-    high = pd.to_numeric(signals["range_high"], errors="coerce").to_numpy(dtype=np.float64)
-    return bool(np.isfinite(high).any())
-
-
-def _day_views(
-    view: pd.DataFrame, marks: list[tuple[pd.DatetimeIndex, npt.NDArray[np.float64]]], step: pd.Timedelta
-) -> list[tuple[pd.Timestamp, list[str], list[float]]]:
-    """Per shown day: (day, x range, y range) fitting its candles and the marks (time, price) of that day."""
-    times = pd.DatetimeIndex(view.index)
-    frame = pd.DataFrame({"t": times, "low": view["low"].to_numpy(), "high": view["high"].to_numpy()})
-    for t, price in marks:
-        frame = pd.concat([frame, pd.DataFrame({"t": t, "low": price, "high": price})], ignore_index=True)
-    frame = frame[np.isfinite(frame["low"].to_numpy(dtype=np.float64))]
-    frame["day"] = pd.DatetimeIndex(frame["t"]).normalize()
-    frame = frame[frame["day"].isin(times.normalize())]
-    views = []
-    for day, rows in frame.groupby("day", sort=True):
-        t0, t1 = pd.Timestamp(rows["t"].min()).floor("min"), pd.Timestamp(rows["t"].max()).floor("min")
-        lo, hi = float(rows["low"].min()), float(rows["high"].max())
-        pad = (hi - lo) * 0.04 or max(abs(hi) * 0.001, 0.01)
-        x = list(pd.DatetimeIndex([t0 - step / 2, t1 + step / 2]).strftime("%Y-%m-%d %H:%M:%S"))
-        views.append((pd.Timestamp(day), x, [lo - pad, hi + pad]))
-    return views
-
-
-def _day_selector(
-    views: list[tuple[pd.Timestamp, list[str], list[float]]], whole: list[str]
-) -> list[dict[str, Any]]:
+def _day_selector(views: list[tuple[int, list[str], list[float]]], whole: list[str]) -> list[dict[str, Any]]:
     """A dropdown: one day per view (x and y fitted to that day, ticks every half hour), or all days."""
     day_axis = {"xaxis.tickmode": "linear", "xaxis.dtick": 30 * 60 * 1000, "xaxis.tickformat": "%H:%M"}
     buttons = [
         {
-            "label": day.strftime("%a %Y-%m-%d"),
+            "label": rd.day_date(day).strftime("%a %Y-%m-%d"),
             "method": "relayout",
             "args": [
-                {"xaxis.range": x, "yaxis.range": y, "xaxis.tick0": f"{day:%Y-%m-%d} 09:30", **day_axis}
+                {
+                    "xaxis.range": x,
+                    "yaxis.range": y,
+                    "xaxis.tick0": f"{rd.day_date(day):%Y-%m-%d} 09:30",
+                    **day_axis,
+                }
             ],
         }
         for day, x, y in views
     ]
-    days = [f"{day:%Y-%m-%d} 09:30" for day, _, _ in views]
+    days = [f"{rd.day_date(day):%Y-%m-%d} 09:30" for day, _, _ in views]
     buttons.append(
         {
             "label": f"all {len(views)} days",
@@ -512,7 +444,7 @@ def _day_selector(
                     "yaxis.autorange": True,
                     "xaxis.tickmode": "array",
                     "xaxis.tickvals": days,
-                    "xaxis.ticktext": [f"{day:%b %d}" for day, _, _ in views],
+                    "xaxis.ticktext": [f"{rd.day_date(day):%b %d}" for day, _, _ in views],
                 }
             ],
         }
@@ -531,147 +463,170 @@ def _day_selector(
     ]
 
 
-def _candles(symbol: str, result: BacktestResult, minutes: int | None) -> tuple[str, str]:
+def _candles(
+    symbol: str, bars: rd.LocalBars, trades: Table, signals: Table, minutes: int | None
+) -> tuple[str, str]:
     """(note, figure html) for one symbol; the figure is empty when there is nothing to show.
 
     One day per view: the chart opens on the last day shown, fitted to its candles, with a
     dropdown to pick another day (or all of them, one date tick a day). ``minutes``: the opening
-    range to draw (``None``: the strategy has none, no range lines).
+    range to draw (``None``: the strategy has none, no range lines). ``trades`` and ``signals``
+    are the symbol's rows.
     """
-    bars = _bars_local(result.bars[symbol])
-    trades = result.trades[result.trades["symbol"] == symbol] if len(result.trades) else result.trades
-    signals = result.signals[result.signals["symbol"] == symbol] if len(result.signals) else result.signals
-    wanted = [_days(_local(trades["entry_time"]))] if len(trades) else []
-    if len(signals):
-        wanted.append(_days(_local(signals["time"])))
-    bar_days = _days(pd.DatetimeIndex(bars.index))
-    active = np.intersect1d(np.concatenate(wanted), bar_days) if wanted else bar_days[:0]
+    entry_t = rd.local_ns(rd.time_values(trades, "entry_time"))
+    signal_t = rd.local_ns(rd.time_values(signals, "time"))
+    bar_days = bars.t // rd.DAY
+    wanted = rd.unique(np.concatenate([entry_t // rd.DAY, signal_t // rd.DAY]))
+    active = wanted[np.isin(wanted, bar_days)]
     if not len(active):
         return _note(f"{symbol}: no day with a trade or a signal."), ""
-    shown = pd.DatetimeIndex(active[-MAX_CANDLE_DAYS:])
-    view = _to_five_minutes(bars[np.isin(bar_days, active[-MAX_CANDLE_DAYS:])])
-    fig = _new_figure(
-        go.Candlestick(
-            x=_times(pd.DatetimeIndex(view.index)),
-            open=view["open"].to_numpy(),
-            high=view["high"].to_numpy(),
-            low=view["low"].to_numpy(),
-            close=view["close"].to_numpy(),
-            name=symbol,
-        )
-    )
-    view_times = pd.DatetimeIndex(view.index)
-    marks: list[tuple[pd.DatetimeIndex, npt.NDArray[np.float64]]] = []
+    shown = active[-MAX_CANDLE_DAYS:]
+    view = rd.to_five_minutes(bars.where(np.isin(bar_days, shown)))
+    x = rd.labels(view.t)
+    data: list[dict[str, Any]] = [
+        {
+            "type": "candlestick",
+            "x": x,
+            "open": view.open,
+            "high": view.high,
+            "low": view.low,
+            "close": view.close,
+            "name": symbol,
+        },
+    ]
+    marks: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]] = []
     if minutes is not None:
-        ranges = opening_ranges(view, signals, minutes)
-        stamps = pd.Series(_times(view_times).tolist(), index=view_times.normalize())
-        first = stamps.groupby(level=0).first().to_dict()
-        last = stamps.groupby(level=0).last().to_dict()
-        for side, colour in (("high", "#1f77b4"), ("low", "#ff7f0e")):
+        ranges = rd.opening_ranges(
+            view, signal_t, rd.floats(signals, "range_high"), rd.floats(signals, "range_low"), minutes
+        )
+        view_days = view.t // rd.DAY
+        first: dict[int, str] = {}
+        last: dict[int, str] = {}
+        for day, label in zip(view_days.tolist(), x, strict=True):
+            first.setdefault(day, label)
+            last[day] = label
+        range_days = np.asarray(list(ranges), dtype=np.int64)
+        for i, (side, colour) in enumerate((("high", "#1f77b4"), ("low", "#ff7f0e"))):
             xs: list[str | None] = []
             ys: list[float | None] = []
-            for day, level in zip(ranges.index, ranges[side].to_numpy(), strict=True):
+            for day, levels in ranges.items():
                 if day in first:
                     xs += [first[day], last[day], None]
-                    ys += [float(level), float(level), None]
-            fig.add_trace(
-                go.Scatter(
-                    x=xs,
-                    y=ys,
-                    mode="lines",
-                    name=f"range {side}",
-                    line={"color": colour, "dash": "dot", "width": 1},
-                )
+                    ys += [levels[i], levels[i], None]
+            data.append(
+                {
+                    "type": "scatter",
+                    "x": xs,
+                    "y": ys,
+                    "mode": "lines",
+                    "name": f"range {side}",
+                    "line": {"color": colour, "dash": "dot", "width": 1},
+                }
             )
-            days_ns = pd.DatetimeIndex(ranges.index) + _SESSION_OPEN
-            marks.append((days_ns, ranges[side].to_numpy(dtype=np.float64)))
-    marked = [view_times]
+            level = np.asarray([v[i] for v in ranges.values()], dtype=np.float64)
+            marks.append((range_days * rd.DAY + rd.SESSION_OPEN, level))
+    marked = [view.t]
     if len(trades):
-        trades = trades[_local(trades["entry_time"]).normalize().isin(shown)].sort_values("entry_time")
-        entry_t, exit_t = _local(trades["entry_time"]), _local(trades["exit_time"])
-        marks += [
-            (entry_t, trades["entry_price"].to_numpy(dtype=np.float64)),
-            (exit_t, trades["exit_price"].to_numpy(dtype=np.float64)),
-        ]
-        longs = (trades["side"].astype(str) == "buy").to_numpy()
-        fig.add_trace(
-            go.Scatter(
-                x=_times(entry_t),
-                y=trades["entry_price"].to_numpy(),
-                mode="markers",
-                name="entry",
-                marker={
-                    "symbol": np.where(longs, "triangle-up", "triangle-down").tolist(),
+        keep = np.flatnonzero(np.isin(entry_t // rd.DAY, shown))
+        keep = keep[np.argsort(entry_t[keep], kind="stable")]
+        entry_t = entry_t[keep]
+        exit_t = rd.local_ns(rd.time_values(trades, "exit_time"))[keep]
+        entry_price = rd.floats(trades, "entry_price")[keep]
+        exit_price = rd.floats(trades, "exit_price")[keep]
+        pnl = rd.floats(trades, "pnl")[keep]
+        sides = [rd.texts(trades, "side")[i] for i in keep.tolist()]
+        qty = [trades.columns["qty"].python()[i] for i in keep.tolist()]
+        reasons = np.asarray([rd.texts(trades, "exit_reason")[i] for i in keep.tolist()], dtype=object)
+        marks += [(entry_t, entry_price), (exit_t, exit_price)]
+        data.append(
+            {
+                "type": "scatter",
+                "x": rd.labels(entry_t),
+                "y": entry_price,
+                "mode": "markers",
+                "name": "entry",
+                "marker": {
+                    "symbol": ["triangle-up" if s == "buy" else "triangle-down" for s in sides],
                     "size": 11,
                     "color": "#1f77b4",
                     "line": {"width": 1, "color": "black"},
                 },
-                text=[f"{s} {q}" for s, q in zip(trades["side"], trades["qty"], strict=True)],
-            )
+                "text": [f"{s} {q}" for s, q in zip(sides, qty, strict=True)],
+            }
         )
         marked += [entry_t, exit_t]
-        reasons = trades["exit_reason"].astype(str).to_numpy()
-        for reason in sorted(set(reasons)):
+        for reason in sorted(set(reasons.tolist())):
             pick = np.flatnonzero(reasons == reason)
-            pick = pick[np.argsort(exit_t[pick].to_numpy(), kind="stable")]
-            fig.add_trace(
-                go.Scatter(
-                    x=_times(exit_t[pick]),
-                    y=trades["exit_price"].to_numpy()[pick],
-                    mode="markers",
-                    name=f"exit: {reason}",
-                    text=[f"pnl {p:,.2f}" for p in trades["pnl"].to_numpy()[pick]],
-                    marker={"symbol": "x", "size": 10, "color": _EXIT_COLOURS.get(reason, "#17becf")},
-                )
+            pick = pick[np.argsort(exit_t[pick], kind="stable")]
+            data.append(
+                {
+                    "type": "scatter",
+                    "x": rd.labels(exit_t[pick]),
+                    "y": exit_price[pick],
+                    "mode": "markers",
+                    "name": f"exit: {reason}",
+                    "text": [f"pnl {p:,.2f}" for p in pnl[pick].tolist()],
+                    "marker": {"symbol": "x", "size": 10, "color": _EXIT_COLOURS.get(reason, "#17becf")},
+                }
             )
-    step = pd.Series(view_times).diff().min() if len(view_times) > 1 else _FIVE_MINUTES  # one candle
-    everything = pd.DatetimeIndex(np.concatenate(marked)).floor("min")
+    step = int(np.diff(view.t).min()) if len(view) > 1 else rd.FIVE_MINUTES  # one candle
+    everything = rd.floor_minute(np.concatenate(marked))
     # Explicit ranges: plotly's autorange pads for the markers in time *including* the hidden
     # gaps, and fits y to every day at once, which squeezes one day's candles flat.
-    whole = list(
-        pd.DatetimeIndex([everything.min() - step / 2, everything.max() + step / 2]).strftime(
-            "%Y-%m-%d %H:%M:%S"
-        )
-    )
-    views = _day_views(view, marks, step)
+    whole = rd.labels(np.asarray([everything.min() - step // 2, everything.max() + step // 2]), "s")
+    views = rd.day_views(view, marks, step)
     last_day, last_x, last_y = views[-1]
-    fig.update_xaxes(
-        rangebreaks=_gap_breaks(everything, step),
-        range=last_x,
-        rangeslider_visible=False,
-        tickmode="linear",
-        tick0=f"{last_day:%Y-%m-%d} 09:30",
-        dtick=30 * 60 * 1000,
-        tickformat="%H:%M",
-    )
-    fig.update_yaxes(range=last_y)
     what = "opening range, entries and exits" if minutes is not None else "entries and exits"
-    fig.update_layout(
-        title=f"{symbol}: 5m bars, {what}",
-        hovermode="closest",
-        updatemenus=_day_selector(views, whole),
-    )
+    layout = {
+        "xaxis": {
+            "rangebreaks": rd.gap_breaks(everything, step),
+            "range": last_x,
+            "rangeslider": {"visible": False},
+            "tickmode": "linear",
+            "tick0": f"{rd.day_date(last_day):%Y-%m-%d} 09:30",
+            "dtick": 30 * 60 * 1000,
+            "tickformat": "%H:%M",
+        },
+        "yaxis": {"range": last_y},
+        "title": {"text": f"{symbol}: 5m bars, {what}"},
+        "hovermode": "closest",
+        "updatemenus": _day_selector(views, whole),
+    }
     more = f"the last {len(shown)} of {len(active)}" if len(active) > len(shown) else f"all {len(shown)}"
     note = _note(f"{symbol}: {more} days with a trade or a signal; pick a day above the chart.")
-    return note, _figure(fig, f"candles-{re.sub(r'[^A-Za-z0-9_-]', '_', symbol)}", 480)
+    div = f"candles-{re.sub(r'[^A-Za-z0-9_-]', '_', symbol)}"
+    return note, _figure({"data": data, "layout": layout}, div, 480)
 
 
-def _pnl_figure(trades: pd.DataFrame) -> go.Figure:
-    pnl = trades["pnl"].to_numpy(dtype=np.float64)
+def _pnl_figure(pnl: npt.NDArray[np.float64]) -> Figure:
     edges = np.histogram_bin_edges(pnl, bins=int(min(40, max(5, math.sqrt(len(pnl)) * 2))))
     width = float(edges[1] - edges[0]) or 1.0
     bins = {"start": float(edges[0]), "end": float(edges[-1]) + width, "size": width}  # one grid for both
-    fig = _new_figure()
-    fig.add_trace(go.Histogram(x=pnl[pnl > 0], name="wins", marker_color="#2ca02c", xbins=bins))
-    fig.add_trace(go.Histogram(x=pnl[pnl <= 0], name="losses", marker_color="#d62728", xbins=bins))
-    fig.update_layout(
-        title=f"P&L per trade ({len(pnl)} trades)",
-        barmode="stack",
-        bargap=0.05,
-        xaxis_title="pnl",
-        yaxis_title="trades",
-    )
-    return fig
+    return {
+        "data": [
+            {
+                "type": "histogram",
+                "x": pnl[pnl > 0],
+                "name": "wins",
+                "marker": {"color": "#2ca02c"},
+                "xbins": bins,
+            },
+            {
+                "type": "histogram",
+                "x": pnl[pnl <= 0],
+                "name": "losses",
+                "marker": {"color": "#d62728"},
+                "xbins": bins,
+            },
+        ],
+        "layout": {
+            "title": {"text": f"P&L per trade ({len(pnl)} trades)"},
+            "barmode": "stack",
+            "bargap": 0.05,
+            "xaxis": {"title": {"text": "pnl"}},
+            "yaxis": {"title": {"text": "trades"}},
+        },
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -680,9 +635,10 @@ def _pnl_figure(trades: pd.DataFrame) -> go.Figure:
 
 def _period(result: BacktestResult) -> str:
     start, end = result.summary.get("start"), result.summary.get("end")
-    if (start is None or end is None) and len(result.equity):
-        days = _local(result.equity.index)
-        start, end = days[0].date().isoformat(), days[-1].date().isoformat()
+    equity_t = rd.time_values(result.table("equity"), "time")
+    if (start is None or end is None) and len(equity_t):
+        days = rd.labels(rd.local_ns(equity_t[[0, -1]]), "D")
+        start, end = days[0], days[-1]
     return f"{start} to {end}" if start is not None else "unknown"
 
 
@@ -720,46 +676,81 @@ def _header(result: BacktestResult) -> list[str]:
     ]
 
 
+def _rows_of(table: Table, symbol: str) -> Table:
+    """The rows of one symbol."""
+    if not len(table):
+        return table
+    mine = np.flatnonzero(np.asarray(rd.texts(table, "symbol"), dtype=object) == symbol)
+    return table.take(mine)
+
+
 def write_report(result: BacktestResult, path: Path) -> Path:
     """Write the self-contained HTML report of one backtest to ``path`` (parents created)."""
-    trades, cfg = result.trades, result.config
+    cfg = result.config
+    trades, signals, equity = result.table("trades"), result.table("signals"), result.table("equity")
     body = _header(result)
     body.append('<h2 id="equity">Equity and drawdown</h2>')
-    if len(result.equity):
-        points, daily = equity_points(result.equity, cfg.initial_capital)
-        if daily:
+    if len(equity):
+        points = rd.equity_points(
+            rd.time_values(equity, "time"),
+            rd.floats(equity, "equity"),
+            cfg.initial_capital,
+            MAX_EQUITY_POINTS,
+        )
+        if points.daily:
             body.append(
                 _note(
-                    f"{len(result.equity):,} equity samples: one point per session "
+                    f"{len(equity):,} equity samples: one point per session "
                     "(last equity, deepest drawdown of the day)."
                 )
             )
-        body.append(_figure(_equity_figure(points, daily), "equity-chart", 520))
+        body.append(_figure(_equity_figure(points), "equity-chart", 520))
     else:
         body.append(_note("No equity samples."))
-    ranged = has_opening_range(result.signals)
+    ranged = has_opening_range(signals)
     title = "Price, opening range and trades" if ranged else "Price and trades"
     body.append(f'<h2 id="price">{title}</h2>')
-    if not result.bars:
+    bars: Mapping[str, Any] = result.bar_sources
+    if not bars:
         body.append(_note("Input bars were not kept for this result (keep_bars=False)."))
-    for symbol in sorted(result.bars):
+    for symbol in sorted(bars):
         minutes = getattr(cfg.strategy, "opening_range_minutes", 15) if ranged else None
-        note, fig = _candles(symbol, result, minutes)
+        local = rd.local_bars(bars[symbol])
+        note, fig = _candles(symbol, local, _rows_of(trades, symbol), _rows_of(signals, symbol), minutes)
         body += [note, fig]
     no_trades = _note("No trades in this backtest.")
+    pnl = rd.floats(trades, "pnl")
     body.append('<h2 id="pnl">P&amp;L distribution</h2>')
-    body.append(_figure(_pnl_figure(trades), "pnl-chart", 380) if len(trades) else no_trades)
+    body.append(_figure(_pnl_figure(pnl), "pnl-chart", 380) if len(trades) else no_trades)
     body.append('<h2 id="per-symbol">Per symbol</h2>')
-    body.append(_table(symbol_table(trades), "symbol-table") if len(trades) else no_trades)
+    if len(trades):
+        columns = ["trades", "win_rate", "total_pnl", "avg_pnl", "profit_factor"]
+        body.append(
+            _rows_table("symbol", columns, rd.symbol_rows(rd.texts(trades, "symbol"), pnl), "symbol-table")
+        )
+    else:
+        body.append(no_trades)
     body.append('<h2 id="per-month">Per month</h2>')
-    months = month_table(trades, result.equity, cfg.initial_capital)
-    body.append(_table(months, "month-table") if len(months) else no_trades)
+    months = rd.month_rows(
+        rd.time_values(trades, "exit_time"),
+        pnl,
+        rd.time_values(equity, "time"),
+        rd.floats(equity, "equity"),
+        cfg.initial_capital,
+    )
+    body.append(
+        _rows_table("month", ["trades", "pnl", "return"], months, "month-table") if months else no_trades
+    )
     body.append('<h2 id="signals">Signals</h2>')
-    if len(result.signals):
-        body.append(_table(signal_table(result.signals), "signal-table"))
-        vetoes = veto_reasons(result.signals)
+    if len(signals):
+        accepted = rd.bools(signals, "accepted")
+        counts = rd.signal_rows(rd.texts(signals, "symbol"), accepted)
+        body.append(_rows_table("symbol", ["signals", "accepted", "vetoed"], counts, "signal-table"))
+        column = "vetoes" if "vetoes" in signals.columns else "reasons"
+        vetoes = rd.veto_rows(accepted, rd.texts(signals, column), vetoes=column == "vetoes")
         body.append("<h3>Most common veto reasons</h3>")
-        body.append(_table(vetoes, "veto-table") if len(vetoes) else _note("No vetoed signals."))
+        table = _rows_table("reason", ["count", "share"], vetoes, "veto-table")
+        body.append(table if vetoes else _note("No vetoed signals."))
     else:
         body.append(_note("No signals."))
     return _write(path, _page(f"vibe backtest {_period(result)}", body))
@@ -767,6 +758,12 @@ def write_report(result: BacktestResult, path: Path) -> Path:
 
 # ---------------------------------------------------------------------------------------------
 # The sweep report
+
+
+def _new_figure(*traces: Any) -> go.Figure:
+    import plotly.graph_objects as go
+
+    return go.Figure(list(traces), layout={"template": _TEMPLATE})
 
 
 def _category(key: str, values: Sequence[Any]) -> list[str]:
@@ -783,6 +780,9 @@ def _mean_by(frame: pd.DataFrame, keys: list[str], metric: str) -> pd.Series:
 def write_sweep_report(table: pd.DataFrame, keys: list[str], metric: str, path: Path) -> Path:
     """Write the sweep's HTML: ``metric`` over the grid (a heatmap of the first two keys, the mean
     over any others; a bar chart for one key) and the whole table sorted by ``metric``."""
+    import pandas as pd
+    import plotly.graph_objects as go
+
     columns = [str(c) for c in table.columns]
     if metric not in table.columns:
         raise ValueError(f"unknown metric {metric!r}; available columns: {', '.join(columns)}")
@@ -865,6 +865,9 @@ def _stability_section(
     z: npt.NDArray[np.float64] | None,
 ) -> list[str]:
     """The parameter-stability view: each cell against its grid neighbours (a lone peak shows)."""
+    import pandas as pd
+    import plotly.graph_objects as go
+
     from vibe_backtest.stability import neighbour_stats, stability_table
 
     out = [

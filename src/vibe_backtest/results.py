@@ -1,7 +1,8 @@
-"""Backtest results: pandas frames for notebooks, CSV/JSON files for the command line.
+"""Backtest results: columns (:mod:`vibe_backtest.tables`) for the files, pandas frames for notebooks.
 
 Times are ISO-8601 with their New York offset (``2024-05-01T09:50:00-04:00``) in files, and
-tz-aware pandas timestamps in frames.
+tz-aware pandas timestamps in frames. The records become columns once; the frames are built only
+when asked for, so writing a run's files never imports pandas.
 """
 
 from __future__ import annotations
@@ -12,18 +13,24 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
-import pandas as pd
 
-from vibe_backtest.loop import LoopResult
+from vibe_backtest.arrow import release_memory
+from vibe_backtest.data import BarSeries
+from vibe_backtest.tables import Column, Table, column, iso_times, time_column, write_csv
 from vibe_core.actions import FeedGap
 from vibe_core.config import Config, config_to_dict
 from vibe_core.metrics import summary_metrics
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from vibe_backtest.loop import LoopResult
 
 __all__ = ["BacktestResult", "TRADE_COLUMNS", "GAP_COLUMNS", "RESULT_FILES", "OutputError", "atomic_dir"]
 
@@ -124,51 +131,116 @@ def _swap_in(tmp: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _times(ns: Any) -> pd.DatetimeIndex:
-    return pd.to_datetime(np.asarray(ns, dtype="int64"), utc=True).tz_convert(TZ)
-
-
 def _iso_strings(times: pd.DatetimeIndex) -> pd.Index:
-    """ISO-8601 with a ``-04:00`` style offset, vectorised (pandas' tz-aware strftime is slow)."""
-    if len(times) and bool(((times.microsecond != 0) | (times.nanosecond != 0)).any()):
-        exact: pd.Index = pd.Index([t.isoformat() for t in times])  # keep sub-second precision
-        return exact
-    local = times.tz_localize(None).to_numpy(dtype="datetime64[s]")  # wall-clock time in the zone
-    utc = times.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[s]")
-    stamps = np.datetime_as_string(local, unit="s")
-    offsets = (local.astype(np.int64) - utc.astype(np.int64)) // 60  # minutes east of UTC
-    labels = {
-        m: f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}:{abs(m) % 60:02d}" for m in set(offsets.tolist())
-    }
-    text: pd.Index = pd.Index(
-        [f"{s}{labels[m]}" for s, m in zip(stamps.tolist(), offsets.tolist(), strict=True)]
-    )
+    """ISO-8601 with a ``-04:00`` style offset (:func:`~vibe_backtest.tables.iso_times` on a pandas index)."""
+    import pandas as pd
+
+    tz = str(times.tz) if times.tz is not None else "UTC"
+    text: pd.Index = pd.Index(iso_times(times.as_unit("ns").asi8, tz).to_pylist())
     return text
 
 
-def _iso(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for col in out.columns:
-        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
-            out[col] = _iso_strings(pd.DatetimeIndex(out[col])).to_numpy()
-    if isinstance(out.index, pd.DatetimeIndex):
-        out.index = _iso_strings(out.index)
-    return out
+#: The result tables and their column names when a table is missing (a frame-built result).
+_TABLE_COLUMNS: dict[str, list[str]] = {
+    "trades": TRADE_COLUMNS,
+    "equity": ["time", "cash", "equity", "exposed"],
+    "signals": [],
+    "orders": [],
+    "fills": [],
+    "gaps": GAP_COLUMNS,
+}
 
 
-@attrs.define
+@attrs.define(eq=False)
 class BacktestResult:
-    """What a backtest produced. ``trades``, ``equity``, ``signals``, ``orders``, ``fills`` are DataFrames."""
+    """What a backtest produced. ``trades``, ``equity``, ``signals``, ``orders``, ``fills``, ``gaps``
+    are DataFrames (built on first use from the result's columns, :meth:`table`); ``bars`` the
+    per-symbol input bars as frames (``timestamp`` + OHLCV).
+
+    Made by :meth:`from_loop` (columns), or from frames: ``BacktestResult(config, summary, trades,
+    ...)``; a frame given wins over the columns of that table (``attrs.evolve(result, trades=...)``).
+    """
 
     config: Config
     summary: dict[str, Any]
-    trades: pd.DataFrame
-    equity: pd.DataFrame
-    signals: pd.DataFrame
-    orders: pd.DataFrame
-    fills: pd.DataFrame
-    bars: dict[str, pd.DataFrame] = attrs.Factory(dict)  #: per-symbol input bars, for the report
-    gaps: pd.DataFrame = attrs.Factory(lambda: _gaps([]))  #: the feed gaps (``GAP_COLUMNS``)
+    _trades: pd.DataFrame | None = None
+    _equity: pd.DataFrame | None = None
+    _signals: pd.DataFrame | None = None
+    _orders: pd.DataFrame | None = None
+    _fills: pd.DataFrame | None = None
+    _bars: Mapping[str, pd.DataFrame | BarSeries] = attrs.Factory(dict)  #: input bars, for the report
+    _gaps: pd.DataFrame | None = None  #: the feed gaps (``GAP_COLUMNS``)
+    _tables: Mapping[str, Table] = attrs.field(factory=dict, repr=False)  #: columns from the loop
+    _derived: dict[str, Any] = attrs.field(init=False, factory=dict, repr=False)  #: built on demand
+
+    def _given(self, name: str) -> pd.DataFrame | None:
+        frame: pd.DataFrame | None = getattr(self, f"_{name}")
+        return frame
+
+    def table(self, name: str) -> Table:
+        """A result table as columns: ``trades``, ``equity``, ``signals``, ``orders``, ``fills``, ``gaps``."""
+        frame = self._given(name)
+        if frame is None and name in self._tables:
+            return self._tables[name]
+        key = f"table:{name}"
+        if key not in self._derived:
+            if frame is None:
+                self._derived[key] = Table({c: column([]) for c in _TABLE_COLUMNS[name]})
+            else:
+                self._derived[key] = Table.from_frame(frame, index="time" if name == "equity" else None)
+        table: Table = self._derived[key]
+        return table
+
+    def _frame(self, name: str) -> pd.DataFrame:
+        frame = self._given(name)
+        if frame is not None:
+            return frame
+        key = f"frame:{name}"
+        if key not in self._derived:
+            self._derived[key] = self.table(name).to_frame(index="time" if name == "equity" else None)
+        built: pd.DataFrame = self._derived[key]
+        return built
+
+    @property
+    def trades(self) -> pd.DataFrame:
+        return self._frame("trades")
+
+    @property
+    def equity(self) -> pd.DataFrame:
+        """``cash``, ``equity``, ``exposed`` indexed by ``time``."""
+        return self._frame("equity")
+
+    @property
+    def signals(self) -> pd.DataFrame:
+        return self._frame("signals")
+
+    @property
+    def orders(self) -> pd.DataFrame:
+        return self._frame("orders")
+
+    @property
+    def fills(self) -> pd.DataFrame:
+        return self._frame("fills")
+
+    @property
+    def gaps(self) -> pd.DataFrame:
+        """The feed gaps (``GAP_COLUMNS``)."""
+        return self._frame("gaps")
+
+    @property
+    def bars(self) -> dict[str, pd.DataFrame]:
+        """Per-symbol input bars as frames (``BarSeries.to_frame``), for notebooks."""
+        if "bars" not in self._derived:
+            self._derived["bars"] = {
+                s: v.to_frame() if isinstance(v, BarSeries) else v for s, v in self._bars.items()
+            }
+        frames: dict[str, pd.DataFrame] = self._derived["bars"]
+        return frames
+
+    @property
+    def bar_sources(self) -> Mapping[str, pd.DataFrame | BarSeries]:
+        """The input bars as kept: :class:`BarSeries` (a run) or frames (a result built from frames)."""
+        return self._bars
 
     @classmethod
     def from_loop(
@@ -176,93 +248,102 @@ class BacktestResult:
         loop: LoopResult,
         config: Config,
         *,
-        bars: dict[str, pd.DataFrame] | None = None,
+        bars: Mapping[str, pd.DataFrame | BarSeries] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> BacktestResult:
         rec = loop.recorder
-        trades = pd.DataFrame(
+        tr = rec.trades
+        trades = Table(
             {
-                "symbol": [t.symbol for t in rec.trades],
-                "side": [t.side.value for t in rec.trades],
-                "qty": [t.qty for t in rec.trades],
-                "entry_time": _times([t.entry_time for t in rec.trades]),
-                "entry_price": [t.entry_price for t in rec.trades],
-                "exit_time": _times([t.exit_time for t in rec.trades]),
-                "exit_price": [t.exit_price for t in rec.trades],
-                "pnl": [t.pnl for t in rec.trades],
-                "exit_reason": [t.exit_reason.value for t in rec.trades],
-            },
-            columns=TRADE_COLUMNS,
+                "symbol": column([t.symbol for t in tr]),
+                "side": column([t.side.value for t in tr]),
+                "qty": column([t.qty for t in tr]),
+                "entry_time": time_column([t.entry_time for t in tr]),
+                "entry_price": column([t.entry_price for t in tr]),
+                "exit_time": time_column([t.exit_time for t in tr]),
+                "exit_price": column([t.exit_price for t in tr]),
+                "pnl": column([t.pnl for t in tr]),
+                "exit_reason": column([t.exit_reason.value for t in tr]),
+            }
         )
-        equity = pd.DataFrame(
-            {"cash": loop.equity_cash, "equity": loop.equity_value, "exposed": loop.exposed},
-            index=pd.Index(_times(loop.equity_ts), name="time"),
-        )
-        signals = pd.DataFrame(
+        equity_value = np.asarray(loop.equity_value, dtype=np.float64)
+        exposed = np.asarray(loop.exposed, dtype=bool)
+        equity = Table(
             {
-                "time": _times([s.signal.ts for s in rec.signals]),
-                "symbol": [s.signal.symbol for s in rec.signals],
-                "side": [s.signal.side.value for s in rec.signals],
-                "price": [s.signal.price for s in rec.signals],
-                "stop": [s.signal.stop for s in rec.signals],
-                "target": [s.signal.target for s in rec.signals],
-                "range_high": [getattr(s.signal, "range_high", None) for s in rec.signals],
-                "range_low": [getattr(s.signal, "range_low", None) for s in rec.signals],
-                "accepted": [s.accepted for s in rec.signals],
-                "qty": [s.qty for s in rec.signals],
-                "reasons": ["; ".join(s.reasons) for s in rec.signals],
-                "vetoes": ["; ".join(s.vetoes) for s in rec.signals],
+                "time": time_column(np.asarray(loop.equity_ts, dtype=np.int64)),
+                "cash": column(np.asarray(loop.equity_cash, dtype=np.float64)),
+                "equity": column(equity_value),
+                "exposed": column(exposed),
+            }
+        )
+        sig = [s.signal for s in rec.signals]
+        signals = Table(
+            {
+                "time": time_column([s.ts for s in sig]),
+                "symbol": column([s.symbol for s in sig]),
+                "side": column([s.side.value for s in sig]),
+                "price": column([s.price for s in sig]),
+                "stop": column([s.stop for s in sig]),
+                "target": column([s.target for s in sig]),
+                "range_high": column([getattr(s, "range_high", None) for s in sig]),
+                "range_low": column([getattr(s, "range_low", None) for s in sig]),
+                "accepted": column([s.accepted for s in rec.signals]),
+                "qty": column([s.qty for s in rec.signals]),
+                "reasons": column(["; ".join(s.reasons) for s in rec.signals]),
+                "vetoes": column(["; ".join(s.vetoes) for s in rec.signals]),
             }
         )
         filled: dict[str, int] = {}
         for f in rec.fills:
             filled[f.order_id] = filled.get(f.order_id, 0) + f.qty
-        orders = pd.DataFrame(
+        od = rec.orders
+        orders = Table(
             {
-                "time": _times([o.ts for o in rec.orders]),
-                "id": [o.id for o in rec.orders],
-                "symbol": [o.symbol for o in rec.orders],
-                "side": [o.side.value for o in rec.orders],
-                "type": [o.type.value for o in rec.orders],
-                "qty": [o.qty for o in rec.orders],
-                "limit_price": [o.limit_price for o in rec.orders],
-                "stop_price": [o.stop_price for o in rec.orders],
-                "tif": [o.tif.value for o in rec.orders],
-                "tag": [o.tag for o in rec.orders],
-                "parent_id": [o.parent_id for o in rec.orders],
-                "filled_qty": [filled.get(o.id, 0) for o in rec.orders],
-                "status": [
-                    _status(rec.order_status.get(o.id, ""), filled.get(o.id, 0), o.qty) for o in rec.orders
-                ],
+                "time": time_column([o.ts for o in od]),
+                "id": column([o.id for o in od]),
+                "symbol": column([o.symbol for o in od]),
+                "side": column([o.side.value for o in od]),
+                "type": column([o.type.value for o in od]),
+                "qty": column([o.qty for o in od]),
+                "limit_price": column([o.limit_price for o in od]),
+                "stop_price": column([o.stop_price for o in od]),
+                "tif": column([o.tif.value for o in od]),
+                "tag": column([o.tag for o in od]),
+                "parent_id": column([o.parent_id for o in od]),
+                "filled_qty": column([filled.get(o.id, 0) for o in od]),
+                "status": column(
+                    [_status(rec.order_status.get(o.id, ""), filled.get(o.id, 0), o.qty) for o in od]
+                ),
             }
         )
-        fills = pd.DataFrame(
+        fl = rec.fills
+        fills = Table(
             {
-                "time": _times([f.ts for f in rec.fills]),
-                "order_id": [f.order_id for f in rec.fills],
-                "symbol": [f.symbol for f in rec.fills],
-                "side": [f.side.value for f in rec.fills],
-                "qty": [f.qty for f in rec.fills],
-                "price": [f.price for f in rec.fills],
-                "ref_price": [f.ref_price for f in rec.fills],
-                "fee": [f.fee for f in rec.fills],
-                "tag": [f.tag for f in rec.fills],
+                "time": time_column([f.ts for f in fl]),
+                "order_id": column([f.order_id for f in fl]),
+                "symbol": column([f.symbol for f in fl]),
+                "side": column([f.side.value for f in fl]),
+                "qty": column([f.qty for f in fl]),
+                "price": column([f.price for f in fl]),
+                "ref_price": column([f.ref_price for f in fl]),
+                "fee": column([f.fee for f in fl]),
+                "tag": column([f.tag for f in fl]),
             }
         )
         if config.strategy.name == "multi":  # several strategies: each row says whose it is
-            trades["strategy"] = [t.strategy for t in rec.trades]
-            signals["strategy"] = [s.signal.strategy for s in rec.signals]
-            orders["strategy"] = [o.strategy for o in rec.orders]
-            fills["strategy"] = [f.strategy for f in rec.fills]
+            trades = trades.with_column("strategy", column([t.strategy for t in tr]))
+            signals = signals.with_column("strategy", column([s.strategy for s in sig]))
+            orders = orders.with_column("strategy", column([o.strategy for o in od]))
+            fills = fills.with_column("strategy", column([f.strategy for f in fl]))
         # Rows in time order (stable): a bar-mode step's records come symbol by symbol, the same
         # records from prints interleave the symbols; sorted, a backtest and a replay agree row by row.
-        orders = orders.sort_values("time", kind="stable", ignore_index=True)
-        fills = fills.sort_values("time", kind="stable", ignore_index=True)
+        orders = orders.sorted_by("time")
+        fills = fills.sorted_by("time")
         summary: dict[str, Any] = summary_metrics(
             initial_capital=config.initial_capital,
-            equity=np.asarray(loop.equity_value, dtype=float),
+            equity=equity_value,
             daily_equity=np.asarray(loop.daily_equity, dtype=float),
-            exposed=np.asarray(loop.exposed, dtype=bool),
+            exposed=exposed,
             trades=rec.trades,
         )
         summary["bars_processed"] = loop.bars_processed
@@ -274,17 +355,15 @@ class BacktestResult:
         summary["risk_halts"] = len(rec.halts)
         summary["sessions"] = len(loop.daily_ts)
         summary.update(extra or {})
-        return cls(
-            config=config,
-            summary=summary,
-            trades=trades,
-            equity=equity,
-            signals=signals,
-            orders=orders,
-            fills=fills,
-            bars=bars or {},
-            gaps=_gaps(rec.gaps),
-        )
+        tables = {
+            "trades": trades,
+            "equity": equity,
+            "signals": signals,
+            "orders": orders,
+            "fills": fills,
+            "gaps": _gaps(rec.gaps),
+        }
+        return cls(config, summary, bars=bars or {}, tables=tables)
 
     def write(self, out: Path | str, *, report: bool = True) -> Path:
         """Write trades/orders/fills/equity/signals/gaps CSVs, summary.json, config.json and report.html
@@ -299,22 +378,29 @@ class BacktestResult:
     def write_files(self, out: Path | str, *, report: bool = True) -> Path:
         """Write the result files into the existing folder ``out`` (not atomic: see :meth:`write`)."""
         out = Path(out)
-        fmt = "%.10g"  # no float noise (-4.518999999999949) in files; 10 significant digits
-        _iso(self.trades).to_csv(out / "trades.csv", index=False, float_format=fmt)
-        _iso(self.orders).to_csv(out / "orders.csv", index=False, float_format=fmt)
-        _iso(self.fills).to_csv(out / "fills.csv", index=False, float_format=fmt)
-        _iso(self.signals).to_csv(out / "signals.csv", index=False, float_format=fmt)
-        _iso(self.gaps).to_csv(out / "gaps.csv", index=False)
-        eq = _iso(self.equity[["cash", "equity"]].rename_axis("time"))
-        eq.index.name = "time"
-        eq.to_csv(out / "equity.csv", float_format=fmt)
-        if self.bars:
-            self.bars_frame().to_csv(out / "bars.csv", index=False, float_format=fmt)
+        for name in ("trades", "orders", "fills", "signals"):
+            write_csv(out / f"{name}.csv", self.table(name))
+        write_csv(out / "gaps.csv", self.table("gaps"), float_format=None)
+        eq = self.table("equity")
+        write_csv(out / "equity.csv", Table({k: eq[k] for k in ("time", "cash", "equity")}))
+        if self._bars:
+            write_csv(out / "bars.csv", self.bar_tables())
+            release_memory()  # the text of every bar, formatted a chunk at a time
         (out / "summary.json").write_text(json.dumps(_json_safe(self.summary), indent=2) + "\n")
         (out / "config.json").write_text(json.dumps(config_to_dict(self.config), indent=2) + "\n")
         if report:
             self.report(out / "report.html")
         return out
+
+    def bar_tables(self) -> list[Table]:
+        """The input bars as ``time``, ``symbol``, OHLCV tables, one a symbol (the rows of bars.csv)."""
+        parts = [_bar_table(symbol, bars) for symbol, bars in self._bars.items()]
+        if any(p["volume"].kind == "float" for p in parts):  # one column in a file: float if any is
+            parts = [
+                p.with_column("volume", Column("float", np.asarray(p.values("volume"), dtype=np.float64)))
+                for p in parts
+            ]
+        return parts
 
     def bars_frame(self) -> pd.DataFrame:
         """The input bars as one frame (``time``, ``symbol``, OHLCV), symbol by symbol in time order.
@@ -323,12 +409,10 @@ class BacktestResult:
         serve-results`` draws the charts from it (the data folder, the sample's parameters or the
         Yahoo cache a run read from may be gone or changed by then).
         """
-        parts = []
-        for symbol, frame in self.bars.items():
-            part = frame.rename(columns={"timestamp": "time"})
-            part.insert(1, "symbol", symbol)
-            parts.append(part[["time", "symbol", "open", "high", "low", "close", "volume"]])
-        return _iso(pd.concat(parts, ignore_index=True))
+        import pandas as pd
+
+        frames = [t.to_frame() for t in self.bar_tables()]
+        return pd.concat(frames, ignore_index=True)
 
     def report(self, path: Path | str) -> Path:
         """A self-contained interactive HTML report."""
@@ -337,18 +421,35 @@ class BacktestResult:
         return write_report(self, Path(path))
 
 
-def _gaps(gaps: list[FeedGap]) -> pd.DataFrame:
+def _bar_table(symbol: str, bars: pd.DataFrame | BarSeries) -> Table:
+    if isinstance(bars, BarSeries):
+        volume: Any = bars.volume
+        if np.all(np.mod(volume, 1.0) == 0.0) and (len(volume) == 0 or volume.max() < 2**62):
+            volume = volume.astype(np.int64)  # as BarSeries.to_frame
+        return Table(
+            {
+                "time": time_column(bars.ts),
+                "symbol": Column("category", ([symbol], np.zeros(len(bars), dtype=np.int64))),
+                **{name: column(getattr(bars, name)) for name in ("open", "high", "low", "close")},
+                "volume": column(volume),
+            }
+        )
+    frame = bars.rename(columns={"timestamp": "time"})
+    frame.insert(1, "symbol", symbol)
+    return Table.from_frame(frame[["time", "symbol", "open", "high", "low", "close", "volume"]])
+
+
+def _gaps(gaps: list[FeedGap]) -> Table:
     """The gaps in end time order (then symbol): a backtest and a replay record the gaps of one
     instant in different orders (slice order, print order)."""
     ordered = sorted(gaps, key=lambda g: (g.end, g.symbol, g.start))
-    return pd.DataFrame(
+    return Table(
         {
-            "symbol": [g.symbol for g in ordered],
-            "start": _times([g.start for g in ordered]),
-            "end": _times([g.end for g in ordered]),
-            "reason": [g.reason for g in ordered],
-        },
-        columns=GAP_COLUMNS,
+            "symbol": column([g.symbol for g in ordered]),
+            "start": time_column([g.start for g in ordered]),
+            "end": time_column([g.end for g in ordered]),
+            "reason": column([g.reason for g in ordered]),
+        }
     )
 
 

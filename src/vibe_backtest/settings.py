@@ -10,13 +10,14 @@ Unknown keys and bad values raise :class:`~vibe_core.config.ConfigError` naming 
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import attrs
-import yaml
 
 from vibe_backtest.layers import DEFAULT, Layer, LayerError, build_layers, merge_layers, render_tree
 from vibe_core.config import Config, ConfigError, config_from_dict, config_to_dict, one_of, structure_section
@@ -78,24 +79,49 @@ def parse_assignment(text: str, option: str = "--set") -> tuple[str, Any]:
     return key.strip(), _scalar(raw.strip())
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML without base-60 numbers: ``14:30`` stays the string a time of day is (not 870)."""
+@functools.cache
+def _loader() -> Any:
+    """YAML without base-60 numbers: ``14:30`` stays the string a time of day is (not 870).
 
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
-        if kind is yaml.ScalarNode and ":" in value and tag in _SEXAGESIMAL_TAGS:
-            return "tag:yaml.org,2002:str"
-        return tag
+    Made on first use: yaml is imported only for a config file or a ``--set`` value that is not
+    a plain word or number (:func:`_scalar`).
+    """
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+            if kind is yaml.ScalarNode and ":" in value and tag in _SEXAGESIMAL_TAGS:
+                return "tag:yaml.org,2002:str"
+            return tag
+
+    return _Loader
 
 
 _SEXAGESIMAL_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # YAML reads a word as itself, but for (PyYAML 1.1):
+_TRUE = frozenset({"yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})
+_FALSE = frozenset({"no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})
+_NULL = frozenset({"null", "Null", "NULL"})
+_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+")
 
 
 def _load(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+    import yaml
+
+    return yaml.load(text, Loader=_loader())  # a SafeLoader
 
 
 def _scalar(raw: str) -> Any:
+    if _WORD.fullmatch(raw):  # what YAML gives, without importing it
+        return True if raw in _TRUE else False if raw in _FALSE else raw  # null: the raw text
+    if _INT.fullmatch(raw):
+        return int(raw)
+    if _FLOAT.fullmatch(raw):
+        return float(raw)
+    import yaml
+
     try:
         value = _load(raw) if raw else ""
     except yaml.YAMLError:
@@ -104,6 +130,8 @@ def _scalar(raw: str) -> Any:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
     try:
         data = _load(path.read_text()) or {}
     except FileNotFoundError:
