@@ -40,6 +40,7 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
 _INF = float("inf")
+_tuple = tuple.__new__
 _STEP = PRIMARY.ns
 _CLOSE_POINT = PRIMARY.ns * POINT_OFFSETS[-1] // 300  #: bar open -> its close point (the venue's)
 
@@ -237,8 +238,8 @@ def catch_up(
             per_symbol = [column[:n].T.tolist() for column in columns]  # symbol -> values, per column
             for i, symbol in enumerate(symbols):
                 o, h, lo, c, v = (values[i] for values in per_symbol)
-                source = repeat(sources[i])
-                bank.extend(symbol, PRIMARY, list(map(Row, closing, o, h, lo, c, v, source)))
+                rows = zip(closing, o, h, lo, c, v, repeat(sources[i]), repeat(None))
+                bank.extend(symbol, PRIMARY, list(map(_tuple, repeat(Row), rows)))  # (Rows, built in C)
         bank.on_bars(higher)
     validator = state.validator
     if validator.config.enabled:
