@@ -3,10 +3,12 @@
 State: none of its own: it reads the :class:`~vibe_core.engine.state.EngineState` after a bar-mode
 step (:func:`quiet`) and brings it forward over bars that were not stepped (:func:`catch_up`).
 Consumes: bars of consecutive instants as columns (one row an instant, one column a symbol).
-Emits: :class:`Quiet`, which says how many of the next instants can be skipped; no actions.
+Emits: :class:`Quiet`, which says how many of the next instants can be skipped and whose bars
+the step after them needs; no actions.
 Invariants: for the instants :meth:`Quiet.extent` lets through, stepping them one by one would
 emit no action, and :func:`catch_up` leaves the state exactly as those steps would (the same
-``save_state``); everything else is stepped as usual. Never used in live mode.
+``save_state``); the instant after them is stepped with the bars of the symbols it wakes, and
+:func:`catch_up_row` matches the others' as that step would have. Never used in live mode.
 
 What wakes the engine, per symbol: a bar reaching the quiet band of its working orders
 (:mod:`vibe_core.sim.quiet`) or of its strategy's triggers (``quiet_band``, e.g. ORB's range once
