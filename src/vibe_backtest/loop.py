@@ -110,6 +110,65 @@ class LoopResult:
             self.bars_stepped = self.bars_processed
 
 
+@attrs.define
+class Equity:
+    """The equity samples of a run as it goes: one per instant after its step, one per session
+    close (``daily``), and the closes' step itself (a ``Clock``: end-of-day work as in live)."""
+
+    state: EngineState
+    record: Callable[[Iterable[Action]], None]
+    ts: list[int] = attrs.Factory(list)
+    cash: list[float] = attrs.Factory(list)
+    value: list[float] = attrs.Factory(list)
+    exposed: list[bool] = attrs.Factory(list)
+    daily_ts: list[int] = attrs.Factory(list)
+    daily_value: list[float] = attrs.Factory(list)
+
+    def sample(self, ts: int) -> None:
+        portfolio = self.state.portfolio
+        if self.ts and self.ts[-1] == ts:  # a session's close falls on its last bar's end: one sample
+            self.cash[-1] = portfolio.cash
+            self.value[-1] = portfolio.equity()
+            self.exposed[-1] = bool(portfolio.positions)
+            return
+        self.ts.append(ts)
+        self.cash.append(portfolio.cash)
+        self.value.append(portfolio.equity())
+        self.exposed.append(bool(portfolio.positions))
+
+    def extend(self, ts: npt.NDArray[np.int64], values: npt.NDArray[np.float64]) -> None:
+        """Samples of instants that were skipped: cash and positions as they are, ``values`` the
+        equity at each (computed from the closes)."""
+        portfolio = self.state.portfolio
+        self.ts += ts.tolist()
+        self.cash += [portfolio.cash] * len(ts)
+        self.value += values.tolist()
+        self.exposed += [bool(portfolio.positions)] * len(ts)
+
+    def close_session(self, ts: int) -> None:
+        _, actions = step(self.state, Clock(ts=ts))
+        if actions:
+            self.record(actions)
+        self.sample(ts)
+        self.daily_ts.append(ts)
+        self.daily_value.append(self.state.portfolio.equity())
+
+    def result(self, recorder: Recorder, bars: int, started: float, stepped: int = -1) -> LoopResult:
+        return LoopResult(
+            state=self.state,
+            recorder=recorder,
+            equity_ts=self.ts,
+            equity_cash=self.cash,
+            equity_value=self.value,
+            exposed=self.exposed,
+            daily_ts=self.daily_ts,
+            daily_equity=self.daily_value,
+            bars_processed=bars,
+            wall_seconds=time.perf_counter() - started,
+            bars_stepped=stepped,
+        )
+
+
 def run_loop(
     bars: Iterable[Bar],
     config: Config,
@@ -128,35 +187,11 @@ def run_loop(
     state = new_state(config, sessions) if state is None else state
     recorder = Recorder()
     record = recorder.record
-    portfolio = state.portfolio
-    eq_ts: list[int] = []
-    eq_cash: list[float] = []
-    eq_value: list[float] = []
-    exposed: list[bool] = []
-    daily_ts: list[int] = []
-    daily_eq: list[float] = []
+    equity = Equity(state, record)
+    sample, close_session = equity.sample, equity.close_session
     close_at = -1  # close of the session the last bar belonged to
     last_ts = -1
     n = 0
-
-    def sample(ts: int) -> None:
-        if eq_ts and eq_ts[-1] == ts:  # a session's close falls on its last bar's end: keep one sample
-            eq_cash[-1] = portfolio.cash
-            eq_value[-1] = portfolio.equity()
-            exposed[-1] = bool(portfolio.positions)
-            return
-        eq_ts.append(ts)
-        eq_cash.append(portfolio.cash)
-        eq_value.append(portfolio.equity())
-        exposed.append(bool(portfolio.positions))
-
-    def close_session(ts: int) -> None:
-        _, actions = step(state, Clock(ts=ts))
-        if actions:
-            record(actions)
-        sample(ts)
-        daily_ts.append(ts)
-        daily_eq.append(portfolio.equity())
 
     group: list[Bar] = []  # the bars opening at last_ts: one BarSlice event
 
@@ -189,18 +224,7 @@ def run_loop(
             close_session(close_at)
     if on_progress is not None:
         on_progress(n % progress_every)
-    return LoopResult(
-        state=state,
-        recorder=recorder,
-        equity_ts=eq_ts,
-        equity_cash=eq_cash,
-        equity_value=eq_value,
-        exposed=exposed,
-        daily_ts=daily_ts,
-        daily_equity=daily_eq,
-        bars_processed=n,
-        wall_seconds=time.perf_counter() - started,
-    )
+    return equity.result(recorder, n, started)
 
 
 def run_market(
@@ -239,15 +263,9 @@ def run_market(
     recorder = Recorder()
     record = recorder.record
     portfolio = state.portfolio
+    equity = Equity(state, record)
+    sample, close_session = equity.sample, equity.close_session
     rows = len(grid)
-    capacity = 2 * rows + 2  # (a sample per instant, and at most one more per session close)
-    eq_ts = np.zeros(capacity, dtype=np.int64)
-    eq_cash = np.zeros(capacity)
-    eq_value = np.zeros(capacity)
-    exposed = np.zeros(capacity, dtype=bool)
-    size = 0
-    daily_ts: list[int] = []
-    daily_eq: list[float] = []
     ts_list = grid.ts.tolist()
     counts = grid.present.sum(axis=1).tolist()
     ok = grid.ok
@@ -255,24 +273,6 @@ def run_market(
     step_ns = grid.timeframe.ns
     close_at = -1
     n = stepped = reported = 0
-
-    def sample(ts: int) -> None:
-        nonlocal size
-        if size and eq_ts[size - 1] == ts:  # a session's close falls on its last bar's end: one sample
-            size -= 1
-        eq_ts[size] = ts
-        eq_cash[size] = portfolio.cash
-        eq_value[size] = portfolio.equity()
-        exposed[size] = bool(portfolio.positions)
-        size += 1
-
-    def close_session(ts: int) -> None:
-        _, actions = step(state, Clock(ts=ts))
-        if actions:
-            record(actions)
-        sample(ts)
-        daily_ts.append(ts)
-        daily_eq.append(portfolio.equity())
 
     r = 0
     loud: npt.NDArray[np.bool_] | None = None  #: the symbols to step at row r (None: all)
@@ -309,12 +309,8 @@ def run_market(
                 skipped = first - 1
                 if skipped:
                     catch_up(state, symbols, sources, *grid.rows(r - 1, r + skipped))
-                    end = size + skipped
-                    eq_ts[size:end] = grid.ts[r : r + skipped] + step_ns
-                    eq_cash[size:end] = portfolio.cash
-                    eq_value[size:end] = grid.equity(r, r + skipped, portfolio.cash, found.positions)
-                    exposed[size:end] = bool(portfolio.positions)
-                    size = end
+                    values = grid.equity(r, r + skipped, portfolio.cash, found.positions)
+                    equity.extend(grid.ts[r : r + skipped] + step_ns, values)
                     n += skipped * len(symbols)
                     r += skipped
         if on_progress is not None and n - reported >= progress_every:
@@ -324,16 +320,4 @@ def run_market(
         close_session(close_at)
     if on_progress is not None and n > reported:
         on_progress(n - reported)
-    return LoopResult(
-        state=state,
-        recorder=recorder,
-        equity_ts=eq_ts[:size].copy(),
-        equity_cash=eq_cash[:size].copy(),
-        equity_value=eq_value[:size].copy(),
-        exposed=exposed[:size].copy(),
-        daily_ts=daily_ts,
-        daily_equity=daily_eq,
-        bars_processed=n,
-        wall_seconds=time.perf_counter() - started,
-        bars_stepped=stepped,
-    )
+    return equity.result(recorder, n, started, stepped)
