@@ -51,9 +51,10 @@ SYMBOLS = ("AAPL", "MSFT", "AMZN", "TSLA", "GOOGL")  # what gen_data.py writes
 ORB_ONLY = ("exchange.preset=optimistic", "validation.enabled=false")
 VIBE_MAIN = "import sys; from vibe_backtest.cli import main; sys.argv[0] = 'vibe-backtest'; sys.exit(main())"
 ENGINES = ("vibe", "vibe-orb", "backtesting", "ref", "backtrader", "loop")
+VIBE_ENGINES = ("vibe", "vibe-orb", "loop")
 LABELS = {
-    "vibe": "vibe run, default config + report",
-    "vibe-orb": "vibe run, ORB-only, --no-report",
+    "vibe": "vibe run, default + report",
+    "vibe-orb": "vibe run, ORB-only, no report",
     "backtesting": "backtesting.py",
     "ref": "plain loop (bench_ref.py)",
     "backtrader": "backtrader",
@@ -186,25 +187,30 @@ class Bench:
     work: Path
     src: Path
     backtrader_feed: str
+    base_src: Path | None = None  # the ``@base`` engines' vibe (``--base REV``)
 
-    def env(self, vibe: bool) -> dict[str, str]:
+    def env(self, vibe: bool, base: bool = False) -> dict[str, str]:
         env = {**os.environ, "BENCH_PEERS_DIR": str(self.work)}
         if vibe:
-            env["PYTHONPATH"] = str(self.src)
+            env["PYTHONPATH"] = str(self.base_src if base and self.base_src else self.src)
         return env
 
     def run(self, engine: str, days: int, folder: Path, rnd: int) -> Run:
         load1 = os.getloadavg()[0]
+        run = self._run(*split(engine), days, folder)
+        return Run(engine, rnd, run[0], run[1], load1, run[2])
+
+    def _run(self, engine: str, base: bool, days: int, folder: Path) -> tuple[float, float, dict[str, Any]]:
         if engine in PEERS:
             cmd = [sys.executable, str(self.kit / PEERS[engine][0]), "--days", str(days), "--repeats", "1"]
             if engine == "backtrader" and self.backtrader_feed == "fast":
                 cmd += ["--feed", "fast"]
             wall, rss, out = run_process(cmd, self.env(False), self.work)
-            return Run(engine, rnd, wall, rss, load1, json_line(out))
+            return wall, rss, json_line(out)
         if engine == "loop":
             cmd = [sys.executable, str(Path(__file__).resolve()), "--loop-child", str(folder)]
-            wall, rss, out = run_process(cmd, self.env(True), self.work)
-            return Run(engine, rnd, wall, rss, load1, json_line(out))
+            wall, rss, out = run_process(cmd, self.env(True, base), self.work)
+            return wall, rss, json_line(out)
         with tempfile.TemporaryDirectory(prefix="vibe-bench-peers-") as tmp:
             out_dir = Path(tmp) / "out"
             cmd = [
@@ -220,10 +226,10 @@ class Bench:
             ]
             if engine == "vibe-orb":
                 cmd += ["--no-report"] + [x for s in ORB_ONLY for x in ("--set", s)]
-            wall, rss, _ = run_process(cmd, self.env(True), self.work)
+            wall, rss, _ = run_process(cmd, self.env(True, base), self.work)
             summary = json.loads((out_dir / "summary.json").read_text())
             inner = {k: summary.get(k) for k in ("n_trades", "bars_processed", "wall_seconds")}
-            return Run(engine, rnd, wall, rss, load1, {"trades": inner["n_trades"], **inner})
+            return wall, rss, {"trades": inner["n_trades"], **inner}
 
 
 def loop_child(folder: str) -> None:
@@ -252,6 +258,12 @@ def loop_child(folder: str) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Figures
+
+
+def split(engine: str) -> tuple[str, bool]:
+    """``vibe-orb@base`` -> ``("vibe-orb", True)``: the engine and whether it runs the base tree."""
+    name, _, side = engine.partition("@")
+    return name, side == "base"
 
 
 def med(values: Sequence[float]) -> float:
@@ -286,20 +298,20 @@ def summarize(days: int, runs: dict[str, list[Run]]) -> tuple[list[str], dict[st
     row = "{:<36} {:>9} {:>8} {:>9} {:>13} {:>8}"
     lines.append(row.format("engine", "median s", "min s", "RSS MB", "loop bars/s", "trades"))
     figures: dict[str, Any] = {"engines": {}}
-    for engine in ENGINES:
-        got = runs.get(engine, [])
-        if not got or engine == "loop":
+    for engine, got in runs.items():
+        name, base = split(engine)
+        if not got or name == "loop":
             continue
         walls = [r.wall_s for r in got]
         rates: list[float] = []
-        if engine in PEERS:
+        if name in PEERS:
             rates = [peer_rate(r) for r in got]
-        elif loops:
-            key = "default_bars_per_s" if engine == "vibe" else "orb_bars_per_s"
-            rates = [float(r.inner[key]) for r in loops]
+        elif runs.get("loop@base" if base else "loop"):
+            key = "default_bars_per_s" if name == "vibe" else "orb_bars_per_s"
+            rates = [float(r.inner[key]) for r in runs["loop@base" if base else "loop"]]
         trades = got[0].inner.get("trades")
         fast = str(got[0].inner.get("engine", "")).endswith("fastfeed")
-        label = LABELS[engine] + (" (fast feed)" if fast else "")
+        label = ("base: " if base else "") + LABELS[name] + (" (fast feed)" if fast else "")
         rss = max(r.rss_mb for r in got)
         lines.append(
             row.format(
@@ -323,6 +335,8 @@ def summarize(days: int, runs: dict[str, list[Run]]) -> tuple[list[str], dict[st
          f"<= {TARGET_ORB_RATIO:g}x", lambda x: x <= TARGET_ORB_RATIO),
         ("backtrader / vibe default", paired(runs, "backtrader", "vibe"), "", None),
         ("vibe default / vibe ORB-only", paired(runs, "vibe", "vibe-orb"), "", None),
+        ("vibe default: base / head", paired(runs, "vibe@base", "vibe"), "", None),
+        ("vibe ORB-only: base / head", paired(runs, "vibe-orb@base", "vibe-orb"), "", None),
     ]  # fmt: skip
     figures["ratios"] = {}
     for name, ratios, target, ok in checks:
@@ -348,6 +362,13 @@ def summarize(days: int, runs: dict[str, list[Run]]) -> tuple[list[str], dict[st
         if ref:
             per = paired(runs, "ref", "loop", peer_rate, lambda r: float(r.inner["orb_bars_per_s"]))
             lines.append(f"  {'plain loop / vibe loop, bars/s':<34} {med(per):>7.2f}x")
+        for config in ("default", "orb"):
+            rate = lambda r, k=f"{config}_bars_per_s": float(r.inner[k])  # noqa: E731
+            per = paired(runs, "loop", "loop@base", rate, rate)
+            if per:
+                said = f"vibe loop {config}: head / base"
+                lines.append(f"  {said:<34} {med(per):>7.2f}x  [{min(per):.2f}..{max(per):.2f}]")
+                figures["ratios"][said] = {"median": round(med(per), 3), "rounds": [round(x, 3) for x in per]}
     if days == RSS_SIZE and runs.get("vibe"):
         rss = max(r.rss_mb for r in runs["vibe"])
         verdict = "PASS" if rss <= TARGET_RSS_MB else "MISS"
@@ -396,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         "--src", type=Path, default=ROOT / "src", help="vibe's source tree (default this checkout's)"
     )
     ap.add_argument("--rev", default=None, help="time this commit's vibe (git archive) instead of --src")
+    ap.add_argument("--base", default=None, help="also time this commit's vibe, interleaved (engines @base)")
     ap.add_argument("--backtrader-feed", choices=("fast", "pandas"), default="fast")
     ap.add_argument("--json", type=Path, default=None, help="write every raw time here")
     ap.add_argument("--loop-child", default=None, help=argparse.SUPPRESS)
@@ -424,12 +446,17 @@ def main(argv: list[str] | None = None) -> int:
     work = (args.work or default_work()).resolve()
     work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="vibe-bench-peers-") as tmp:
-        src = args.src.resolve()
-        if args.rev:
+        src, base = args.src.resolve(), None
+        if args.rev or args.base:
             from bench_compare import export, resolve
 
-            src = export(resolve(args.rev), Path(tmp) / "tree") / "src"
-        return measure(args, Bench(kit, work, src, args.backtrader_feed), engines, sizes, rounds)
+            if args.rev:
+                src = export(resolve(args.rev), Path(tmp) / "tree") / "src"
+            if args.base:
+                base = export(resolve(args.base), Path(tmp) / "base") / "src"
+                engines = [x for e in engines for x in ((e, f"{e}@base") if e in VIBE_ENGINES else (e,))]
+        bench = Bench(kit, work, src, args.backtrader_feed, base)
+        return measure(args, bench, engines, sizes, rounds)
 
 
 def measure(args: argparse.Namespace, bench: Bench, engines: list[str], sizes: list[int], rounds: int) -> int:
@@ -437,12 +464,14 @@ def measure(args: argparse.Namespace, bench: Bench, engines: list[str], sizes: l
     kit, work = bench.kit, bench.work
     report: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "src": str(bench.src),
-        "rev": args.rev or git_rev(bench.src), "kit": str(kit), "work": str(work), "cpus": os.cpu_count(),
+        "rev": args.rev or git_rev(bench.src), "base": args.base, "kit": str(kit), "work": str(work),
+        "cpus": os.cpu_count(),
         "python": sys.version.split()[0], "rounds": rounds, "engines": engines, "load_start": load_text(),
         "sizes": {},
     }  # fmt: skip
-    print(f"bench_peers: {', '.join(engines)}; {rounds} rounds; vibe from {bench.src} ({report['rev']}); "
-          f"kit {kit}; data in {work}; load average {report['load_start']}")  # fmt: skip
+    based = f"; base {args.base} from {bench.base_src}" if bench.base_src else ""
+    print(f"bench_peers: {', '.join(engines)}; {rounds} rounds; vibe from {bench.src} ({report['rev']})"
+          f"{based}; kit {kit}; data in {work}; load average {report['load_start']}")  # fmt: skip
     all_agree = True
     for days in sizes:
         folder = prepare(kit, work, days)

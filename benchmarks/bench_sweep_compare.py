@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             ts = times[name][w]
             rates = sorted(CELLS / t * 60 for t in ts)
             print(f"{name + ' ' + rev:<22} {w:>7} {statistics.median(ts):>9.1f} "
-                  f"{statistics.median(rates):>14.1f} {rates[0]:>7.1f}..{rates[-1]:<7.1f}")  # fmt: skip
+                  f"{statistics.median(rates):>14.1f} {rates[0]:>7.1f}..{rates[-1]:.1f}")  # fmt: skip
     if len(revs) == 2:
         for w in workers:
             ratios = [b / h for b, h in zip(times["base"][w], times["head"][w], strict=True)]
