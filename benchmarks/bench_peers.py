@@ -26,7 +26,12 @@ The generated data is cached (``--work``, default ``$XDG_CACHE_HOME/vibe-bench-p
 reads a folder of symlinks to the Parquet files (it refuses two files for one symbol).
 
     python benchmarks/bench_peers.py [--sizes 504,2520] [--rounds 5] [--engines vibe,ref,...]
-                                     [--quick] [--work DIR] [--kit DIR] [--src DIR] [--json PATH]
+                                     [--quick] [--work DIR] [--kit DIR] [--json PATH]
+                                     [--src DIR | --rev REV] [--base REV] [--backtrader-feed pandas]
+
+``--rev REV`` times that commit's vibe (``git archive``) instead of this checkout's ``src``;
+``--base REV`` adds that commit's vibe to the same rounds (engines ``vibe@base``, ``vibe-orb@base``,
+``loop@base``) and prints the paired base/head ratios: before and after under the same load.
 """
 
 from __future__ import annotations
@@ -117,15 +122,15 @@ def _ns_timestamps(path: Path) -> bool:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
-    k = table.schema.get_field_index("timestamp")
     want = pa.timestamp("ns", tz="UTC")
-    if table.schema.field(k).type == want:
+    if pq.read_schema(path).field("timestamp").type == want:
         return False
     # pandas 3 writes gen_data.py's timestamps as microseconds and reads them back as
     # datetime64[us]; the peers take ``df.index.asi8`` as nanoseconds, so their day arithmetic
     # breaks (bench_ref.py found 6 trades instead of 1,955 at 504 days and ran absurdly fast).
     # Stored as ns, pandas reads ns again; the peers stay untouched.
+    table = pq.read_table(path)
+    k = table.schema.get_field_index("timestamp")
     table = table.set_column(k, pa.field("timestamp", want), table.column(k).cast(want))
     tmp = path.with_suffix(".tmp")
     pq.write_table(table, tmp)
