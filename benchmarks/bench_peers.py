@@ -232,7 +232,8 @@ class Bench:
             if engine == "vibe-orb":
                 cmd += ["--no-report"] + [x for s in ORB_ONLY for x in ("--set", s)]
             wall, rss, _ = run_process(cmd, self.env(True, base), self.work)
-            summary = json.loads((out_dir / "summary.json").read_text())
+            saved = out_dir / "summary.json"
+            summary = json.loads(saved.read_text()) if saved.exists() else {}
             inner = {k: summary.get(k) for k in ("n_trades", "bars_processed", "wall_seconds")}
             return wall, rss, {"trades": inner["n_trades"], **inner}
 
