@@ -33,7 +33,8 @@ def typecheck(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Speed and memory figures (printed); `nox -s bench -- bars` runs one benchmark.
 
-    `nox -s bench -- compare` times the engine at 0799dbe and HEAD side by side (bench_compare.py).
+    `nox -s bench -- compare` times the engine at 0799dbe and HEAD side by side (bench_compare.py);
+    `nox -s bench -- peers` runs vibe against the peer kit (bench_peers.py, also `nox -s bench_peers`).
     """
     session.install("-e", ".[test,bench,live,panel,sweep]")
     names = session.posargs or [
@@ -42,3 +43,18 @@ def bench(session: nox.Session) -> None:
     ]  # fmt: skip
     for name in names:
         session.run("python", f"benchmarks/bench_{name}.py")
+
+
+@nox.session
+def bench_peers(session: nox.Session) -> None:
+    """vibe beside backtesting.py, backtrader and a plain loop from ../shared/bench-peers, interleaved.
+
+    `nox -s bench_peers -- --quick` (under a minute), `-- --sizes 504 --rounds 5 --json out.json`;
+    `-- sweep [--base REV] [--head WORKTREE]` times the 48-cell sweep of two commits instead.
+    """
+    session.install("-e", ".[bench,sweep]")
+    args = list(session.posargs)
+    if args[:1] == ["sweep"]:
+        session.run("python", "benchmarks/bench_sweep_compare.py", *args[1:])
+    else:
+        session.run("python", "benchmarks/bench_peers.py", *args)

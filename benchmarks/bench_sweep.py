@@ -12,7 +12,10 @@ task: the wall time per task of many no-op tasks through the same path (submit, 
 result) on one worker.
 The machine may be shared: the load average is printed beside the figures.
 
-    python benchmarks/bench_sweep.py [--quick] [--sessions 504] [--noop 400]
+    python benchmarks/bench_sweep.py [--quick] [--sessions 504] [--noop 400] [--data DIR]
+
+``--data DIR`` sweeps that folder's bars instead (e.g. bench_peers.py's cached 504-session folder).
+``bench_sweep_compare.py`` times the same grid through ``vibe-backtest sweep`` for two commits.
 """
 
 from __future__ import annotations
@@ -121,12 +124,16 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="8 cells over 60 sessions")
     ap.add_argument("--sessions", type=int, default=504)
     ap.add_argument("--noop", type=int, default=400, help="no-op tasks for the overhead figure")
+    ap.add_argument("--data", type=Path, default=None, help="a folder of bars to sweep (one file a symbol)")
     args = ap.parse_args()
     grid = QUICK_GRID if args.quick else GRID
     sessions = 60 if args.quick else args.sessions
     configs = [config_to_dict(config_for(Config(), c)) for c in combinations(grid)]
-    with tempfile.TemporaryDirectory() as tmp:
-        data, what = market(sessions, Path(tmp))
+    if args.data is not None:
+        data, what = load_market(args.data), str(args.data)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            data, what = market(sessions, Path(tmp))
     bars = sum(len(s) for s in data.values())
     print(f"bench_sweep: {len(configs)} cells x {what} ({bars:,} bars); load average {_load()}")
     rows = [
