@@ -54,7 +54,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SYMBOLS = ("AAPL", "MSFT", "AMZN", "TSLA", "GOOGL")  # what gen_data.py writes
 ORB_ONLY = ("exchange.preset=optimistic", "validation.enabled=false")
-VIBE_MAIN = "import sys; from vibe_backtest.cli import main; sys.argv[0] = 'vibe-backtest'; sys.exit(main())"
+#: what the ``vibe-backtest`` command runs (``cli.entry``: main, then exit without the teardown),
+#: or ``main`` for a tree older than it; from ``-c`` so that PYTHONPATH picks the tree
+VIBE_MAIN = (
+    "import sys; from vibe_backtest import cli; sys.argv[0] = 'vibe-backtest'; "
+    "cli.entry() if hasattr(cli, 'entry') else sys.exit(cli.main())"
+)
 ENGINES = ("vibe", "vibe-orb", "backtesting", "ref", "backtrader", "loop")
 VIBE_ENGINES = ("vibe", "vibe-orb", "loop")
 LABELS = {
