@@ -8,7 +8,7 @@ a missing bar is NaN.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import attrs
@@ -106,12 +106,3 @@ class Grid:
     def rows(self, lo: int, hi: int) -> tuple[I64, tuple[F64, F64, F64, F64, F64]]:
         """Instants ``lo..hi-1`` and their columns (views)."""
         return self.ts[lo:hi], tuple(column[lo:hi] for column in self.columns)  # type: ignore[return-value]
-
-    def equity(self, lo: int, hi: int, cash: float, positions: Sequence[tuple[int, int]]) -> F64:
-        """Equity at the closes of instants ``lo..hi-1``: cash plus each position at its close, added
-        in the portfolio's order (so the sums equal ``Portfolio.equity`` bit for bit)."""
-        equity = np.full(hi - lo, cash)
-        close = self.columns[3]
-        for column, qty in positions:
-            equity = equity + qty * close[lo:hi, column]
-        return equity

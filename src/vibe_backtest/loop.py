@@ -262,7 +262,6 @@ def run_market(
     state = new_state(config, sessions) if state is None else state
     recorder = Recorder()
     record = recorder.record
-    portfolio = state.portfolio
     equity = Equity(state, record)
     sample, close_session = equity.sample, equity.close_session
     rows = len(grid)
@@ -309,7 +308,7 @@ def run_market(
                 skipped = first - 1
                 if skipped:
                     catch_up(state, symbols, sources, *grid.rows(r - 1, r + skipped))
-                    values = grid.equity(r, r + skipped, portfolio.cash, found.positions)
+                    values = found.equity(grid.columns[3][r : r + skipped])
                     equity.extend(grid.ts[r : r + skipped] + step_ns, values)
                     n += skipped * len(symbols)
                     r += skipped

@@ -109,6 +109,14 @@ class Quiet:
             return 1, np.array(matched) | np.array(closing)
         return self._extent(bound, high, low, close, ok)
 
+    def equity(self, close: F64) -> F64:
+        """The equity at each row's closes (``rows x symbols``): the cash plus each position at its
+        close, added in the portfolio's order, so each sum is ``Portfolio.equity``'s bit for bit."""
+        equity = np.full(len(close), self.cash)
+        for column, qty in self.positions:
+            equity = equity + qty * close[:, column]
+        return equity
+
     def _extent(
         self, bound: int, high: F64, low: F64, close: F64, ok: npt.NDArray[np.bool_]
     ) -> tuple[int, npt.NDArray[np.bool_] | None]:
@@ -118,10 +126,7 @@ class Quiet:
         gap = ~ok[:bound]  # (row 0 was stepped: its gap does not matter)
         halt = np.zeros(bound, dtype=bool)
         if self.floor is not None:
-            equity = np.full(bound, self.cash)
-            for column, qty in self.positions:  # (the portfolio's order of additions: the same sums)
-                equity = equity + qty * close[:bound, column]
-            halt = equity <= self.floor
+            halt = self.equity(close[:bound]) <= self.floor
         loud_matched = np.any(matched, axis=1) | gap
         loud_matched[0] = False
         loud_closing = np.any(closing, axis=1) | halt
