@@ -5,8 +5,9 @@ each task runs one combination with the same engine as ``vibe-backtest run`` and
 summary. Rows come back as tasks finish and are put back in grid order, so ``sweep.csv`` is the
 same file whatever the backend, the number of workers or the order the tasks ran in. A
 combination that raises is a row with its parameters and an ``error`` (the other columns empty);
-the sweep goes on. Timings (``wall_seconds``) are left out of the table: they measure the machine,
-not the parameters, and would make two identical sweeps differ.
+the sweep goes on. Timings (``wall_seconds``) and the count of bars stepped are left out of the
+table: they measure the machine and the engine's shortcut, not the parameters, and would make two
+identical sweeps differ.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ __all__ = [
 
 SWEEP_FILES = frozenset({"sweep.csv", "sweep.html"})
 ERROR_COLUMN = "error"
-_TIMINGS = frozenset({"wall_seconds"})  #: summary fields that measure the machine, not the run
+#: summary fields that measure how the run was computed, not what it gave: its time, and how many
+#: bars the engine stepped (the rest could change nothing)
+_TIMINGS = frozenset({"wall_seconds", "bars_stepped"})
 
 
 def parse_grid(items: Sequence[str], *, base: Config | None = None) -> dict[str, list[Any]]:
