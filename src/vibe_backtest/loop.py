@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["Recorder", "LoopResult", "run_loop", "run_market"]
 
 _WINDOW = 512  #: instants :meth:`Quiet.extent` looks at in one go (a session has at most 78 of 5m)
+_PATIENCE = 3  #: at most this many steps without asking, after questions that skipped nothing
 
 
 @attrs.define
@@ -273,7 +274,7 @@ def run_market(
     close_at = -1
     n = stepped = reported = 0
 
-    r = 0
+    r = next_ask = patience = 0
     loud: npt.NDArray[np.bool_] | None = None  #: the symbols to step at row r (None: all)
     while r < rows:
         ts = ts_list[r]
@@ -299,13 +300,17 @@ def run_market(
         sample(ts + step_ns)
         n += counts[r]
         r += 1
-        if r < rows and ok[r]:
+        if r < rows and ok[r] and r >= next_ask:
             found = quiet(state, symbols)
             if found is not None:
                 hi = min(r - 1 + _WINDOW, bisect.bisect_left(ts_list, found.deadline, r - 1))
                 t, (_, high, low, close, _) = grid.rows(r - 1, hi)
                 first, loud = found.extent(t, high, low, close, ok[r - 1 : hi])
                 skipped = first - 1
+                # while the market keeps waking the engine, asking costs more than it saves: the
+                # next questions wait a few steps (stepping a quiet bar is never wrong)
+                patience = 0 if skipped else min(2 * patience + 1, _PATIENCE)
+                next_ask = r + skipped + 1 + patience
                 if skipped:
                     catch_up(state, symbols, sources, *grid.rows(r - 1, r + skipped))
                     values = found.equity(grid.columns[3][r : r + skipped])
