@@ -1,0 +1,168 @@
+"""A strategy's ``quiet_band`` is a promise: a closed bar inside it changes nothing.
+
+``quiet_band(symbol) -> (low, high, until) | None``: a closed bar of ``symbol`` (any timeframe)
+with ``low > band low``, ``high < band high`` and end (``ts + timeframe``) ``< until`` yields no
+signal and leaves ``snapshot()`` as it was. The backtest loop skips such bars (it never shows them
+to the strategy), so a band that is too wide loses trades. Here ORB is driven through sessions by
+random bars (jumps through its range, entries taken or not, positions open or flat), and at a random
+moment a bar drawn strictly inside the band it states is fed to it.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+from collections.abc import Callable
+
+import numpy as np
+from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
+
+from vibe_core.calendar import Session, nyse_sessions
+from vibe_core.events import Bar
+from vibe_core.indicators import IndicatorBank
+from vibe_core.strategy import OpeningRangeBreakout, OrbConfig
+from vibe_core.testing.market import day_bars
+from vibe_core.types import Timeframe
+
+SESSIONS = nyse_sessions("2024-11-20", "2024-12-06")  # 2024-11-29 closes at 13:00
+SYMBOLS = ("AAPL", "MSFT")
+FIVE = Timeframe.M5.ns
+PROBE_FRAMES = (Timeframe.M5, Timeframe.M5, Timeframe.M5, Timeframe.M15, Timeframe.H1)
+
+
+def orb_configs() -> st.SearchStrategy[OrbConfig]:
+    return st.builds(
+        OrbConfig,
+        opening_range_minutes=st.sampled_from([5, 15, 30, 60]),
+        last_entry_time=st.sampled_from(["10:00", "11:00", "15:00", "15:55"]),
+        flatten_minutes_before_close=st.sampled_from([0, 5, 30]),
+        reward_risk=st.sampled_from([1.0, 2.0]),
+        max_trades_per_day=st.integers(0, 3),
+        allow_short=st.booleans(),
+        stop_type=st.sampled_from(["range", "atr", "percent"]),
+        atr_period=st.sampled_from([2, 14]),
+    )
+
+
+@st.composite
+def day_rows(draw: st.DrawFn, session: Session, start: float) -> list[tuple[float, ...]]:
+    """A session's 5m rows: a random walk with jumps big enough to cross any range, some flat bars."""
+    n = int((session.close - session.open) // FIVE)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    vol = draw(st.sampled_from([0.0005, 0.002, 0.005]))
+    rets = rng.normal(0.0, vol, size=n)
+    for slot, pct in draw(
+        st.lists(st.tuples(st.integers(0, n - 1), st.sampled_from([-0.03, 0.03])), max_size=3)
+    ):
+        rets[slot] += math.log1p(pct)
+    closes = np.round(start * np.exp(np.cumsum(rets)), 2)
+    opens = np.concatenate([[round(start, 2)], closes[:-1]])
+    wick = np.round(np.abs(rng.normal(0, vol, size=(2, n))) * closes, 2)
+    rows = []
+    for o, c, w_hi, w_lo in zip(opens.tolist(), closes.tolist(), *wick.tolist(), strict=True):
+        rows.append((o, max(o, c) + w_hi, min(o, c) - w_lo, c, 1000.0))
+    return rows
+
+
+@st.composite
+def driven(draw: st.DrawFn) -> tuple[OpeningRangeBreakout, IndicatorBank, Session, dict[str, int], int]:
+    """ORB after some sessions and a random prefix of today's bars; returns it, its bank, today,
+    each symbol's position and the end of the last bar it saw (the probe comes after it)."""
+    strategy = OpeningRangeBreakout.from_config(draw(orb_configs()))
+    bank = IndicatorBank(strategy.required_indicators())
+    days = SESSIONS.sessions
+    first = draw(st.integers(0, len(days) - 2))
+    n_days = draw(st.integers(1, 2))
+    enter = draw(st.lists(st.booleans(), min_size=1, max_size=8))
+    positions = {s: 0 for s in SYMBOLS}
+    price = {"AAPL": 190.0, "MSFT": 420.0}
+    entries = 0
+    last_end = 0
+    today = days[first]
+    for i, session in enumerate(days[first : first + n_days]):
+        today = session
+        per_symbol = {}
+        for sym in SYMBOLS:
+            strategy.on_session_open(sym, session)
+            rows = draw(day_rows(session, price[sym]))
+            missing = set(draw(st.lists(st.integers(0, len(rows) - 1), max_size=4)))
+            per_symbol[sym] = [b for k, b in enumerate(day_bars(session, sym, rows)) if k not in missing]
+            price[sym] = rows[-1][3]
+        bars = sorted((b for bs in per_symbol.values() for b in bs), key=lambda b: b.ts)
+        cut = len(bars) if i < n_days - 1 else draw(st.integers(0, len(bars)))
+        for bar in bars[:cut]:
+            bank.on_bars([bar])
+            for signal in strategy.on_bars([bar], bank, positions.__getitem__):
+                if enter[entries % len(enter)]:
+                    strategy.on_entry(signal.symbol)
+                    positions[signal.symbol] = 1 if draw(st.booleans()) else 0
+                entries += 1
+            last_end = bar.ts + FIVE
+        last_end = max(last_end, session.open)
+    return strategy, bank, today, positions, last_end
+
+
+@st.composite
+def inside(draw: st.DrawFn, low: float, high: float, near: float) -> tuple[float, float, float, float]:
+    """open, high, low, close strictly inside ``(low, high)`` (an open side is taken near ``near``)."""
+    lo_b = low if low > 0 and math.isfinite(low) else near * 0.5
+    hi_b = high if math.isfinite(high) else near * 1.5
+    assume(hi_b - lo_b > 0.02)
+    # cents strictly inside: the extremes are as close to the band as a cent allows
+    lo_c, hi_c = math.floor(lo_b * 100) + 1, math.ceil(hi_b * 100) - 1
+    assume(lo_c <= hi_c)
+    a, b = sorted(draw(st.lists(st.integers(lo_c, hi_c), min_size=2, max_size=2)))
+    o, c = (draw(st.integers(a, b)) for _ in range(2))
+    return o / 100, b / 100, a / 100, c / 100
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(driven(), st.data())
+def test_a_bar_inside_orbs_quiet_band_changes_nothing(
+    case: tuple[OpeningRangeBreakout, IndicatorBank, Session, dict[str, int], int], data: st.DataObject
+) -> None:
+    strategy, bank, today, positions, last_end = case
+    symbol = data.draw(st.sampled_from(SYMBOLS))
+    band = strategy.quiet_band(symbol)
+    if band is None:
+        event("no band")
+        return
+    low, high, until = band
+    assert low < high or not math.isfinite(low), band
+    tf = data.draw(st.sampled_from(PROBE_FRAMES))
+    first_ts = -(-last_end // tf.ns) * tf.ns  # the first bar of tf opening at or after last_end
+    last_ts = min(until - 1, today.close) - tf.ns  # end < until, inside today's session
+    assume(first_ts <= last_ts)
+    ts = first_ts + data.draw(st.integers(0, (last_ts - first_ts) // tf.ns)) * tf.ns
+    day = strategy.days[symbol]
+    o, h, lo, c = data.draw(inside(low, high, near=(day.high + day.low) / 2 or 100.0))
+    probe = Bar(symbol=symbol, timeframe=tf, ts=ts, open=o, high=h, low=lo, close=c, volume=1000.0)
+    position: Callable[[str], int] = data.draw(
+        st.sampled_from([positions.__getitem__, lambda s: 0, lambda s: 100, lambda s: -100])
+    )
+    event(f"band on a {tf.label} probe")
+    before = copy.deepcopy(strategy.snapshot())
+    bank.on_bars([probe])
+    signals = list(strategy.on_bars([probe], bank, position))
+    assert signals == [], f"{probe} inside {band} signalled"
+    assert strategy.snapshot() == before, f"{probe} inside {band} changed the state"
+
+
+def test_orb_states_a_band_once_its_range_is_set() -> None:
+    """A sanity check the property above relies on (a band is stated at all, so probes happen)."""
+    session = SESSIONS.for_date(dt.date(2024, 11, 26))
+    assert session is not None
+    strategy = OpeningRangeBreakout.from_config(OrbConfig(opening_range_minutes=15))
+    strategy.on_session_open("AAPL", session)
+    rows = [(100.0, 101.0, 99.0, 100.0, 1000.0)] * 3 + [(100.0, 100.5, 99.5, 100.0, 1000.0)] * 3
+    bank = IndicatorBank([])
+    banded = []
+    for bar in day_bars(session, "AAPL", rows):
+        assert list(strategy.on_bars([bar], bank, lambda s: 0)) == []
+        banded.append(strategy.quiet_band("AAPL"))
+    assert banded[-1] is not None, "after the range and quiet bars, ORB states its band"
+    low, high, until = banded[-1]
+    assert low >= 99.0 - 1e-9 and high <= 101.0 + 1e-9  # never wider than the range
+    assert until <= session.local_time_ns("15:00") + 1
