@@ -67,39 +67,47 @@ def _day_rows(
     rng: np.random.Generator,
     start: float,
     *,
+    step: Timeframe,
+    grid: float,
     volatility: float,
     drift: float,
     jumps: Sequence[tuple[int, float]],
 ) -> tuple[np.ndarray, ...]:
-    """One session of consistent 5m OHLCV columns (cents, integer volumes) with price jumps.
+    """One session of consistent OHLCV columns of ``step`` bars (integer volumes) with jumps.
 
-    A jump ``(slot, pct)`` moves that bar's close, and every later price, by ``pct``: the bar's
-    body spans the jump (its open is the previous close), as a news bar does.
+    Prices are on a ``grid`` (a cent, or coarser so that bars often touch a level exactly). A jump
+    ``(slot, pct)`` moves that bar's close, and every later price, by ``pct``: the bar's body spans
+    the jump (its open is the previous close), as a news bar does.
     """
-    n = int((session.close - session.open) // FIVE)
-    rets = rng.normal(drift, volatility, size=n)
+    n = int((session.close - session.open) // step.ns)
+    scale = math.sqrt(step.ns / FIVE)
+    rets = rng.normal(drift * scale**2, volatility * scale, size=n)
     for slot, pct in jumps:
         rets[slot % n] += math.log1p(pct)
     closes = start * np.exp(np.cumsum(rets))
     opens = np.concatenate([[start], closes[:-1]])
-    wick = np.abs(rng.normal(0, volatility, size=(2, n))) * closes
-    opens, closes = np.round(opens, 2), np.round(closes, 2)
-    highs = np.maximum(np.round(np.maximum(opens, closes) + wick[0], 2), np.maximum(opens, closes))
-    lows = np.minimum(np.round(np.minimum(opens, closes) - wick[1], 2), np.minimum(opens, closes))
+    wick = np.abs(rng.normal(0, volatility * scale, size=(2, n))) * closes
+
+    def on_grid(x: np.ndarray) -> np.ndarray:
+        return np.maximum(np.round(np.round(x / grid) * grid, 2), grid)
+
+    opens, closes = on_grid(opens), on_grid(closes)
+    highs = np.maximum(on_grid(np.maximum(opens, closes) + wick[0]), np.maximum(opens, closes))
+    lows = np.minimum(on_grid(np.minimum(opens, closes) - wick[1]), np.minimum(opens, closes))
     x = np.linspace(-1, 1, n)
-    vols = np.floor(100_000 * (0.6 + 1.4 * x**2) * rng.uniform(0.5, 1.5, size=n))
-    ts = session.open + np.arange(n, dtype=np.int64) * FIVE
+    vols = np.floor(100_000 * scale**2 * (0.6 + 1.4 * x**2) * rng.uniform(0.5, 1.5, size=n))
+    ts = session.open + np.arange(n, dtype=np.int64) * step.ns
     return ts, opens, highs, lows, closes, vols
 
 
-def _series(symbol: str, days: Sequence[Sequence[np.ndarray]]) -> BarSeries:
+def _series(symbol: str, days: Sequence[Sequence[np.ndarray]], step: Timeframe = Timeframe.M5) -> BarSeries:
     """One symbol's BarSeries from its days' ``(ts, open, high, low, close, volume)`` columns."""
     if days:
         ts, o, h, lo, c, v = (np.concatenate(parts) for parts in zip(*days, strict=True))
     else:
         ts, o, h, lo, c, v = np.zeros(0, dtype=np.int64), *(np.zeros(0) for _ in range(5))
     return BarSeries(
-        symbol=symbol, timeframe=Timeframe.M5, source="test", ts=ts, open=o, high=h, low=lo, close=c, volume=v
+        symbol=symbol, timeframe=step, source="test", ts=ts, open=o, high=h, low=lo, close=c, volume=v
     )
 
 
@@ -117,13 +125,23 @@ def _holes(draw: st.DrawFn, n: int) -> np.ndarray:
     return keep
 
 
+def _extended_bar(session: Session, step: Timeframe, before: bool, price: float) -> tuple[np.ndarray, ...]:
+    """One bar outside the regular session (a file loaded without a calendar keeps such bars)."""
+    ts = session.open - 6 * step.ns if before else session.close + step.ns
+    return tuple(np.array([x]) for x in (ts, price, price + 0.05, price - 0.05, price, 500.0))
+
+
+JUMPS = st.sampled_from([-0.06, -0.03, -0.015, 0.015, 0.03, 0.06])
+
+
 @st.composite
 def synthetic_markets(draw: st.DrawFn, days: Sequence[Session]) -> dict[str, BarSeries]:
     """1-3 symbols over 1-4 consecutive sessions of ``days``, with every kind of hole and jump.
 
     Per symbol and day: missing bars (single, a block, the day's tail, or the whole day), zero
     volume bars, jumps of 1.5-6% inside the day and opening gaps; a session may be absent for the
-    whole market (a gap in time). Symbols come in a drawn order (ties merge in that order).
+    whole market (a gap in time). Symbols come in a drawn order (ties merge in that order). Now
+    and then the bars are 1m (the core aggregates them) or a bar lies outside the session.
     """
     n_days = draw(st.integers(1, 4))
     first = draw(st.integers(0, len(days) - n_days))
@@ -131,6 +149,9 @@ def synthetic_markets(draw: st.DrawFn, days: Sequence[Session]) -> dict[str, Bar
     if n_days >= 3 and draw(st.integers(0, 3)) == 0:
         del chosen[draw(st.integers(1, n_days - 2))]  # no data at all that session
     symbols = draw(st.lists(st.sampled_from(SYMBOLS), min_size=1, max_size=3, unique=True))
+    step = Timeframe.M1 if draw(st.integers(0, 5)) == 0 else Timeframe.M5
+    grid = draw(st.sampled_from([0.01, 0.01, 0.1, 0.5]))
+    per_bar = FIVE // step.ns
     market: dict[str, BarSeries] = {}
     for sym in symbols:
         price = START[sym]
@@ -138,19 +159,16 @@ def synthetic_markets(draw: st.DrawFn, days: Sequence[Session]) -> dict[str, Bar
         for session in chosen:
             rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
             price *= 1 + draw(st.sampled_from([0.0, 0.0, 0.01, -0.01, 0.04, -0.05]))
-            jumps = draw(
-                st.lists(
-                    st.tuples(st.integers(0, 80), st.sampled_from([-0.06, -0.03, -0.015, 0.015, 0.03, 0.06])),
-                    max_size=3,
-                )
-            )
+            jumps = draw(st.lists(st.tuples(st.integers(0, 80), JUMPS), max_size=3))
             day = _day_rows(
                 session,
                 rng,
                 round(price, 2),
+                step=step,
+                grid=grid,
                 volatility=draw(st.sampled_from([0.0005, 0.001, 0.002, 0.004])),
                 drift=draw(st.sampled_from([-0.0005, 0.0, 0.0, 0.0005, 0.001])),
-                jumps=jumps,
+                jumps=[(slot * per_bar, pct) for slot, pct in jumps],
             )
             price = float(day[4][-1])
             ts, o, h, lo, c, v = day
@@ -160,8 +178,14 @@ def synthetic_markets(draw: st.DrawFn, days: Sequence[Session]) -> dict[str, Bar
             if draw(st.integers(0, 9)) == 0:
                 continue  # this symbol has no bar this session
             keep = draw(_holes(len(ts)))
-            cols.append(tuple(col[keep] for col in (ts, o, h, lo, c, v)))
-        market[sym] = _series(sym, cols)
+            today = [col[keep] for col in (ts, o, h, lo, c, v)]
+            if draw(st.integers(0, 15)) == 0:
+                before = draw(st.booleans())
+                extra = _extended_bar(session, step, before, round(price, 2))
+                pairs = zip(extra, today, strict=True)
+                today = [np.concatenate((x, y) if before else (y, x)) for x, y in pairs]
+            cols.append(tuple(today))
+        market[sym] = _series(sym, cols, step)
     return market
 
 
@@ -400,13 +424,14 @@ def configs(draw: st.DrawFn, symbols: Sequence[str], kind: str | None = None) ->
         exchange |= {"partial_fills": True, "partial_probability": 1.0, "max_participation": 0.002}
     if draw(st.integers(0, 3)) == 0:
         exchange["partial_fills"] = draw(st.booleans())
-        lo = draw(st.sampled_from([0, 500, 5_000]))
+        lo = draw(st.sampled_from([0, 500, 5_000, 400_000]))  # (400 s: active bars later)
         exchange["fill_delay_ms_min"] = lo
         exchange["fill_delay_ms_max"] = lo + draw(st.sampled_from([0, 1_500, 60_000]))
     return config_from_dict(
         {
             "symbols": symbols,
             "seed": draw(st.integers(0, 1_000)),
+            "indicator_window": draw(st.sampled_from([8, 256])),
             "initial_capital": draw(st.sampled_from([10_000.0, 250_000.0, 5_000_000.0])),
             "strategy": strategy,
             "validation": validation,
@@ -473,6 +498,8 @@ def first_difference(a: Any, b: Any, path: str = "") -> str | None:
 
 
 def assert_same(expected: dict[str, Any], got: dict[str, Any], what: str) -> None:
+    if json.dumps(expected, sort_keys=True) == json.dumps(got, sort_keys=True):
+        return  # (the fast path: equal text is equal data, NaN included)
     found = first_difference(expected, got)
     assert found is None, f"{what}: first difference at {found}"
 
