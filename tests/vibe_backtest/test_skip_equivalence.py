@@ -72,6 +72,8 @@ def check_equivalent(market: Market, config: Config, *, unskipped: bool = True) 
     skipped = run_market(market, config, SESSIONS, skip=True)
     assert_same(expected, outcome(skipped), "run_market(skip=True) vs run_loop")
     assert 0 <= skipped.bars_stepped <= skipped.bars_processed == reference.bars_processed
+    if config.strategy.name.startswith(f"{HERE}:") and not hasattr(reference.state.strategy, "quiet_band"):
+        assert skipped.bars_stepped == skipped.bars_processed, "no quiet_band: fed every bar"
     return reference
 
 

@@ -4,8 +4,8 @@
 with ``low > band low``, ``high < band high`` and end (``ts + timeframe``) ``< until`` yields no
 signal and leaves ``snapshot()`` as it was. The backtest loop skips such bars (it never shows them
 to the strategy), so a band that is too wide loses trades. Here ORB is driven through sessions by
-random bars (jumps through its range, entries taken or not, positions open or flat), and at a random
-moment a bar drawn strictly inside the band it states is fed to it.
+random bars (jumps through its range, entries taken or not, positions open or flat), alone or as a
+leg of ``multi``, and at a random moment a bar drawn strictly inside the band it states is fed to it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 
+import attrs
 import numpy as np
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
@@ -22,7 +23,9 @@ from hypothesis import strategies as st
 from vibe_core.calendar import Session, nyse_sessions
 from vibe_core.events import Bar
 from vibe_core.indicators import IndicatorBank
-from vibe_core.strategy import OpeningRangeBreakout, OrbConfig
+from vibe_core.strategy import OpeningRangeBreakout, OrbConfig, Strategy
+from vibe_core.strategy.ema_pullback import EmaPullbackConfig
+from vibe_core.strategy.multi import MultiConfig, MultiStrategy
 from vibe_core.testing.market import day_bars
 from vibe_core.types import Timeframe
 
@@ -66,18 +69,46 @@ def day_rows(draw: st.DrawFn, session: Session, start: float) -> list[tuple[floa
     return rows
 
 
+@attrs.define
+class Driven:
+    """A strategy after some bars: its bank, today's session, positions, last prices, and the end
+    of the last bar it saw (a probe comes after it)."""
+
+    strategy: Strategy
+    bank: IndicatorBank
+    today: Session
+    positions: dict[str, int]
+    price: dict[str, float]
+    last_end: int
+
+
 @st.composite
-def driven(draw: st.DrawFn) -> tuple[OpeningRangeBreakout, IndicatorBank, Session, dict[str, int], int]:
-    """ORB after some sessions and a random prefix of today's bars; returns it, its bank, today,
-    each symbol's position and the end of the last bar it saw (the probe comes after it)."""
-    strategy = OpeningRangeBreakout.from_config(draw(orb_configs()))
+def strategies(draw: st.DrawFn) -> Strategy:
+    """ORB on both symbols, or ``multi`` with ORB on one and ema_pullback on the other."""
+    orb = draw(orb_configs())
+    kind = draw(st.sampled_from(["orb", "orb", "multi", "multi-swapped"]))
+    if kind == "orb":
+        return OpeningRangeBreakout.from_config(orb)
+    ema = EmaPullbackConfig(ema_period=3, allow_short=orb.allow_short, start_minutes_after_open=0)
+    a, b = SYMBOLS if kind == "multi" else SYMBOLS[::-1]
+    legs = (attrs.evolve(orb, symbols=(a,)), attrs.evolve(ema, symbols=(b,)))
+    config = MultiConfig(strategies=legs, flatten_minutes_before_close=orb.flatten_minutes_before_close)
+    return MultiStrategy.from_config(config)
+
+
+@st.composite
+def driven(draw: st.DrawFn) -> Driven:
+    """A strategy driven through some sessions and a random prefix of today's bars (jumps, missing
+    bars; each signal's entry placed or not, the position then open or not)."""
+    strategy = draw(strategies())
     bank = IndicatorBank(strategy.required_indicators())
     days = SESSIONS.sessions
     first = draw(st.integers(0, len(days) - 2))
     n_days = draw(st.integers(1, 2))
     enter = draw(st.lists(st.booleans(), min_size=1, max_size=8))
     positions = {s: 0 for s in SYMBOLS}
-    price = {"AAPL": 190.0, "MSFT": 420.0}
+    start = {"AAPL": 190.0, "MSFT": 420.0}
+    price = dict(start)
     entries = 0
     last_end = 0
     today = days[first]
@@ -86,10 +117,10 @@ def driven(draw: st.DrawFn) -> tuple[OpeningRangeBreakout, IndicatorBank, Sessio
         per_symbol = {}
         for sym in SYMBOLS:
             strategy.on_session_open(sym, session)
-            rows = draw(day_rows(session, price[sym]))
+            rows = draw(day_rows(session, start[sym]))
             missing = set(draw(st.lists(st.integers(0, len(rows) - 1), max_size=4)))
             per_symbol[sym] = [b for k, b in enumerate(day_bars(session, sym, rows)) if k not in missing]
-            price[sym] = rows[-1][3]
+            start[sym] = rows[-1][3]
         bars = sorted((b for bs in per_symbol.values() for b in bs), key=lambda b: b.ts)
         cut = len(bars) if i < n_days - 1 else draw(st.integers(0, len(bars)))
         for bar in bars[:cut]:
@@ -100,8 +131,9 @@ def driven(draw: st.DrawFn) -> tuple[OpeningRangeBreakout, IndicatorBank, Sessio
                     positions[signal.symbol] = 1 if draw(st.booleans()) else 0
                 entries += 1
             last_end = bar.ts + FIVE
+            price[bar.symbol] = bar.close
         last_end = max(last_end, session.open)
-    return strategy, bank, today, positions, last_end
+    return Driven(strategy, bank, today, positions, price, last_end)
 
 
 @st.composite
@@ -120,14 +152,22 @@ def inside(draw: st.DrawFn, low: float, high: float, near: float) -> tuple[float
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(driven(), st.data())
-def test_a_bar_inside_orbs_quiet_band_changes_nothing(
-    case: tuple[OpeningRangeBreakout, IndicatorBank, Session, dict[str, int], int], data: st.DataObject
+def test_a_bar_inside_the_quiet_band_of_orb_or_multi_changes_nothing(
+    case: Driven, data: st.DataObject
 ) -> None:
-    strategy, bank, today, positions, last_end = case
+    strategy, bank, today, positions, last_end = (
+        case.strategy,
+        case.bank,
+        case.today,
+        case.positions,
+        case.last_end,
+    )
     symbol = data.draw(st.sampled_from(SYMBOLS))
-    band = strategy.quiet_band(symbol)
+    quiet_band = getattr(strategy, "quiet_band", None)
+    assert quiet_band is not None or isinstance(strategy, MultiStrategy), "ORB states its band"
+    band = None if quiet_band is None else quiet_band(symbol)
     if band is None:
-        event("no band")
+        event("no band" if quiet_band is not None else "no quiet_band method (multi)")
         return
     low, high, until = band
     assert low < high or not math.isfinite(low), band
@@ -136,8 +176,7 @@ def test_a_bar_inside_orbs_quiet_band_changes_nothing(
     last_ts = min(until - 1, today.close) - tf.ns  # end < until, inside today's session
     assume(first_ts <= last_ts)
     ts = first_ts + data.draw(st.integers(0, (last_ts - first_ts) // tf.ns)) * tf.ns
-    day = strategy.days[symbol]
-    o, h, lo, c = data.draw(inside(low, high, near=(day.high + day.low) / 2 or 100.0))
+    o, h, lo, c = data.draw(inside(low, high, near=case.price[symbol]))
     probe = Bar(symbol=symbol, timeframe=tf, ts=ts, open=o, high=h, low=lo, close=c, volume=1000.0)
     position: Callable[[str], int] = data.draw(
         st.sampled_from([positions.__getitem__, lambda s: 0, lambda s: 100, lambda s: -100])
