@@ -312,20 +312,26 @@ class LevelBreak(BarStrategy[LevelConfig]):
     config_class: ClassVar[type[StrategyConfig]] = LevelConfig
 
     def on_session_open(self, symbol: str, session: Session) -> None:
-        self.state[symbol] = {"level": None, "until": session.local_time_ns("14:00"), "done": False}
+        self.state[symbol] = {
+            "level": None,
+            "since": 0,
+            "until": session.local_time_ns("14:00"),
+            "done": False,
+        }
 
     def on_entry(self, symbol: str) -> None:
         self.state[symbol]["done"] = True
 
-    def quiet_band(self, symbol: str) -> tuple[float, float, int] | None:
+    def quiet_band(self, symbol: str) -> tuple[float, float, int, int] | None:
+        """``(low, high, after, until)``: bars ending in ``(after, until)`` strictly inside change nothing."""
         day = self.state.get(symbol)
         if day is None:
             return None
         if day["done"]:
-            return (0.0, math.inf, 2**62)
+            return (-math.inf, math.inf, -(1 << 62), 1 << 62)
         if day["level"] is None:
             return None
-        return (0.0, day["level"], day["until"])
+        return (-math.inf, day["level"], day["since"], day["until"])
 
     def on_bar(self, bar: Bar, indicators: IndicatorBank, position: int) -> Signal | None:
         day = self.state.get(bar.symbol)
@@ -333,6 +339,7 @@ class LevelBreak(BarStrategy[LevelConfig]):
             return None
         if day["level"] is None:
             day["level"] = round(bar.high * (1 + self.config.above_pct), 2)  # type: ignore[attr-defined]
+            day["since"] = bar.ts + FIVE
             return None
         if bar.ts + FIVE >= day["until"] or bar.high < day["level"] or position != 0:
             return None

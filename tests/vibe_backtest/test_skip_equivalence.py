@@ -265,6 +265,21 @@ def test_a_run_carried_on_from_a_given_state_skips_alike(calm: Market) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# mismatches found on the skip branch, each its smallest example
+
+
+def test_orb_with_no_trade_allowed_builds_the_same_opening_range_when_skipping() -> None:
+    """One symbol, one sample session, ``strategy.max_trades_per_day: 0``: the saved state differed
+    (``strategy.AAPL.high`` 0.0 skipping, the range high feeding every bar): ORB's band was
+    ``ALL_QUIET`` from the open, so the range bars were never fed."""
+    market = sample_market(("AAPL",), sessions=SESSIONS, n_sessions=1, end=dt.date(2024, 7, 12))
+    config = config_from_dict(
+        {"symbols": ["AAPL"], "validation": {"enabled": False}, "strategy": {"max_trades_per_day": 0}}
+    )
+    check_equivalent(market, config)
+
+
+# ---------------------------------------------------------------------------------------------
 # real Yahoo bars (missing 10:30 bars, a zero-volume bar, an earnings gap)
 
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="shared Yahoo data not present")

@@ -24,6 +24,7 @@ from vibe_core.calendar import Session, nyse_sessions
 from vibe_core.events import Bar
 from vibe_core.indicators import IndicatorBank
 from vibe_core.strategy import OpeningRangeBreakout, OrbConfig, Strategy
+from vibe_core.strategy.base import QuietBand
 from vibe_core.strategy.ema_pullback import EmaPullbackConfig
 from vibe_core.strategy.multi import MultiConfig, MultiStrategy
 from vibe_core.testing.market import day_bars
@@ -169,13 +170,18 @@ def test_a_bar_inside_the_quiet_band_of_orb_or_multi_changes_nothing(
     if band is None:
         event("no band" if quiet_band is not None else "no quiet_band method (multi)")
         return
-    low, high, until = band
-    assert low < high or not math.isfinite(low), band
+    low, high, after, until = band
+    if not low < high:
+        event("empty band")
+        return
     tf = data.draw(st.sampled_from(PROBE_FRAMES))
-    first_ts = -(-last_end // tf.ns) * tf.ns  # the first bar of tf opening at or after last_end
-    last_ts = min(until - 1, today.close) - tf.ns  # end < until, inside today's session
+    # a bar of tf opening at or after the last one seen, ending in (after, until), inside today
+    lowest = max(last_end, after + 1 - tf.ns)
+    first_ts = -(-lowest // tf.ns) * tf.ns
+    last_ts = min(until - 1, today.close) - tf.ns
     assume(first_ts <= last_ts)
     ts = first_ts + data.draw(st.integers(0, (last_ts - first_ts) // tf.ns)) * tf.ns
+    assert after < ts + tf.ns < until and ts >= last_end
     o, h, lo, c = data.draw(inside(low, high, near=case.price[symbol]))
     probe = Bar(symbol=symbol, timeframe=tf, ts=ts, open=o, high=h, low=lo, close=c, volume=1000.0)
     position: Callable[[str], int] = data.draw(
@@ -197,11 +203,33 @@ def test_orb_states_a_band_once_its_range_is_set() -> None:
     strategy.on_session_open("AAPL", session)
     rows = [(100.0, 101.0, 99.0, 100.0, 1000.0)] * 3 + [(100.0, 100.5, 99.5, 100.0, 1000.0)] * 3
     bank = IndicatorBank([])
-    banded = []
+    banded: list[QuietBand | None] = []
     for bar in day_bars(session, "AAPL", rows):
         assert list(strategy.on_bars([bar], bank, lambda s: 0)) == []
         banded.append(strategy.quiet_band("AAPL"))
-    assert banded[-1] is not None, "after the range and quiet bars, ORB states its band"
-    low, high, until = banded[-1]
-    assert low >= 99.0 - 1e-9 and high <= 101.0 + 1e-9  # never wider than the range
-    assert until <= session.local_time_ns("15:00") + 1
+    low, high, after, until = banded[-1]
+    nxt = session.open + len(rows) * FIVE  # the next bar, inside the range like the last three
+    assert low < 99.5 and high > 100.5 and after < nxt + FIVE < until, "ORB states a useful band"
+    assert high <= 101.0  # a close above the range high is a breakout: never inside the band
+
+
+def test_a_day_with_no_trade_allowed_still_builds_its_range_so_its_range_bars_are_not_quiet() -> None:
+    """``max_trades_per_day: 0``: the day can never signal, but the opening range is still built
+    (it is in the saved state), so a bar inside the range window is not quiet.
+
+    Found by the property above on the first ``skip`` branch: ``quiet_band`` was ``ALL_QUIET``
+    from the session open, the skipping loop did not feed the range bars, and the saved state
+    differed (``strategy.AAPL.high`` 0.0 instead of the range high).
+    """
+    session = SESSIONS.for_date(dt.date(2024, 11, 26))
+    assert session is not None
+    strategy = OpeningRangeBreakout.from_config(OrbConfig(max_trades_per_day=0))
+    strategy.on_session_open("AAPL", session)
+    (bar,) = day_bars(session, "AAPL", [(100.0, 100.0, 100.0, 100.0, 1000.0)])
+    band = strategy.quiet_band("AAPL")
+    before = copy.deepcopy(strategy.snapshot())
+    assert list(strategy.on_bars([bar], IndicatorBank([]), lambda s: 0)) == []
+    if band is not None:
+        low, high, after, until = band
+        covered = low < bar.low and bar.high < high and after < bar.ts + FIVE < until
+        assert not (covered and strategy.snapshot() != before), f"{band} covers the range bar {bar}"
