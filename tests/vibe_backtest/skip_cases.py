@@ -50,6 +50,7 @@ __all__ = [
 FIVE = Timeframe.M5.ns
 SYMBOLS = ("AAPL", "MSFT", "TSLA")
 START = {"AAPL": 190.0, "MSFT": 420.0, "TSLA": 180.0, "NVDA": 120.0}
+Market = dict[str, BarSeries]
 #: the module's import path: user strategies are named by it (``strategy.name = path:Class``)
 HERE = "tests.vibe_backtest.skip_cases"
 
@@ -186,7 +187,22 @@ def synthetic_markets(draw: st.DrawFn, days: Sequence[Session]) -> dict[str, Bar
                 today = [np.concatenate((x, y) if before else (y, x)) for x, y in pairs]
             cols.append(tuple(today))
         market[sym] = _series(sym, cols, step)
-    return market
+    return draw(_trimmed(market, chosen[0], chosen[-1]))
+
+
+@st.composite
+def _trimmed(
+    draw: st.DrawFn, market: dict[str, BarSeries], first: Session, last: Session
+) -> dict[str, BarSeries]:
+    """Now and then the data starts after the first session's open or ends before the last's close."""
+    start = end = None
+    if draw(st.integers(0, 5)) == 0:
+        start = first.open + draw(st.integers(1, 60)) * Timeframe.M5.ns
+    if draw(st.integers(0, 5)) == 0:
+        end = last.close - draw(st.integers(1, 60)) * Timeframe.M5.ns
+    if start is None and end is None:
+        return market
+    return {sym: series.between(start, end) for sym, series in market.items()}
 
 
 @st.composite
@@ -396,6 +412,8 @@ def configs(draw: st.DrawFn, symbols: Sequence[str], kind: str | None = None) ->
     symbols = list(symbols)
     if draw(st.integers(0, 7)) == 0:
         symbols.append("NVDA")
+    if draw(st.integers(0, 3)) == 0:  # the config lists the symbols in another order than the data
+        symbols = draw(st.permutations(symbols))
     kind = draw(st.sampled_from(STRATEGY_KINDS)) if kind is None else kind
     if kind == "orb":
         strategy = _orb(draw)

@@ -62,7 +62,7 @@ def cases(draw: st.DrawFn) -> tuple[Market, Config]:
 
 def check_equivalent(market: Market, config: Config, *, unskipped: bool = True) -> LoopResult:
     """Run the plain loop and ``run_market`` (skipping, and with ``unskipped`` also not) and
-    compare them; returns the plain loop's run."""
+    compare them; returns the plain loop's run (its ``bars_stepped``: the skipping run's)."""
     reference = run_loop(iter_bars(market), config, SESSIONS)
     expected = outcome(reference)
     if unskipped:
@@ -74,7 +74,7 @@ def check_equivalent(market: Market, config: Config, *, unskipped: bool = True) 
     assert 0 <= skipped.bars_stepped <= skipped.bars_processed == reference.bars_processed
     if config.strategy.name.startswith(f"{HERE}:") and not hasattr(reference.state.strategy, "quiet_band"):
         assert skipped.bars_stepped == skipped.bars_processed, "no quiet_band: fed every bar"
-    return reference
+    return attrs.evolve(reference, bars_stepped=skipped.bars_stepped)
 
 
 @FAST
@@ -85,6 +85,8 @@ def test_skipping_gives_the_same_records_equity_and_state_as_feeding_every_bar(
     market, config = case
     reference = check_equivalent(market, config)
     seen = stats(reference)
+    skipped = reference.bars_processed - reference.bars_stepped
+    event("skipped some bars" if skipped else "stepped every bar")
     for name, count in seen.items():
         if count:
             event(f"has {name}")
@@ -106,10 +108,12 @@ def test_the_generated_cases_exercise_trades_fills_halts_vetoes_and_gaps() -> No
         examples += 1
         reference = check_equivalent(*case, unskipped=False)
         seen.update({name for name, count in stats(reference).items() if count})
+        seen["skipped"] += reference.bars_stepped < reference.bars_processed
 
     collect()
     # (hypothesis may stop early when it runs out of distinct inputs: judge by what ran)
     assert examples >= 80
+    assert seen["skipped"] >= examples // 4, f"bars were skipped in only {seen['skipped']} cases"
     for name in ("trades", "fills", "partial", "halts", "vetoes", "gaps", "cancels", "shorts"):
         assert seen[name] >= 2, f"only {seen[name]} of {examples} cases have {name}: {dict(seen)}"
 
