@@ -322,8 +322,9 @@ class LevelConfig(StrategyConfig):
 
 
 class LevelBreak(BarStrategy[LevelConfig]):
-    """A user strategy that states its trigger: buy when a 5m bar trades above the day's first
-    5m high plus ``above_pct``; quiet below that level until 14:00, quiet everywhere once done."""
+    """A user strategy that states its trigger: buy when a 5m bar closes above the day's first
+    5m high plus ``above_pct``; quiet for closes at or below that level until 14:00, quiet
+    everywhere once done."""
 
     config_class: ClassVar[type[StrategyConfig]] = LevelConfig
 
@@ -339,7 +340,8 @@ class LevelBreak(BarStrategy[LevelConfig]):
         self.state[symbol]["done"] = True
 
     def quiet_band(self, symbol: str) -> tuple[float, float, int, int] | None:
-        """``(low, high, after, until)``: bars ending in ``(after, until)`` strictly inside change nothing."""
+        """``(low, high, after, until)``: bars ending in ``(after, until)`` closing in ``[low, high]``
+        change nothing."""
         day = self.state.get(symbol)
         if day is None:
             return None
@@ -357,7 +359,7 @@ class LevelBreak(BarStrategy[LevelConfig]):
             day["level"] = round(bar.high * (1 + self.config.above_pct), 2)  # type: ignore[attr-defined]
             day["since"] = bar.ts + FIVE
             return None
-        if bar.ts + FIVE >= day["until"] or bar.high < day["level"] or position != 0:
+        if bar.ts + FIVE >= day["until"] or bar.close <= day["level"] or position != 0:
             return None
         return Signal(
             symbol=bar.symbol,

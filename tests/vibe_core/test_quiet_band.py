@@ -1,11 +1,13 @@
 """A strategy's ``quiet_band`` is a promise: a closed bar inside it changes nothing.
 
-``quiet_band(symbol) -> (low, high, until) | None``: a closed bar of ``symbol`` (any timeframe)
-with ``low > band low``, ``high < band high`` and end (``ts + timeframe``) ``< until`` yields no
-signal and leaves ``snapshot()`` as it was. The backtest loop skips such bars (it never shows them
-to the strategy), so a band that is too wide loses trades. Here ORB is driven through sessions by
-random bars (jumps through its range, entries taken or not, positions open or flat), alone or as a
-leg of ``multi``, and at a random moment a bar drawn strictly inside the band it states is fed to it.
+``quiet_band(symbol) -> (low, high, after, until) | None``: a closed bar of ``symbol`` (any
+timeframe) whose close is in ``[low, high]`` and whose end (``ts + timeframe``) is in
+``(after, until)`` yields no signal and leaves ``snapshot()`` as it was (its open, high and low
+are not looked at: ORB reads only the close once its range is set). The backtest loop skips
+such bars (it never shows them to the strategy), so a band that is too wide loses trades. Here
+ORB is driven through sessions by random bars (jumps through its range, entries taken or not,
+positions open or flat), alone or as a leg of ``multi``, and at a random moment a bar whose
+close is drawn in the band it states (often on its edge) is fed to it.
 """
 
 from __future__ import annotations
@@ -138,17 +140,24 @@ def driven(draw: st.DrawFn) -> Driven:
 
 
 @st.composite
-def inside(draw: st.DrawFn, low: float, high: float, near: float) -> tuple[float, float, float, float]:
-    """open, high, low, close strictly inside ``(low, high)`` (an open side is taken near ``near``)."""
-    lo_b = low if low > 0 and math.isfinite(low) else near * 0.5
+def closing_in(draw: st.DrawFn, low: float, high: float, near: float) -> tuple[float, float, float, float]:
+    """open, high, low, close of a bar whose close is in ``[low, high]`` (often on an edge; an open
+    side is taken near ``near``); its open and extremes are anywhere around it (the band is the
+    close's only)."""
+    lo_b = low if math.isfinite(low) else near * 0.5
     hi_b = high if math.isfinite(high) else near * 1.5
-    assume(hi_b - lo_b > 0.02)
-    # cents strictly inside: the extremes are as close to the band as a cent allows
-    lo_c, hi_c = math.floor(lo_b * 100) + 1, math.ceil(hi_b * 100) - 1
-    assume(lo_c <= hi_c)
-    a, b = sorted(draw(st.lists(st.integers(lo_c, hi_c), min_size=2, max_size=2)))
-    o, c = (draw(st.integers(a, b)) for _ in range(2))
-    return o / 100, b / 100, a / 100, c / 100
+    lo_c, hi_c = math.ceil(lo_b * 100), math.floor(hi_b * 100)
+    while lo_c / 100 < low:
+        lo_c += 1
+    while hi_c / 100 > high:
+        hi_c -= 1
+    assume(0 < lo_c <= hi_c)
+    c = draw(st.sampled_from([lo_c, hi_c]) | st.integers(lo_c, hi_c))
+    spread = max(c // 30, 1)
+    o = draw(st.integers(max(c - spread, 1), c + spread))
+    h = max(o, c) + draw(st.integers(0, spread))
+    lo = max(min(o, c) - draw(st.integers(0, spread)), 1)
+    return o / 100, h / 100, lo / 100, c / 100
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -171,7 +180,7 @@ def test_a_bar_inside_the_quiet_band_of_orb_or_multi_changes_nothing(
         event("no band" if quiet_band is not None else "no quiet_band method (multi)")
         return
     low, high, after, until = band
-    if not low < high:
+    if not low <= high:
         event("empty band")
         return
     tf = data.draw(st.sampled_from(PROBE_FRAMES))
@@ -182,7 +191,7 @@ def test_a_bar_inside_the_quiet_band_of_orb_or_multi_changes_nothing(
     assume(first_ts <= last_ts)
     ts = first_ts + data.draw(st.integers(0, (last_ts - first_ts) // tf.ns)) * tf.ns
     assert after < ts + tf.ns < until and ts >= last_end
-    o, h, lo, c = data.draw(inside(low, high, near=case.price[symbol]))
+    o, h, lo, c = data.draw(closing_in(low, high, near=case.price[symbol]))
     probe = Bar(symbol=symbol, timeframe=tf, ts=ts, open=o, high=h, low=lo, close=c, volume=1000.0)
     position: Callable[[str], int] = data.draw(
         st.sampled_from([positions.__getitem__, lambda s: 0, lambda s: 100, lambda s: -100])
@@ -209,8 +218,8 @@ def test_orb_states_a_band_once_its_range_is_set() -> None:
         banded.append(strategy.quiet_band("AAPL"))
     low, high, after, until = banded[-1]
     nxt = session.open + len(rows) * FIVE  # the next bar, inside the range like the last three
-    assert low < 99.5 and high > 100.5 and after < nxt + FIVE < until, "ORB states a useful band"
-    assert high <= 101.0  # a close above the range high is a breakout: never inside the band
+    assert low <= 100.0 <= high and after < nxt + FIVE < until, "ORB states a useful band"
+    assert high <= 101.0  # a close above the range high is a breakout: never in the band
 
 
 def test_a_day_with_no_trade_allowed_still_builds_its_range_so_its_range_bars_are_not_quiet() -> None:
@@ -231,5 +240,5 @@ def test_a_day_with_no_trade_allowed_still_builds_its_range_so_its_range_bars_ar
     assert list(strategy.on_bars([bar], IndicatorBank([]), lambda s: 0)) == []
     if band is not None:
         low, high, after, until = band
-        covered = low < bar.low and bar.high < high and after < bar.ts + FIVE < until
+        covered = low <= bar.close <= high and after < bar.ts + FIVE < until
         assert not (covered and strategy.snapshot() != before), f"{band} covers the range bar {bar}"
