@@ -43,9 +43,9 @@ DAYS = session_days(SESSIONS, dt.date(2024, 10, 29), dt.date(2024, 12, 6))
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "yahoo-5m-2024-05"
 
 Market = dict[str, BarSeries]
-ResumeCase = tuple[Market, Config, int]
+ResumeCase = tuple[Market, Config, int, bool]
 FAST = settings(
-    max_examples=40,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -152,18 +152,17 @@ def resume_cases(draw: st.DrawFn) -> ResumeCase:
     inside = (SESSIONS.session_at(t) for s in market.values() for t in s.ts.tolist())
     opens = sorted({session.open for session in inside if session is not None})
     at = draw(st.sampled_from(opens[1:])) if len(opens) > 1 else opens[0] if opens else DAYS[0].open
-    return market, config, at
+    return market, config, at, draw(st.booleans())
 
 
 @FAST
 @given(resume_cases())
-def test_a_run_resumed_from_its_saved_state_equals_one_uninterrupted_run(
-    case: tuple[Market, Config, int],
-) -> None:
-    market, config, at = case
+def test_a_run_resumed_from_its_saved_state_equals_one_uninterrupted_run(case: ResumeCase) -> None:
+    """The first part skips or not (a state saved by either loop resumes alike)."""
+    market, config, at, skip_first = case
     whole = outcome(run_market(market, config, SESSIONS, skip=True))
     head, tail = _cut(market, at)
-    first = run_market(head, config, SESSIONS, skip=True)
+    first = run_market(head, config, SESSIONS, skip=skip_first)
     saved = save_state(first.state)
     second = run_market(tail, config, SESSIONS, skip=True, state=load_state(saved, SESSIONS))
     assert_same(whole, _joined(first, second), "first k sessions + resumed rest vs one run")
