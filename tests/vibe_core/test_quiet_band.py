@@ -242,3 +242,22 @@ def test_a_day_with_no_trade_allowed_still_builds_its_range_so_its_range_bars_ar
         low, high, after, until = band
         covered = low <= bar.close <= high and after < bar.ts + FIVE < until
         assert not (covered and strategy.snapshot() != before), f"{band} covers the range bar {bar}"
+
+
+def test_multi_states_each_legs_band_for_the_legs_symbols() -> None:
+    """``multi`` passes on the band of the leg that owns the symbol (``None`` from a leg without one)."""
+    session = SESSIONS.for_date(dt.date(2024, 11, 26))
+    assert session is not None
+    legs = (OrbConfig(symbols=("AAPL",)), EmaPullbackConfig(symbols=("MSFT",), ema_period=3))
+    multi = MultiStrategy.from_config(MultiConfig(strategies=legs))
+    bank = IndicatorBank(multi.required_indicators())
+    rows = [(100.0, 101.0, 99.0, 100.0, 1000.0)] * 3 + [(100.0, 100.5, 99.5, 100.0, 1000.0)] * 3
+    for sym in ("AAPL", "MSFT"):
+        multi.on_session_open(sym, session)
+    for bar in sorted(day_bars(session, "AAPL", rows) + day_bars(session, "MSFT", rows), key=lambda b: b.ts):
+        bank.on_bars([bar])
+        list(multi.on_bars([bar], bank, lambda s: 0))
+        orb, ema = multi.legs
+        assert multi.quiet_band("AAPL") == orb.quiet_band("AAPL")  # type: ignore[attr-defined]
+        assert multi.quiet_band("MSFT") == getattr(ema, "quiet_band", lambda s: None)("MSFT")
+    assert multi.quiet_band("AAPL") is not None
