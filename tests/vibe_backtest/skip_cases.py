@@ -40,6 +40,7 @@ __all__ = [
     "sample_markets",
     "configs",
     "outcome",
+    "series_of",
     "assert_same",
     "stats",
     "FirstUpBar",
@@ -110,6 +111,12 @@ def _series(symbol: str, days: Sequence[Sequence[np.ndarray]], step: Timeframe =
     return BarSeries(
         symbol=symbol, timeframe=step, source="test", ts=ts, open=o, high=h, low=lo, close=c, volume=v
     )
+
+
+def series_of(bars: Sequence[Bar]) -> BarSeries:
+    """The BarSeries of one symbol's bars (in time order)."""
+    cols = [np.array([getattr(b, k) for b in bars]) for k in ("ts", "open", "high", "low", "close", "volume")]
+    return _series(bars[0].symbol, [tuple(cols)], bars[0].timeframe)
 
 
 @st.composite

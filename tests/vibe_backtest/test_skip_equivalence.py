@@ -25,6 +25,7 @@ from tests.vibe_backtest.skip_cases import (
     configs,
     outcome,
     sample_markets,
+    series_of,
     session_days,
     stats,
     synthetic_markets,
@@ -36,6 +37,7 @@ from vibe_backtest.loop import LoopResult, run_loop, run_market
 from vibe_backtest.sample import sample_market
 from vibe_core.config import Config, config_from_dict
 from vibe_core.engine import load_state, new_state, save_state
+from vibe_core.testing.market import day_bars
 
 SESSIONS = calendar()
 #: 2024-10-29 .. 12-06: the end of DST (11-03), Thanksgiving (closed) and its 13:00 early close (11-29)
@@ -280,6 +282,36 @@ def test_orb_with_no_trade_allowed_builds_the_same_opening_range_when_skipping()
         {"symbols": ["AAPL"], "validation": {"enabled": False}, "strategy": {"max_trades_per_day": 0}}
     )
     check_equivalent(market, config)
+
+
+def test_the_daily_loss_halt_wakes_a_bar_whose_equity_is_exactly_the_floor() -> None:
+    """The halt fires at ``equity <= floor``: a close putting equity exactly on the floor (and
+    otherwise quiet: above the stop, below the target, inside ORB's band) must be stepped.
+
+    10,000 of capital, 99 shares bought at 100.00, ``daily_loss_halt_pct`` 0.0099: the floor is
+    9,901.00, reached exactly by a close of 99.00 (a skipping loop that tested ``<`` missed it)."""
+    session = SESSIONS.for_date(dt.date(2024, 11, 26))
+    assert session is not None
+    rows = [(99.0, 100.0, 98.0, 99.0, 1000.0)] * 3  # the opening range: 98..100
+    rows += [(99.0, 100.6, 99.0, 100.5, 1000.0)]  # a breakout close: the entry fills at 100.00
+    rows += [(100.0, 100.2, 99.8, 100.0, 1000.0)] * 4
+    rows += [(100.0, 100.0, 99.0, 99.0, 1000.0)]  # equity 9,901.00: the floor
+    rows += [(99.0, 99.0, 99.0, 99.0, 1000.0)] * 6
+    market = {"AAPL": series_of(day_bars(session, "AAPL", rows))}
+    config = config_from_dict(
+        {
+            "symbols": ["AAPL"],
+            "validation": {"enabled": False},
+            "exchange": {"preset": "optimistic"},
+            "risk": {"risk_per_trade_pct": 1.0, "max_position_pct": 1.0, "daily_loss_halt_pct": 0.0099},
+        }
+    )
+    reference = check_equivalent(market, config)
+    (fill, *_) = reference.recorder.fills
+    assert (fill.qty, fill.price) == (99, 100.0)
+    (halt,) = reference.recorder.halts
+    assert halt.equity == reference.state.risk.halt_equity == 9901.0
+    assert reference.bars_stepped < reference.bars_processed  # (the bars before it were skipped)
 
 
 # ---------------------------------------------------------------------------------------------
