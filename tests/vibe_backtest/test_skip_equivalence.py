@@ -95,6 +95,16 @@ def test_skipping_gives_the_same_records_equity_and_state_as_feeding_every_bar(
     target(float(seen["trades"] + 3 * seen["halts"] + seen["vetoes"] + seen["partial"]), label="activity")
 
 
+@pytest.mark.slow
+@settings(FAST, max_examples=600)
+@given(cases())
+def test_skipping_gives_the_same_results_over_many_more_cases(case: tuple[Market, Config]) -> None:
+    """The property above at ten times the examples (skip=True against the plain loop only): rarer
+    coincidences need them (a partly stepped instant right before the end of the data left a
+    symbol's last price stale in a mutant of the catch-up that the 60 examples never caught)."""
+    check_equivalent(*case, unskipped=False)
+
+
 def test_the_generated_cases_exercise_trades_fills_halts_vetoes_and_gaps() -> None:
     """A fixed draw of the same cases (derandomized: not flaky) hits every path the skip must keep.
 
@@ -284,34 +294,59 @@ def test_orb_with_no_trade_allowed_builds_the_same_opening_range_when_skipping()
     check_equivalent(market, config)
 
 
-def test_the_daily_loss_halt_wakes_a_bar_whose_equity_is_exactly_the_floor() -> None:
-    """The halt fires at ``equity <= floor``: a close putting equity exactly on the floor (and
-    otherwise quiet: above the stop, below the target, inside ORB's band) must be stepped.
+RANGE = [(99.0, 100.0, 98.0, 99.0, 1000.0)] * 3  #: ORB's opening range (15 minutes): 98..100
+BREAKOUT = (99.0, 100.6, 99.0, 100.5, 1000.0)  #: a close above the range: the entry is placed
+QUIET = (100.0, 100.2, 99.8, 100.0, 1000.0)  #: inside every band (stop 98, target 105.5)
 
-    10,000 of capital, 99 shares bought at 100.00, ``daily_loss_halt_pct`` 0.0099: the floor is
-    9,901.00, reached exactly by a close of 99.00 (a skipping loop that tested ``<`` missed it)."""
+
+def _one_symbol(rows: list[tuple[float, float, float, float, float]]) -> Market:
     session = SESSIONS.for_date(dt.date(2024, 11, 26))
     assert session is not None
-    rows = [(99.0, 100.0, 98.0, 99.0, 1000.0)] * 3  # the opening range: 98..100
-    rows += [(99.0, 100.6, 99.0, 100.5, 1000.0)]  # a breakout close: the entry fills at 100.00
-    rows += [(100.0, 100.2, 99.8, 100.0, 1000.0)] * 4
-    rows += [(100.0, 100.0, 99.0, 99.0, 1000.0)]  # equity 9,901.00: the floor
-    rows += [(99.0, 99.0, 99.0, 99.0, 1000.0)] * 6
-    market = {"AAPL": series_of(day_bars(session, "AAPL", rows))}
-    config = config_from_dict(
+    return {"AAPL": series_of(day_bars(session, "AAPL", rows))}
+
+
+def _all_in(halt_pct: float = 0.03) -> Config:
+    """99 shares bought at 100.00 (the breakout bar's successor opens there), stop 98, no costs."""
+    return config_from_dict(
         {
             "symbols": ["AAPL"],
             "validation": {"enabled": False},
             "exchange": {"preset": "optimistic"},
-            "risk": {"risk_per_trade_pct": 1.0, "max_position_pct": 1.0, "daily_loss_halt_pct": 0.0099},
+            "risk": {"risk_per_trade_pct": 1.0, "max_position_pct": 1.0, "daily_loss_halt_pct": halt_pct},
         }
     )
-    reference = check_equivalent(market, config)
+
+
+@pytest.mark.parametrize("quiet_before", [0, 4])
+def test_the_daily_loss_halt_wakes_a_bar_whose_equity_is_exactly_the_floor(quiet_before: int) -> None:
+    """The halt fires at ``equity <= floor``: a close putting equity exactly on the floor (and
+    otherwise quiet: above the stop, below the target, inside ORB's band) must be stepped, right
+    after a stepped bar (``quiet_before`` 0: the entry bar itself closes there) or after skipped ones.
+
+    10,000 of capital, 99 shares bought at 100.00, ``daily_loss_halt_pct`` 0.0099: the floor is
+    9,901.00, reached exactly by a close of 99.00 (mutants testing ``<`` instead of ``<=``, in the
+    first row or in the numpy rows, pass every random case: equality is all but never drawn)."""
+    floor_bar = (100.0, 100.0, 99.0, 99.0, 1000.0)
+    rows = [*RANGE, BREAKOUT]
+    rows += [floor_bar] if quiet_before == 0 else [QUIET] * quiet_before + [floor_bar]
+    rows += [(99.0, 99.0, 99.0, 99.0, 1000.0)] * 6
+    reference = check_equivalent(_one_symbol(rows), _all_in(0.0099))
     (fill, *_) = reference.recorder.fills
     assert (fill.qty, fill.price) == (99, 100.0)
     (halt,) = reference.recorder.halts
     assert halt.equity == reference.state.risk.halt_equity == 9901.0
-    assert reference.bars_stepped < reference.bars_processed  # (the bars before it were skipped)
+    assert reference.bars_stepped < reference.bars_processed  # (quiet bars were skipped)
+
+
+@pytest.mark.parametrize("quiet_before", [0, 1, 4])
+def test_a_bar_touching_the_stop_exactly_is_stepped(quiet_before: int) -> None:
+    """A stop sell at 98.00 triggers on a low of exactly 98.00: that bar is not quiet, whether it
+    comes right after the entry's step or after skipped bars."""
+    touch = (100.0, 100.0, 98.0, 98.5, 1000.0)
+    rows = [*RANGE, BREAKOUT, QUIET, *[QUIET] * quiet_before, touch, *[(98.5, 98.6, 98.4, 98.5, 1000.0)] * 6]
+    reference = check_equivalent(_one_symbol(rows), _all_in())
+    (trade,) = reference.recorder.trades
+    assert (trade.exit_price, trade.exit_reason.value) == (98.0, "stop")
 
 
 # ---------------------------------------------------------------------------------------------
