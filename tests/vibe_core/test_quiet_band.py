@@ -42,7 +42,7 @@ def orb_configs() -> st.SearchStrategy[OrbConfig]:
     return st.builds(
         OrbConfig,
         opening_range_minutes=st.sampled_from([5, 15, 30, 60]),
-        last_entry_time=st.sampled_from(["10:00", "11:00", "15:00", "15:55"]),
+        last_entry_time=st.sampled_from(["10:00", "11:00", "15:00", "15:00", "15:55"]),
         flatten_minutes_before_close=st.sampled_from([0, 5, 30]),
         reward_risk=st.sampled_from([1.0, 2.0]),
         max_trades_per_day=st.integers(0, 3),
@@ -125,7 +125,10 @@ def driven(draw: st.DrawFn) -> Driven:
             per_symbol[sym] = [b for k, b in enumerate(day_bars(session, sym, rows)) if k not in missing]
             start[sym] = rows[-1][3]
         bars = sorted((b for bs in per_symbol.values() for b in bs), key=lambda b: b.ts)
-        cut = len(bars) if i < n_days - 1 else draw(st.integers(0, len(bars)))
+        # (today's prefix: often the morning, while the day can still signal)
+        cut = (
+            len(bars) if i < n_days - 1 else draw(st.integers(0, len(bars)) | st.integers(0, len(bars) // 3))
+        )
         for bar in bars[:cut]:
             bank.on_bars([bar])
             for signal in strategy.on_bars([bar], bank, positions.__getitem__):
