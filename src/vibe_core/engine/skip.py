@@ -258,12 +258,8 @@ def catch_up(
     # matched: rows 1..n (the last price, the marks, the feed gate's data times)
     last = bars_at(n)
     assert state.venue is not None
-    venue = state.venue
-    venue.skip(last, (bars_at(n - 1) if n > 1 else state.deferred) if venue.model.slippage_volatility else ())
-    marks = state.portfolio.marks
-    for bar in last:
-        marks[bar.symbol] = bar.close
-    state.feed.skip(times[1:], symbols, PRIMARY)
+    volatility = state.venue.model.slippage_volatility  # (only then is the last closed bar read)
+    _matched(state, last, times[1:], (bars_at(n - 1) if n > 1 else state.deferred) if volatility else ())
     state.now = times[n]
     state.deferred = last
 
@@ -272,11 +268,18 @@ def catch_up_row(state: EngineState, rest: Sequence[Bar], row: list[Bar]) -> Non
     """After a step of only some bars of an instant, the quiet ``rest`` (what :meth:`Quiet.extent`
     left out) are matched as a step would have (the last price, the marks, the feed gate), and
     every bar of the instant (``row``, in the step's order) waits to close, as after a full step."""
-    assert state.venue is not None
     if rest:
-        state.venue.skip(rest, ())
-        marks = state.portfolio.marks
-        for bar in rest:
-            marks[bar.symbol] = bar.close
-        state.feed.skip((rest[0].ts,), [bar.symbol for bar in rest], PRIMARY)
+        _matched(state, rest, (rest[0].ts,), ())
     state.deferred = row
+
+
+def _matched(state: EngineState, last: Sequence[Bar], times: Sequence[int], closed: Sequence[Bar]) -> None:
+    """Quiet bars matched over the instants ``times`` (``last``: each symbol's bar at the last of
+    them; ``closed``: the last closed ones): what matching leaves of them, as in ``_match_bars``:
+    the venue's last price (and volatility term), the marks, the feed gate's data times."""
+    assert state.venue is not None
+    state.venue.skip(last, closed)
+    marks = state.portfolio.marks
+    for bar in last:
+        marks[bar.symbol] = bar.close
+    state.feed.skip(times, [bar.symbol for bar in last], PRIMARY)
