@@ -26,7 +26,7 @@ from vibe_core.actions import Action, FeedGap, RiskHalted, SignalEvaluated, Trad
 from vibe_core.calendar import SessionTable
 from vibe_core.config import Config
 from vibe_core.engine import PRIMARY, EngineState, new_state, step
-from vibe_core.engine.skip import catch_up, catch_up_row, quiet
+from vibe_core.engine.skip import Lookahead, catch_up, catch_up_row, quiet
 from vibe_core.events import Bar, BarSlice, Clock, Filled, OrderAccepted, OrderCancelled, OrderRejected
 from vibe_core.models import Fill, Order, TradeRecord
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["Recorder", "LoopResult", "run_loop", "run_market"]
 
 _WINDOW = 512  #: instants :meth:`Quiet.extent` looks at in one go (a session has at most 78 of 5m)
+_MIN_SKIP = 1  #: a quiet stretch shorter than this is stepped (catching up costs ~2 steps, then ~1/8 a row)
 _PATIENCE = 3  #: at most this many steps without asking, after questions that skipped nothing
 
 
@@ -269,6 +270,8 @@ def run_market(
     ts_list = grid.ts.tolist()
     counts = grid.present.sum(axis=1).tolist()
     ok = grid.ok
+    _, high, low, close, _ = grid.columns
+    look = Lookahead(grid.ts, high, low, close, ok, _WINDOW)
     symbols, sources = grid.symbols, grid.sources
     step_ns = grid.timeframe.ns
     close_at = -1
@@ -304,14 +307,15 @@ def run_market(
             found = quiet(state, symbols)
             if found is not None:
                 hi = min(r - 1 + _WINDOW, bisect.bisect_left(ts_list, found.deadline, r - 1))
-                t, (_, high, low, close, _) = grid.rows(r - 1, hi)
-                first, loud = found.extent(t, high, low, close, ok[r - 1 : hi])
+                first, loud = found.extent(look, r - 1, hi)
                 skipped = first - 1
                 # while the market keeps waking the engine, asking costs more than it saves: the
                 # next questions wait a few steps (stepping a quiet bar is never wrong)
                 patience = 0 if skipped else min(2 * patience + 1, _PATIENCE)
                 next_ask = r + skipped + 1 + patience
-                if skipped:
+                if skipped and skipped < _MIN_SKIP:  # (a stretch this short costs less to step)
+                    loud = None
+                elif skipped:
                     catch_up(state, symbols, sources, *grid.rows(r - 1, r + skipped))
                     values = found.equity(grid.columns[3][r : r + skipped])
                     equity.extend(grid.ts[r : r + skipped] + step_ns, values)
