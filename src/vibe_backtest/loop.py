@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["Recorder", "LoopResult", "run_loop", "run_market"]
 
 _WINDOW = 512  #: instants :meth:`Quiet.extent` looks at in one go (a session has at most 78 of 5m)
-_MIN_SKIP = 1  #: a quiet stretch shorter than this is stepped (catching up costs ~2 steps, then ~1/8 a row)
 _PATIENCE = 3  #: at most this many steps without asking, after questions that skipped nothing
 
 
@@ -313,9 +312,7 @@ def run_market(
                 # next questions wait a few steps (stepping a quiet bar is never wrong)
                 patience = 0 if skipped else min(2 * patience + 1, _PATIENCE)
                 next_ask = r + skipped + 1 + patience
-                if skipped and skipped < _MIN_SKIP:  # (a stretch this short costs less to step)
-                    loud = None
-                elif skipped:
+                if skipped:
                     catch_up(state, symbols, sources, *grid.rows(r - 1, r + skipped))
                     values = found.equity(grid.columns[3][r : r + skipped])
                     equity.extend(grid.ts[r : r + skipped] + step_ns, values)
