@@ -26,7 +26,7 @@ from vibe_core.actions import Action, FeedGap, RiskHalted, SignalEvaluated, Trad
 from vibe_core.calendar import SessionTable
 from vibe_core.config import Config
 from vibe_core.engine import PRIMARY, EngineState, new_state, step
-from vibe_core.engine.skip import catch_up, catch_up_row, quiet
+from vibe_core.engine.skip import Lookahead, catch_up, catch_up_row, quiet
 from vibe_core.events import Bar, BarSlice, Clock, Filled, OrderAccepted, OrderCancelled, OrderRejected
 from vibe_core.models import Fill, Order, TradeRecord
 
@@ -269,6 +269,8 @@ def run_market(
     ts_list = grid.ts.tolist()
     counts = grid.present.sum(axis=1).tolist()
     ok = grid.ok
+    _, high, low, close, _ = grid.columns
+    look = Lookahead(grid.ts, high, low, close, ok, _WINDOW)
     symbols, sources = grid.symbols, grid.sources
     step_ns = grid.timeframe.ns
     close_at = -1
@@ -304,8 +306,7 @@ def run_market(
             found = quiet(state, symbols)
             if found is not None:
                 hi = min(r - 1 + _WINDOW, bisect.bisect_left(ts_list, found.deadline, r - 1))
-                t, (_, high, low, close, _) = grid.rows(r - 1, hi)
-                first, loud = found.extent(t, high, low, close, ok[r - 1 : hi])
+                first, loud = found.extent(look, r - 1, hi)
                 skipped = first - 1
                 # while the market keeps waking the engine, asking costs more than it saves: the
                 # next questions wait a few steps (stepping a quiet bar is never wrong)

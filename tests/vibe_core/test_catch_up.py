@@ -87,7 +87,9 @@ def test_aggregator_catch_up_equals_slices(
     marks = sorted({min(c, len(times)) for c in np.cumsum(cuts).tolist()} | {0, len(times)})
     for i, (lo, hi) in enumerate(itertools.pairwise(marks)):
         if i % 2:  # every other run in bulk, the rest one instant at a time
-            got += bulk.catch_up(times[lo:hi], SYMBOLS, [col[lo:hi] for col in columns], ("yahoo",) * 3)
+            got += bulk.catch_up(
+                times[lo:hi], SYMBOLS, [col[lo:hi].T.tolist() for col in columns], ("yahoo",) * 3
+            )
         else:
             for row in range(lo, hi):
                 got += [

@@ -14,8 +14,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 import attrs
-import numpy as np
-import numpy.typing as npt
 
 from vibe_core.bars.forming import FAR, NEVER, TF_NS, Forming, SymbolState, check_timeframes, merged, to_bar
 from vibe_core.calendar import SessionTable
@@ -253,12 +251,13 @@ class BarAggregator:
         self,
         times: Sequence[int],
         symbols: Sequence[str],
-        columns: Sequence[npt.NDArray[np.float64]],
+        columns: Sequence[Sequence[Sequence[float]]],
         sources: Sequence[str],
     ) -> list[Bar]:
         """:meth:`on_slice` of every instant of ``times`` in one call, for complete first-timeframe
-        bars given as columns: ``columns`` is ``(open, high, low, close, volume)``, each ``instants x
-        symbols``; every symbol has a bar at every instant (contiguous, one session, on its grid).
+        bars given as columns: ``columns`` is ``(open, high, low, close, volume)``, each a list per
+        symbol of its values at ``times``; every symbol has a bar at every instant (contiguous, one
+        session, on its grid).
 
         Returns the higher-timeframe bars they complete, in time order per symbol (the input bars
         themselves are not built: the caller has them). Same state as the slices one by one.
@@ -284,7 +283,6 @@ class BarAggregator:
             end_last = s_close
             self._grid_next = last  # (set by the instant before, if any; `last` itself is on the grid)
         known = self._symbols
-        per_symbol = [column.T.tolist() for column in columns] if levels > 1 else []
         for i, name in enumerate(symbols):
             sym = known.get(name) or self._symbol(name)
             if first < sym.seen_end or sym.forming[0] is not None:
@@ -294,7 +292,7 @@ class BarAggregator:
                 continue
             forming = sym.forming
             src = sources[i]
-            opens, highs, lows, closes, volumes = (values[i] for values in per_symbol)
+            opens, highs, lows, closes, volumes = (values[i] for values in columns)
             for t, o, h, lo, c, v in zip(times, opens, highs, lows, closes, volumes, strict=True):
                 end_in = t + base_ns
                 if end_in > s_close:

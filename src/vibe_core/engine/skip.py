@@ -23,6 +23,7 @@ engine's time and its deferred bars.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from itertools import repeat
 
@@ -36,7 +37,7 @@ from vibe_core.events import Bar
 from vibe_core.indicators.rows import Row
 from vibe_core.sim.points import POINT_OFFSETS
 
-__all__ = ["Quiet", "quiet", "catch_up", "catch_up_row"]
+__all__ = ["Lookahead", "Quiet", "quiet", "catch_up", "catch_up_row"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -45,6 +46,44 @@ _INF = float("inf")
 _tuple = tuple.__new__
 _STEP = PRIMARY.ns
 _CLOSE_POINT = PRIMARY.ns * POINT_OFFSETS[-1] // 300  #: bar open -> its close point (the venue's)
+
+
+class Lookahead:
+    """The market's rows as :meth:`Quiet.extent` reads them (built once per run, from the columns).
+
+    Per row ``r``, ``4 * symbols + 1`` levels: ``-low[r]``, ``high[r]``, ``-close[r - 1]``,
+    ``close[r - 1]`` and ``0`` where row ``r`` is a gap (``-1`` elsewhere), so that one comparison
+    with a :class:`Quiet`'s thresholds finds every reason row ``r`` could wake the engine (a few
+    numpy calls a question, not twenty). They are built a block of rows at a time (memory).
+    """
+
+    _BLOCK = 4096  #: rows of levels built at once (a window never reaches past a block's overlap)
+
+    def __init__(
+        self, ts: I64, high: F64, low: F64, close: F64, ok: npt.NDArray[np.bool_], window: int
+    ) -> None:
+        self.ts = ts
+        self.close = close
+        self.window = window
+        self._columns = (high, low, close, ok)
+        self._block = -1
+        self._levels: F64 = np.empty((0, 0))
+
+    def levels(self, lo: int, hi: int) -> F64:
+        """The levels of rows ``lo..hi-1`` (``hi - lo <= window``)."""
+        block = lo // self._BLOCK
+        if block != self._block:
+            high, low, close, ok = self._columns
+            start = block * self._BLOCK
+            stop = min(start + self._BLOCK + self.window, len(self.ts))
+            previous = close[max(start - 1, 0) : stop - 1]
+            if start == 0:  # (row 0 has no previous close: it is never asked about)
+                previous = np.vstack([np.full((1, close.shape[1]), np.nan), previous])
+            gap = np.where(ok[start:stop], -1.0, 0.0)[:, None]
+            self._levels = np.hstack([-low[start:stop], high[start:stop], -previous, previous, gap])
+            self._block = block
+        offset = self._block * self._BLOCK
+        return self._levels[lo - offset : hi - offset]
 
 
 @attrs.frozen
@@ -68,46 +107,55 @@ class Quiet:
         """Instants opening at or after this are stepped, whatever their bars."""
         return min(self.wake, self.expires - _CLOSE_POINT, self.until - _STEP)
 
-    def extent(
-        self, ts: I64, high: F64, low: F64, close: F64, ok: npt.NDArray[np.bool_]
-    ) -> tuple[int, npt.NDArray[np.bool_] | None]:
-        """``(first, loud)``: rows ``1..first-1`` can be skipped, and row ``first`` (at least 1)
-        must be stepped, but only the bars of the symbols in ``loud`` (``None``: all of them; the
-        others are caught up after the step by :func:`catch_up_row`).
+    @property
+    def thresholds(self) -> F64:
+        """What :class:`Lookahead`'s levels are compared with: a level at or above its threshold
+        wakes the engine (the strict comparisons of a close with its band made inclusive)."""
+        up, down = _INF, -_INF
+        return np.array(
+            [-x for x in self.low]
+            + self.high
+            + [-math.nextafter(x, down) for x in self.close_low]
+            + [math.nextafter(x, up) for x in self.close_high]
+            + [0.0]
+        )
 
-        Rows are consecutive instants, row 0 the last one stepped; ``ok[r]``: row ``r`` has a bar of
-        every symbol, follows row ``r - 1`` by one bar in the same session, and is on the session's
-        grid. Row ``r``'s bars are matched at its own step and closed at the next: the skipped rows
-        ``1..n`` must be quiet for the venue and rows ``0..n-1`` for the strategy and the halt. At
-        the step after them go the symbols whose bar there is loud for the venue and those whose bar
-        closing there is loud for the strategy (a signal's order meets the symbol's next bar).
+    def extent(self, look: Lookahead, row: int, bound: int) -> tuple[int, npt.NDArray[np.bool_] | None]:
+        """``(first, loud)``: the rows after ``row`` (the last one stepped) and before ``row +
+        first`` can be skipped, and row ``row + first`` must be stepped, but only the bars of the
+        symbols in ``loud`` (``None``: all of them; the others are caught up after the step by
+        :func:`catch_up_row`). ``bound``: the first row at or after the deadline, or the end of the
+        window asked about.
+
+        Row ``r``'s bars are matched at its own step and closed at the next: the skipped rows must
+        be quiet for the venue and the rows before them (``row`` included) for the strategy and the
+        halt; a gap wakes the engine too. At the step after them go the symbols whose bar there is
+        loud for the venue and those whose bar closing there is loud for the strategy (a signal's
+        order meets the symbol's next bar).
         """
-        rows = len(ts)
-        if rows < 2 or int(ts[0]) + _STEP <= self.after:
+        rows = bound - row
+        if rows < 2 or int(look.ts[row]) + _STEP <= self.after:
             return 1, None
-        # the deadlines: the session's work, an order's expiry, the strategy's until (times ascend)
-        bound = int(np.searchsorted(ts, self.deadline))
-        if bound < 2:
-            return 1, None
-        if not ok[1]:
-            return 1, None
-        # Most often row 1 is loud already (the step just made has consequences): that is decided
-        # on its values alone, without the arrays below.
-        matched = [
-            lo <= a or hi >= b
-            for lo, hi, a, b in zip(low[1].tolist(), high[1].tolist(), self.low, self.high, strict=True)
-        ]
-        closes = close[0].tolist()
-        closing = [c < a or c > b for c, a, b in zip(closes, self.close_low, self.close_high, strict=True)]
+        halt = rows  # (the first close at which equity reaches the floor, plus one)
         if self.floor is not None:
-            equity = self.cash
-            for column, qty in self.positions:
-                equity += qty * closes[column]
-            if equity <= self.floor:
-                return 1, None
-        if True in matched or True in closing:
-            return 1, np.array(matched) | np.array(closing)
-        return self._extent(bound, high, low, close, ok)
+            if self.positions:
+                reached = self.equity(look.close[row:bound]) <= self.floor
+                if reached.any():
+                    halt = int(reached.argmax()) + 1
+            elif self.cash <= self.floor:
+                halt = 1
+        if halt == 1:
+            return 1, None
+        wakes: npt.NDArray[np.bool_] = look.levels(row + 1, row + halt) >= self.thresholds
+        hit = np.logical_or.reduce(wakes, axis=1)
+        k = int(hit.argmax())
+        if not hit[k]:
+            return halt, None  # (quiet up to the halt or the bound: that row is stepped in full)
+        levels = wakes[k]
+        if levels[-1]:
+            return k + 1, None
+        width = len(self.low)
+        return k + 1, levels[:-1].reshape(4, width).any(axis=0)
 
     def equity(self, close: F64) -> F64:
         """The equity at each row's closes (``rows x symbols``): the cash plus each position at its
@@ -116,31 +164,6 @@ class Quiet:
         for column, qty in self.positions:
             equity = equity + qty * close[:, column]
         return equity
-
-    def _extent(
-        self, bound: int, high: F64, low: F64, close: F64, ok: npt.NDArray[np.bool_]
-    ) -> tuple[int, npt.NDArray[np.bool_] | None]:
-        """:meth:`extent` past row 1, with numpy over the rows before ``bound``."""
-        matched = (low[:bound] <= self.low) | (high[:bound] >= self.high)
-        closing = (close[:bound] < self.close_low) | (close[:bound] > self.close_high)
-        gap = ~ok[:bound]  # (row 0 was stepped: its gap does not matter)
-        halt = np.zeros(bound, dtype=bool)
-        if self.floor is not None:
-            halt = self.equity(close[:bound]) <= self.floor
-        loud_matched = np.any(matched, axis=1) | gap
-        loud_matched[0] = False
-        loud_closing = np.any(closing, axis=1) | halt
-        first_matched = int(loud_matched.argmax()) if loud_matched.any() else bound
-        first_closing = int(loud_closing.argmax()) if loud_closing.any() else bound
-        first = min(first_matched, first_closing + 1)
-        if first >= bound:
-            return bound, None
-        if gap[first] or (first_closing == first - 1 and halt[first - 1]):
-            return first, None
-        loud = matched[first] if first == first_matched else np.zeros(len(self.low), dtype=bool)
-        if first_closing == first - 1:
-            loud = loud | closing[first - 1]
-        return first, loud
 
 
 def quiet(state: EngineState, symbols: Sequence[str]) -> Quiet | None:
@@ -225,41 +248,39 @@ def catch_up(
     n = len(ts) - 1
     if n < 1:
         return
-    volumes = columns[4]
     times = ts.tolist()
     closing = times[:n]
+    values = [column[:n].T.tolist() for column in columns]  # column -> symbol -> its closing values
 
-    def bars_at(row: int) -> list[Bar]:
-        values = zip(*(column[row].tolist() for column in columns), strict=True)
-        t = times[row]
+    def bars_at(row: list[list[float]], t: int) -> list[Bar]:
         return [
             checked_bar(s, PRIMARY, t, o, h, lo, c, v, src)  # (the caller's columns are checked bars)
-            for s, src, (o, h, lo, c, v) in zip(symbols, sources, values, strict=True)
+            for s, src, o, h, lo, c, v in zip(symbols, sources, *row, strict=True)
         ]
 
     # closed: rows 0..n-1 (higher-timeframe bars, indicators, validator, the venue's volatility term)
-    higher = state.bars.catch_up(closing, symbols, [c[:n] for c in columns], sources)
+    higher = state.bars.catch_up(closing, symbols, values, sources)
     bank = state.indicators
     if bank.specs:
         if bank.wants(PRIMARY):
-            per_symbol = [column[:n].T.tolist() for column in columns]  # symbol -> values, per column
             for i, symbol in enumerate(symbols):
-                o, h, lo, c, v = (values[i] for values in per_symbol)
+                o, h, lo, c, v = (per_symbol[i] for per_symbol in values)
                 rows = zip(closing, o, h, lo, c, v, repeat(sources[i]), repeat(None))
                 bank.extend(symbol, PRIMARY, list(map(_tuple, repeat(Row), rows)))  # (Rows, built in C)
         bank.on_bars(higher)
     validator = state.validator
     if validator.config.enabled:
-        last_volume = volumes[n - 1].tolist()
-        for i, symbol in enumerate(symbols):
-            validator.skip_m5(symbol, n, last_volume[i], sources[i])
+        for symbol, volumes, source in zip(symbols, values[4], sources, strict=True):
+            validator.skip_m5(symbol, n, volumes[-1], source)
         validator.on_bars(higher)
     state.risk.fills_checked = state.portfolio.n_fills  # (the halt was checked at each close)
     # matched: rows 1..n (the last price, the marks, the feed gate's data times)
-    last = bars_at(n)
+    last = bars_at([column[n].tolist() for column in columns], times[n])
     assert state.venue is not None
-    volatility = state.venue.model.slippage_volatility  # (only then is the last closed bar read)
-    _matched(state, last, times[1:], (bars_at(n - 1) if n > 1 else state.deferred) if volatility else ())
+    closed: Sequence[Bar] = ()
+    if state.venue.model.slippage_volatility:  # (only then is the last closed bar read)
+        closed = bars_at([[x[-1] for x in per_symbol] for per_symbol in values], times[n - 1])
+    _matched(state, last, times[1:], closed)
     state.now = times[n]
     state.deferred = last
 

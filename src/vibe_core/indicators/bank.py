@@ -35,7 +35,7 @@ DEFAULT_WINDOW: Final = 1000
 _BATCH: Final = 64  #: bars buffered per (symbol, timeframe) before they are fed to talipp
 
 
-_UNUSED: Final[list[Row]] = []  #: the pending list of a (symbol, timeframe) no indicator reads; stays empty
+_UNUSED: Final[list[Row | Bar]] = []  #: the pending list of a (symbol, timeframe) no indicator reads
 
 # What an indicator is fed from a bar.
 _CLOSE: Final = 0
@@ -56,8 +56,8 @@ def purge_batch(keep: int) -> int:
     return max(64, keep)
 
 
-def _bar(symbol: str, timeframe: Timeframe, row: Row) -> Bar:
-    return Bar(symbol=symbol, timeframe=timeframe, **row._asdict())
+def _bar(symbol: str, timeframe: Timeframe, row: Row | Bar) -> Bar:
+    return row if isinstance(row, Bar) else Bar(symbol=symbol, timeframe=timeframe, **row._asdict())
 
 
 def _row(bar: Bar) -> Row:
@@ -112,7 +112,7 @@ class IndicatorBank:
     _indicators: dict[str, dict[str, Indicator]]  #: symbol -> key -> indicator
     _routes: dict[tuple[str, Timeframe], tuple[_Route, ...]]
     _session: dict[str, tuple[Indicator, ...]]  #: symbol -> session-anchored indicators
-    _pending: dict[tuple[str, Timeframe], list[Row]]  #: bars not fed to talipp yet (at most a batch)
+    _pending: dict[tuple[str, Timeframe], list[Row | Bar]]  #: bars not fed to talipp yet (at most a batch)
     _timeframes: tuple[Timeframe, ...]  #: the timeframes some spec reads
 
     def __init__(
@@ -182,9 +182,7 @@ class IndicatorBank:
                 pending = self._pending_of(key)
             if pending is _UNUSED:
                 continue
-            pending.append(
-                Row(bar.ts, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.source, bar.ts_recv)
-            )
+            pending.append(bar)  # (kept as it is: a step's bars are read by attribute, as Rows are)
             if len(pending) >= _BATCH:
                 self._feed(key)
 
@@ -211,7 +209,7 @@ class IndicatorBank:
         """Whether some indicator reads bars of ``timeframe``."""
         return timeframe in self._timeframes
 
-    def _pending_of(self, key: tuple[str, Timeframe]) -> list[Row]:
+    def _pending_of(self, key: tuple[str, Timeframe]) -> list[Row | Bar]:
         if key not in self._routes:
             self._add_symbol(key[0])
         pending = self._pending[key] = [] if self._routes[key] else _UNUSED

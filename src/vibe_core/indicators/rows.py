@@ -16,8 +16,9 @@ __all__ = ["Row"]
 class Row(NamedTuple):
     """A closed bar waiting in the bank (its symbol and timeframe are its pending list's key).
 
-    Indicators read it by attribute, as a bar (ATR and VWAP read ``.open .. .volume``); a tuple is
-    what the backtest's catch-up can build in bulk (:meth:`IndicatorBank.extend`)."""
+    Indicators read it by attribute, as a bar (ATR and VWAP read ``.open .. .volume``): a step's
+    closed bars wait as they are, and a tuple is what the backtest's catch-up can build in bulk
+    (:meth:`IndicatorBank.extend`) for the bars it never builds."""
 
     ts: int
     open: float
