@@ -584,6 +584,10 @@ def entry() -> None:
     # Arrow on glibc's malloc: what the file readers free is reused by numpy and can be trimmed
     # (its default, mimalloc, keeps ~100 MB after reading 10 years of bars).
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    # No linear algebra runs here: OpenBLAS starting a thread a core when numpy is imported costs
+    # 15-40 ms for nothing (and a pool's or cluster's workers, which inherit it, should not share
+    # cores with BLAS threads anyway). Set before numpy is imported; a value the user set wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     code = main()
     atexit._run_exitfuncs()  # CPython's own exit step (private but stable since 3.0)
     for stream in (sys.stdout, sys.stderr):

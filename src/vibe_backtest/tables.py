@@ -235,6 +235,10 @@ def format_floats(values: Any, fmt: str | None = FLOAT_FORMAT) -> pa.Array:
     import pyarrow.compute as pc
 
     x = np.asarray(values, dtype=np.float64)
+    if fmt == FLOAT_FORMAT:
+        cents = _cents(x)
+        if cents is not None:
+            return _cents_text(cents, np.signbit(x))
     shortest = from_numpy(x).cast(pa.large_string())
     size = np.abs(x)
     ok = np.isfinite(x) & ((x == 0) | ((size >= 1e-4) & (size < 1e10)))
@@ -260,6 +264,50 @@ def format_floats(values: Any, fmt: str | None = FLOAT_FORMAT) -> pa.Array:
     return pc.replace_with_mask(shortest, from_numpy(mask), strings(shown))
 
 
+def _cents(x: npt.NDArray[np.float64]) -> npt.NDArray[np.int64] | None:
+    """``x`` in cents when every value is a whole number of cents below 1e8 in size (prices,
+    cash); ``None`` otherwise."""
+    if not len(x):
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN are never cents
+        n = np.round(x * 100.0)
+        if not bool(np.all((n / 100.0 == x) & (np.abs(x) < 1e8))):
+            return None
+    return n.astype(np.int64)
+
+
+@functools.cache
+def _cent_labels() -> pa.Array:
+    """``""``, ``".01"`` .. ``".99"`` without trailing zeros (``".1"``): the decimals of a cent amount."""
+    return strings([""] + [f".{i:02d}".rstrip("0") for i in range(1, 100)])
+
+
+def _cents_text(cents: npt.NDArray[np.int64], negative: npt.NDArray[np.bool_]) -> pa.Array:
+    """``"%.10g" % (c / 100)`` for each whole number of cents ``c`` (``|c| < 1e10``; ``negative``:
+    the value's sign bit, so -0.0 is ``-0``), built from integers: no float formatting at all.
+
+    A value is the double nearest to ``c / 100`` and below 1e8, so its 10 significant digits are
+    those of ``c / 100`` exactly, trailing zeros dropped by ``%g``. A column of prices repeats few
+    distinct cents: the text of each cent between the column's lowest and highest is made once
+    and taken for every row.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not negative.any():
+        lo, hi = int(cents.min()), int(cents.max())
+        if hi - lo < len(cents) // 2:
+            labels = _cents_text(np.arange(lo, hi + 1, dtype=np.int64), np.zeros(hi - lo + 1, dtype=bool))
+            return pc.take(labels, from_numpy(cents - lo))
+    size = np.abs(cents)
+    whole = from_numpy(size // 100).cast(pa.large_string())
+    decimals = pc.take(_cent_labels(), from_numpy(size % 100))
+    if not negative.any():
+        return pc.binary_join_element_wise(whole, decimals, text(""))
+    sign = pc.take(strings(["", "-"]), from_numpy(negative.astype(np.int64)))
+    return pc.binary_join_element_wise(sign, whole, decimals, text(""))
+
+
 def _quoted(cells: pa.Array) -> pa.Array:
     import pyarrow.compute as pc
 
@@ -271,12 +319,25 @@ def _quoted(cells: pa.Array) -> pa.Array:
     return pc.if_else(needs, quoted, cells)
 
 
-def _cells(col: Column, float_format: str | None) -> pa.Array:
+#: a time column's last text, by column name: (its times, zone, cells)
+_Seen = dict[str, tuple[npt.NDArray[np.int64], str, Any]]
+
+
+def _cells(col: Column, float_format: str | None, seen: _Seen | None = None, name: str = "") -> pa.Array:
+    """A column's cells as text; ``seen``: the times formatted last, kept per column name, so the
+    same times in the next table (bars.csv: every symbol at the same instants) are not formatted again."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if col.kind == "time":
-        return iso_times(col.values, col.tz)
+        ns = np.asarray(col.values, dtype=np.int64)
+        last = None if seen is None else seen.get(name)
+        if last is not None and last[1] == col.tz and np.array_equal(last[0], ns):
+            return last[2]
+        cells = iso_times(ns, col.tz)
+        if seen is not None:
+            seen[name] = (ns, col.tz, cells)
+        return cells
     if col.kind == "float":
         return format_floats(col.values, float_format)
     if col.kind == "int":
@@ -298,14 +359,14 @@ def _header(names: Sequence[str]) -> bytes:
     return (",".join(cells) + "\n").encode()
 
 
-def _body(table: Table, float_format: str | None) -> memoryview:
+def _body(table: Table, float_format: str | None, seen: _Seen | None = None) -> memoryview:
     """The rows' text: every cell formatted, joined per row by Arrow, then its value buffer as is."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if not len(table):
         return memoryview(b"")
-    cells = [_cells(c, float_format).cast(pa.large_string()) for c in table.columns.values()]
+    cells = [_cells(c, float_format, seen, name).cast(pa.large_string()) for name, c in table.columns.items()]
     empty, comma, newline = text(""), text(","), text("\n")
     lines = pc.binary_join_element_wise(*cells, comma) if len(cells) > 1 else cells[0]
     lines = pc.binary_join_element_wise(lines, empty, newline)
@@ -331,9 +392,10 @@ def write_csv(
 
 def _write(out: BinaryIO, tables: Sequence[Table], float_format: str | None) -> None:
     out.write(_header(list(tables[0].columns)))
+    seen: dict[int, _Seen] = {}  # by first row: the next table's chunk there may have the same times
     for table in tables:  # a chunk at a time: the text of a chunk, not of the whole file, in memory
         for lo in range(0, len(table), CHUNK_ROWS):
-            out.write(_body(table.slice(lo, lo + CHUNK_ROWS), float_format))
+            out.write(_body(table.slice(lo, lo + CHUNK_ROWS), float_format, seen.setdefault(lo, {})))
 
 
 def csv_text(table: Table, *, float_format: str | None = FLOAT_FORMAT) -> str:
