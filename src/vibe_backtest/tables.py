@@ -70,6 +70,10 @@ class Column:
         return attrs.evolve(self, values=[values[i] for i in order.tolist()])
 
 
+NoneType = type(None)
+_PLAIN = frozenset({bool, int, float, str, NoneType})
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
@@ -85,6 +89,22 @@ def column(values: Sequence[Any] | npt.NDArray[Any]) -> Column:
         kind = kinds.get(values.dtype.kind, "str")
         return Column(kind, values if kind != "str" else values.tolist())
     items = list(values)
+    types = set(map(type, items))  # the plain cases by their exact types, at C speed
+    if types and types <= _PLAIN:
+        if types == {bool}:
+            return Column("bool", items)
+        if types == {int}:
+            return Column("int", items)
+        if types & {int, float} and not types & {bool, str}:
+            numbers = [np.nan if v is None else v for v in items] if NoneType in types else items
+            return Column("float", numbers)
+        if not types & {bool, int, float}:
+            return Column("str", items)
+    return _inferred(items)
+
+
+def _inferred(items: list[Any]) -> Column:
+    """:func:`column`'s kinds by value (numpy scalars, subclasses), the rule the plain cases follow."""
     if items and all(isinstance(v, (bool, np.bool_)) for v in items):
         return Column("bool", items)
     if items and all(_is_int(v) for v in items):
@@ -226,19 +246,34 @@ def _exact_decimals(x: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
 def format_floats(values: Any, fmt: str | None = FLOAT_FORMAT) -> pa.Array:
     """``fmt % x`` for every float (``None``: ``repr``), NaN as an empty cell.
 
-    Arrow's shortest round-trip text is ``%.10g``'s whenever it has at most 10 significant digits
-    and ``%g`` would not use an exponent (1e-4 <= |x| < 1e10): exact decimals such as prices
-    and cash (found with numpy, else by counting the text's digits). The other values (float
-    noise, huge or tiny numbers) are formatted by Python.
+    With ``%.10g``, whole numbers of cents below 1e8 in size (prices, cash) are written from
+    integers (:func:`_cents_text`); the rest go through :func:`_plain_floats`.
+    """
+    import pyarrow.compute as pc
+
+    x = np.asarray(values, dtype=np.float64)
+    if fmt != FLOAT_FORMAT or not len(x):
+        return _plain_floats(x, fmt)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN are never cents
+        n = np.round(x * 100.0)
+        cents = (n / 100.0 == x) & (np.abs(x) < 1e8)
+    if cents.all():
+        return _cents_text(n.astype(np.int64), np.signbit(x))
+    if not cents.any():
+        return _plain_floats(x, fmt)
+    whole = _cents_text(np.where(cents, n, 0.0).astype(np.int64), np.signbit(x) & cents)
+    return pc.replace_with_mask(whole, from_numpy(~cents), _plain_floats(x[~cents], fmt))
+
+
+def _plain_floats(x: npt.NDArray[np.float64], fmt: str | None) -> pa.Array:
+    """:func:`format_floats` through Arrow's shortest round-trip text, which is ``%.10g``'s
+    whenever it has at most 10 significant digits and ``%g`` would not use an exponent
+    (1e-4 <= |x| < 1e10): exact decimals (found with numpy, else by counting the text's digits).
+    The other values (float noise, huge or tiny numbers) are formatted by Python.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    x = np.asarray(values, dtype=np.float64)
-    if fmt == FLOAT_FORMAT:
-        cents = _cents(x)
-        if cents is not None:
-            return _cents_text(cents, np.signbit(x))
     shortest = from_numpy(x).cast(pa.large_string())
     size = np.abs(x)
     ok = np.isfinite(x) & ((x == 0) | ((size >= 1e-4) & (size < 1e10)))
@@ -262,18 +297,6 @@ def format_floats(values: Any, fmt: str | None = FLOAT_FORMAT) -> pa.Array:
     mask = np.zeros(len(x), dtype=bool)
     mask[bad] = True
     return pc.replace_with_mask(shortest, from_numpy(mask), strings(shown))
-
-
-def _cents(x: npt.NDArray[np.float64]) -> npt.NDArray[np.int64] | None:
-    """``x`` in cents when every value is a whole number of cents below 1e8 in size (prices,
-    cash); ``None`` otherwise."""
-    if not len(x):
-        return None
-    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN are never cents
-        n = np.round(x * 100.0)
-        if not bool(np.all((n / 100.0 == x) & (np.abs(x) < 1e8))):
-            return None
-    return n.astype(np.int64)
 
 
 @functools.cache
@@ -309,8 +332,14 @@ def _cents_text(cents: npt.NDArray[np.int64], negative: npt.NDArray[np.bool_]) -
 
 
 def _quoted(cells: pa.Array) -> pa.Array:
+    import pyarrow as pa
     import pyarrow.compute as pc
 
+    if cells.type in (pa.string(), pa.large_string()):
+        data = cells.buffers()[2]  # every cell's bytes (and maybe more): none structural, no quotes
+        raw = b"" if data is None else data.to_pybytes()
+        if b"," not in raw and b'"' not in raw and b"\n" not in raw:
+            return cells
     needs = pc.match_substring_regex(cells, _NEEDS_QUOTES)
     if not pc.any(needs).as_py():
         return cells
@@ -347,10 +376,14 @@ def _cells(col: Column, float_format: str | None, seen: _Seen | None = None, nam
     if col.kind == "category":
         labels, codes = col.values
         return pc.take(_quoted(strings(list(labels))), from_numpy(np.asarray(codes, dtype=np.int64)))
-    shown = [
-        "" if v is None or (isinstance(v, float) and v != v) else v if isinstance(v, str) else str(v)
-        for v in col.values
-    ]
+    types = set(map(type, col.values))
+    if types <= {str, NoneType}:
+        shown = list(col.values) if NoneType not in types else ["" if v is None else v for v in col.values]
+    else:
+        shown = [
+            "" if v is None or (isinstance(v, float) and v != v) else v if isinstance(v, str) else str(v)
+            for v in col.values
+        ]
     return _quoted(strings(shown))
 
 

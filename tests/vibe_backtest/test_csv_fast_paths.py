@@ -33,6 +33,24 @@ def test_a_column_of_few_cents_is_percent_10g(distinct: list[int], repeat: int) 
     assert format_floats(values).to_pylist() == [f"{v:.10g}" for v in values.tolist()]
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            CENTS.map(lambda c: c / 100),
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.sampled_from([-0.0, 0.1 + 0.2, 9988.730000000001, 1e8, 1e-5]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_cents_mixed_with_other_values_are_percent_10g(values: list[float]) -> None:
+    """Equity: most values whole cents, some float noise; orders: prices and NaN (no price)."""
+    cells = format_floats(np.asarray(values, dtype=np.float64)).to_pylist()
+    assert cells == ["" if v != v else f"{v:.10g}" for v in values]
+
+
 def test_values_that_are_not_all_cents_take_the_plain_path() -> None:
     values = np.array([187.23, 187.2300000001, 1e-5, 1e9 + 0.5, np.nan, np.inf, 0.125, -3.0])
     assert format_floats(values).to_pylist() == ["" if v != v else f"{v:.10g}" for v in values.tolist()]
@@ -85,3 +103,25 @@ def test_times_reused_in_tables_of_several_chunks(monkeypatch: pytest.MonkeyPatc
     ns = [1_700_000_000_000_000_000 + i * 300_000_000_000 for i in range(20)]
     parts = [_bars("A", ns), _bars("B", ns), _bars("C", ns[3:]), _bars("D", ns)]
     assert _written(parts) == _plain(parts)
+
+
+VALUES = st.one_of(
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True),
+    st.none(),
+    st.text(max_size=5),
+    st.sampled_from([np.int64(3), np.float64(2.5), np.bool_(True), np.float32(1.5)]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.lists(VALUES, max_size=8), st.lists(st.sampled_from([1, 2.5, None]), max_size=8)))
+def test_a_columns_kind_read_from_its_types_is_the_kind_read_value_by_value(items: list[object]) -> None:
+    """``column`` decides plain Python lists by their types at once; the rule is ``_inferred``'s."""
+    from vibe_backtest.tables import _inferred
+
+    fast, slow = column(items), _inferred(list(items))
+    assert fast.kind == slow.kind
+    assert [type(v) for v in fast.values] == [type(v) for v in slow.values]
+    assert [v if v == v else "nan" for v in fast.values] == [v if v == v else "nan" for v in slow.values]
