@@ -287,27 +287,30 @@ def _check_data_options(args: argparse.Namespace) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from vibe_backtest.api import run_backtest
-    from vibe_backtest.results import atomic_dir
+    from vibe_backtest.results import atomic_dir, write_bars_csv_meanwhile
     from vibe_backtest.settings import load_settings
 
     _check_data_options(args)
     config = load_settings(args.config, args.overrides)
     out = Path(args.out) if args.out else _default_out()
     with atomic_dir(out) as folder:  # checked and made before the backtest runs
-        result = run_backtest(
-            args.data,
-            config=config,
-            source=args.source,
-            symbols=_symbols(args.symbols),
-            start=args.start,
-            end=args.end,
-            tz=args.tz,
-            cache_dir=args.cache_dir,
-            progress=not args.quiet,
-            keep_bars=True,  # bars.csv (and the report's charts)
-            skip=not args.every_bar,
-        )
-        result.write_files(folder, report=not args.no_report)
+        market = _load(args)
+        market = {s: v for s, v in market.items() if len(v)}  # (the symbols run_backtest keeps)
+        bars = write_bars_csv_meanwhile(folder, market)  # on another core while the loop runs
+        try:
+            result = run_backtest(
+                market,
+                config=config,
+                progress=not args.quiet,
+                keep_bars=True,  # the report's charts
+                skip=not args.every_bar,
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                bars.wait()  # (before the folder is removed; the backtest's error is the one to tell)
+            raise
+        bars.wait()
+        result.write_files(folder, report=not args.no_report, bars_csv=False)
     if not args.quiet:
         print_summary(result.summary, out, report=not args.no_report)
     return EXIT_OK
