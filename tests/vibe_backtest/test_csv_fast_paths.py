@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from vibe_backtest.tables import Column, Table, column, csv_text, format_floats, time_column, write_csv
 
+NY = "America/New_York"
 CENTS = st.integers(-(10**10) + 1, 10**10 - 1)  # below 1e8 in size: the cents path
 
 
@@ -125,3 +126,22 @@ def test_a_columns_kind_read_from_its_types_is_the_kind_read_value_by_value(item
     assert fast.kind == slow.kind
     assert [type(v) for v in fast.values] == [type(v) for v in slow.values]
     assert [v if v == v else "nan" for v in fast.values] == [v if v == v else "nan" for v in slow.values]
+
+
+def test_the_local_days_kept_for_the_next_file_are_only_reused_for_equal_times_and_zone() -> None:
+    """data._local_days keeps its last answer (the files of a folder share their bar times)."""
+    import datetime as dt
+    import zoneinfo
+
+    from vibe_backtest.data import _local_days
+
+    def expected(ns: np.ndarray, tz: str) -> list[int]:
+        zone, epoch = zoneinfo.ZoneInfo(tz), dt.date(1970, 1, 1)
+        return [(dt.datetime.fromtimestamp(int(t) // 10**9, zone).date() - epoch).days for t in ns]
+
+    ns = np.array([1_700_000_000, 1_700_050_000, 1_700_090_000], dtype=np.int64) * 1_000_000_000
+    later = ns + 7 * 3600 * 10**9  # the first bar moves past midnight in New York
+    cases = [(ns, NY), (ns.copy(), NY), (ns, "Asia/Kolkata"), (later, NY), (ns[:2], NY), (ns, NY)]
+    for times, tz in cases:
+        assert _local_days(times, tz).tolist() == expected(times, tz), (times, tz)
+    assert expected(later, NY) != expected(ns, NY) != expected(ns, "Asia/Kolkata")
