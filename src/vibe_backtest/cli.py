@@ -287,7 +287,7 @@ def _check_data_options(args: argparse.Namespace) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from vibe_backtest.api import run_backtest
-    from vibe_backtest.results import atomic_dir, write_bars_csv_meanwhile
+    from vibe_backtest.results import atomic_dir
     from vibe_backtest.settings import load_settings
 
     _check_data_options(args)
@@ -295,23 +295,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else _default_out()
     with atomic_dir(out) as folder:  # checked and made before the backtest runs
         market = _load(args)
-        market = {s: v for s, v in market.items() if len(v)}  # (the symbols run_backtest keeps)
         _collect_again()  # what exists now (modules, config, bars) lives to the exit
-        bars = write_bars_csv_meanwhile(folder, market)  # on another core while the loop runs
-        try:
-            result = run_backtest(
-                market,
-                config=config,
-                progress=not args.quiet,
-                keep_bars=True,  # the report's charts
-                skip=not args.every_bar,
-            )
-        except BaseException:
-            with contextlib.suppress(Exception):
-                bars.wait()  # (before the folder is removed; the backtest's error is the one to tell)
-            raise
-        bars.wait()
-        result.write_files(folder, report=not args.no_report, bars_csv=False)
+        result = run_backtest(
+            market,
+            config=config,
+            progress=not args.quiet,
+            keep_bars=True,  # bars.csv (and the report's charts)
+            skip=not args.every_bar,
+        )
+        result.write_files(folder, report=not args.no_report)
     if not args.quiet:
         print_summary(result.summary, out, report=not args.no_report)
     return EXIT_OK

@@ -13,7 +13,6 @@ import math
 import os
 import shutil
 import tempfile
-import threading
 from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,15 +32,7 @@ if TYPE_CHECKING:
 
     from vibe_backtest.loop import LoopResult
 
-__all__ = [
-    "BacktestResult",
-    "TRADE_COLUMNS",
-    "GAP_COLUMNS",
-    "RESULT_FILES",
-    "OutputError",
-    "atomic_dir",
-    "write_bars_csv_meanwhile",
-]
+__all__ = ["BacktestResult", "TRADE_COLUMNS", "GAP_COLUMNS", "RESULT_FILES", "OutputError", "atomic_dir"]
 
 TZ = "America/New_York"
 TRADE_COLUMNS = [
@@ -262,7 +253,7 @@ class BacktestResult:
     ) -> BacktestResult:
         rec = loop.recorder
         tr = rec.trades
-        # (enum values as ``_value_``, the member's attribute: ``.value`` is a descriptor, 4x slower)
+        # (enum values as ``_value_``, the member's attribute: ``.value`` is a descriptor, 10x slower)
         trades = Table(
             {
                 "symbol": column([t.symbol for t in tr]),
@@ -385,19 +376,17 @@ class BacktestResult:
             self.write_files(folder, report=report)
         return Path(out)
 
-    def write_files(self, out: Path | str, *, report: bool = True, bars_csv: bool = True) -> Path:
-        """Write the result files into the existing folder ``out`` (not atomic: see :meth:`write`).
-
-        ``bars_csv=False``: not bars.csv, written already (:func:`write_bars_csv_meanwhile`).
-        """
+    def write_files(self, out: Path | str, *, report: bool = True) -> Path:
+        """Write the result files into the existing folder ``out`` (not atomic: see :meth:`write`)."""
         out = Path(out)
         for name in ("trades", "orders", "fills", "signals"):
             write_csv(out / f"{name}.csv", self.table(name))
         write_csv(out / "gaps.csv", self.table("gaps"), float_format=None)
         eq = self.table("equity")
         write_csv(out / "equity.csv", Table({k: eq[k] for k in ("time", "cash", "equity")}))
-        if self._bars and bars_csv:
-            _write_bars_csv(out / "bars.csv", self._bars)
+        if self._bars:
+            write_csv(out / "bars.csv", self.bar_tables())
+            release_memory()  # the text of every bar, formatted a chunk at a time
         (out / "summary.json").write_text(json.dumps(_json_safe(self.summary), indent=2) + "\n")
         (out / "config.json").write_text(json.dumps(config_to_dict(self.config), indent=2) + "\n")
         if report:
@@ -406,7 +395,13 @@ class BacktestResult:
 
     def bar_tables(self) -> list[Table]:
         """The input bars as ``time``, ``symbol``, OHLCV tables, one a symbol (the rows of bars.csv)."""
-        return _bar_tables(self._bars)
+        parts = [_bar_table(symbol, bars) for symbol, bars in self._bars.items()]
+        if any(p["volume"].kind == "float" for p in parts):  # one column in a file: float if any is
+            parts = [
+                p.with_column("volume", Column("float", np.asarray(p.values("volume"), dtype=np.float64)))
+                for p in parts
+            ]
+        return parts
 
     def bars_frame(self) -> pd.DataFrame:
         """The input bars as one frame (``time``, ``symbol``, OHLCV), symbol by symbol in time order.
@@ -425,54 +420,6 @@ class BacktestResult:
         from vibe_backtest.report import write_report
 
         return write_report(self, Path(path))
-
-
-def _bar_tables(bars: Mapping[str, pd.DataFrame | BarSeries]) -> list[Table]:
-    parts = [_bar_table(symbol, series) for symbol, series in bars.items()]
-    if any(p["volume"].kind == "float" for p in parts):  # one column in a file: float if any is
-        parts = [
-            p.with_column("volume", Column("float", np.asarray(p.values("volume"), dtype=np.float64)))
-            for p in parts
-        ]
-    return parts
-
-
-def _write_bars_csv(path: Path, bars: Mapping[str, pd.DataFrame | BarSeries]) -> None:
-    write_csv(path, _bar_tables(bars))
-    release_memory()  # the text of every bar, formatted a chunk at a time
-
-
-class BarsWriter:
-    """bars.csv written in a thread while the backtest runs (:func:`write_bars_csv_meanwhile`)."""
-
-    def __init__(self, path: Path, bars: Mapping[str, pd.DataFrame | BarSeries]) -> None:
-        self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._work, args=(path, bars), name="bars.csv", daemon=True)
-        self._thread.start()
-
-    def _work(self, path: Path, bars: Mapping[str, pd.DataFrame | BarSeries]) -> None:
-        try:
-            _write_bars_csv(path, bars)
-        except BaseException as exc:  # handed to the thread that waits
-            self._failure = exc
-
-    def wait(self) -> None:
-        """Wait until the file is written; raise what writing it raised."""
-        self._thread.join()
-        if self._failure is not None:
-            raise self._failure
-
-
-def write_bars_csv_meanwhile(folder: Path | str, bars: Mapping[str, pd.DataFrame | BarSeries]) -> BarsWriter:
-    """Start writing ``folder/bars.csv`` (what :meth:`BacktestResult.write_files` writes for ``bars``)
-    in a thread, and return at once.
-
-    The file depends only on the input bars, and its text is made by Arrow's kernels, which
-    release the GIL: on a second core it costs a run no time. Call :meth:`BarsWriter.wait` before
-    the folder is used (always, even when the backtest fails: the folder may be removed), and
-    write the other files with ``write_files(..., bars_csv=False)``.
-    """
-    return BarsWriter(Path(folder) / "bars.csv", bars)
 
 
 def _bar_table(symbol: str, bars: pd.DataFrame | BarSeries) -> Table:
