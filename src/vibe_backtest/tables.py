@@ -401,8 +401,8 @@ def _body(table: Table, float_format: str | None, seen: _Seen | None = None) -> 
         return memoryview(b"")
     cells = [_cells(c, float_format, seen, name).cast(pa.large_string()) for name, c in table.columns.items()]
     empty, comma, newline = text(""), text(","), text("\n")
+    cells[-1] = pc.binary_join_element_wise(cells[-1], empty, newline)  # (the last cells, not the lines)
     lines = pc.binary_join_element_wise(*cells, comma) if len(cells) > 1 else cells[0]
-    lines = pc.binary_join_element_wise(lines, empty, newline)
     if isinstance(lines, pa.ChunkedArray):
         lines = lines.combine_chunks()
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset : lines.offset + len(lines) + 1]
