@@ -557,6 +557,8 @@ def _collect_again() -> None:
     global _held
     if _held:
         _held = False
+        if "pandas" in sys.modules:  # a slow path (Yahoo, a CSV layout pyarrow left to pandas, the
+            gc.collect()  # calendar built): its frames' cycles are garbage, not frozen for good
         gc.freeze()
         gc.set_threshold(5_000, 10, 10)
         gc.enable()
