@@ -538,7 +538,7 @@ _held = False  #: entry() turned automatic garbage collection off until the work
 
 def _hold_collection() -> None:
     """No automatic garbage collection while the command starts: the imports, the config and the
-    data make objects that live until the exit, and the ~150 collections that would look at them
+    data make objects that live until the exit, and the ~120 collections that would look at them
     (and a full one once the loop has run a while) cost 50-70 ms of a run."""
     global _held
     gc.disable()
