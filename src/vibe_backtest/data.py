@@ -504,16 +504,17 @@ def _checked(
         tf = _detect_timeframe(ts[keep], rows[keep], tz, timeframe, where)
     else:  # an empty window: the bar size still comes from the whole file
         tf = _detect_timeframe(ts, rows, tz, timeframe, where)
+    rows_kept: slice | npt.NDArray[np.bool_] = slice(None) if keep.all() else keep  # (BarSeries copies)
     return BarSeries(
         symbol=symbol,
         timeframe=tf,
         source=source,
-        ts=ts[keep],
-        open=o[keep],
-        high=h[keep],
-        low=lo[keep],
-        close=c[keep],
-        volume=v[keep],
+        ts=ts[rows_kept],
+        open=o[rows_kept],
+        high=h[rows_kept],
+        low=lo[rows_kept],
+        close=c[rows_kept],
+        volume=v[rows_kept],
         dropped_extended=dropped,
     )
 
