@@ -37,11 +37,18 @@ def strings(items: Sequence[str]) -> pa.Array:
     """Python strings as an Arrow ``large_string`` array (no nulls)."""
     import pyarrow as pa
 
-    encoded = [s.encode() for s in items]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
-    data = pa.py_buffer(b"".join(encoded))
-    return pa.Array.from_buffers(pa.large_string(), len(encoded), [None, pa.py_buffer(offsets), data])
+    joined = "".join(items)
+    if joined.isascii():  # one byte a character: the lengths are the strings' own
+        sizes = np.fromiter(map(len, items), dtype=np.int64, count=len(items))
+        raw = joined.encode("ascii")
+    else:
+        encoded = [s.encode() for s in items]
+        sizes = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        raw = b"".join(encoded)
+    offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    data = pa.py_buffer(raw)
+    return pa.Array.from_buffers(pa.large_string(), len(sizes), [None, pa.py_buffer(offsets), data])
 
 
 def text(value: str) -> pa.Scalar:

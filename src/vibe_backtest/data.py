@@ -288,12 +288,25 @@ def _human(ns: int) -> str:
     return f"{seconds:g}s"
 
 
+#: the last times, zone and answer of :func:`_local_days` and the last session table's bounds: the
+#: files of one folder usually hold the same bar times, and time zone arithmetic costs 1-4 ms a file
+_last: dict[str, tuple[Any, ...]] = {}
+
+
 def _local_days(ts: I64, tz: str) -> I64:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    local = pc.local_timestamp(from_numpy(np.asarray(ts, dtype=np.int64), pa.timestamp("ns", tz=tz)))
-    return to_numpy(local.cast(pa.int64()), np.int64) // _NS_PER_DAY
+    ts = np.asarray(ts, dtype=np.int64)
+    seen = _last.get("days")
+    if seen is not None and seen[1] == tz and np.array_equal(seen[0], ts):
+        days: I64 = seen[2]
+        return days
+    local = pc.local_timestamp(from_numpy(ts, pa.timestamp("ns", tz=tz)))
+    days = to_numpy(local.cast(pa.int64()), np.int64) // _NS_PER_DAY
+    days.setflags(write=False)
+    _last["days"] = (ts, tz, days)
+    return days
 
 
 def _bar_size(steps: I64) -> tuple[int, str | None]:
@@ -361,8 +374,15 @@ def _detect_timeframe(ts: I64, rows: I64, tz: str, expected: Timeframe | None, w
 
 
 def _inside_sessions(ts: I64, sessions: SessionTable) -> npt.NDArray[np.bool_]:
-    opens = np.array([s.open for s in sessions.sessions], dtype=np.int64)
-    closes = np.array([s.close for s in sessions.sessions], dtype=np.int64)
+    seen = _last.get("sessions")
+    opens: I64
+    closes: I64
+    if seen is not None and seen[0] is sessions:
+        opens, closes = seen[1], seen[2]
+    else:
+        opens = np.array([s.open for s in sessions.sessions], dtype=np.int64)
+        closes = np.array([s.close for s in sessions.sessions], dtype=np.int64)
+        _last["sessions"] = (sessions, opens, closes)
     i = np.searchsorted(opens, ts, side="right") - 1
     ok = i >= 0
     return ok & (ts < closes[np.clip(i, 0, None)])
@@ -484,16 +504,17 @@ def _checked(
         tf = _detect_timeframe(ts[keep], rows[keep], tz, timeframe, where)
     else:  # an empty window: the bar size still comes from the whole file
         tf = _detect_timeframe(ts, rows, tz, timeframe, where)
+    rows_kept: slice | npt.NDArray[np.bool_] = slice(None) if keep.all() else keep  # (BarSeries copies)
     return BarSeries(
         symbol=symbol,
         timeframe=tf,
         source=source,
-        ts=ts[keep],
-        open=o[keep],
-        high=h[keep],
-        low=lo[keep],
-        close=c[keep],
-        volume=v[keep],
+        ts=ts[rows_kept],
+        open=o[rows_kept],
+        high=h[rows_kept],
+        low=lo[rows_kept],
+        close=c[rows_kept],
+        volume=v[rows_kept],
         dropped_extended=dropped,
     )
 

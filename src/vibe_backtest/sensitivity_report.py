@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 
-from vibe_backtest.report import _figure, _new_figure, _note, _page, _table, _write
+from vibe_backtest.report import _figure, _new_figure, _note, _table, _write_page
 
 if TYPE_CHECKING:
     from vibe_backtest.sensitivity import Sensitivity
@@ -53,4 +53,4 @@ def write_sensitivity_report(sens: Sensitivity, path: Path) -> Path:
         body.append(f'<div class="wide">{_table(sens.trades, "sensitivity-trades")}</div>')
     else:
         body.append(_note("Every run has the same trades."))
-    return _write(path, _page("vibe sensitivity", body))
+    return _write_page(path, "vibe sensitivity", body)

@@ -70,6 +70,10 @@ class Column:
         return attrs.evolve(self, values=[values[i] for i in order.tolist()])
 
 
+NoneType = type(None)
+_PLAIN = frozenset({bool, int, float, str, NoneType})
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
@@ -85,6 +89,22 @@ def column(values: Sequence[Any] | npt.NDArray[Any]) -> Column:
         kind = kinds.get(values.dtype.kind, "str")
         return Column(kind, values if kind != "str" else values.tolist())
     items = list(values)
+    types = set(map(type, items))  # the plain cases by their exact types, at C speed
+    if types and types <= _PLAIN:
+        if types == {bool}:
+            return Column("bool", items)
+        if types == {int}:
+            return Column("int", items)
+        if types & {int, float} and not types & {bool, str}:
+            numbers = [np.nan if v is None else v for v in items] if NoneType in types else items
+            return Column("float", numbers)
+        if not types & {bool, int, float}:
+            return Column("str", items)
+    return _inferred(items)
+
+
+def _inferred(items: list[Any]) -> Column:
+    """:func:`column`'s kinds by value (numpy scalars, subclasses), the rule the plain cases follow."""
     if items and all(isinstance(v, (bool, np.bool_)) for v in items):
         return Column("bool", items)
     if items and all(_is_int(v) for v in items):
@@ -226,15 +246,34 @@ def _exact_decimals(x: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
 def format_floats(values: Any, fmt: str | None = FLOAT_FORMAT) -> pa.Array:
     """``fmt % x`` for every float (``None``: ``repr``), NaN as an empty cell.
 
-    Arrow's shortest round-trip text is ``%.10g``'s whenever it has at most 10 significant digits
-    and ``%g`` would not use an exponent (1e-4 <= |x| < 1e10): exact decimals such as prices
-    and cash (found with numpy, else by counting the text's digits). The other values (float
-    noise, huge or tiny numbers) are formatted by Python.
+    With ``%.10g``, whole numbers of cents below 1e8 in size (prices, cash) are written from
+    integers (:func:`_cents_text`); the rest go through :func:`_plain_floats`.
+    """
+    import pyarrow.compute as pc
+
+    x = np.asarray(values, dtype=np.float64)
+    if fmt != FLOAT_FORMAT or not len(x):
+        return _plain_floats(x, fmt)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN are never cents
+        n = np.round(x * 100.0)
+        cents = (n / 100.0 == x) & (np.abs(x) < 1e8)
+    if cents.all():
+        return _cents_text(n.astype(np.int64), np.signbit(x))
+    if not cents.any():
+        return _plain_floats(x, fmt)
+    whole = _cents_text(np.where(cents, n, 0.0).astype(np.int64), np.signbit(x) & cents)
+    return pc.replace_with_mask(whole, from_numpy(~cents), _plain_floats(x[~cents], fmt))
+
+
+def _plain_floats(x: npt.NDArray[np.float64], fmt: str | None) -> pa.Array:
+    """:func:`format_floats` through Arrow's shortest round-trip text, which is ``%.10g``'s
+    whenever it has at most 10 significant digits and ``%g`` would not use an exponent
+    (1e-4 <= |x| < 1e10): exact decimals (found with numpy, else by counting the text's digits).
+    The other values (float noise, huge or tiny numbers) are formatted by Python.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    x = np.asarray(values, dtype=np.float64)
     shortest = from_numpy(x).cast(pa.large_string())
     size = np.abs(x)
     ok = np.isfinite(x) & ((x == 0) | ((size >= 1e-4) & (size < 1e10)))
@@ -260,9 +299,47 @@ def format_floats(values: Any, fmt: str | None = FLOAT_FORMAT) -> pa.Array:
     return pc.replace_with_mask(shortest, from_numpy(mask), strings(shown))
 
 
-def _quoted(cells: pa.Array) -> pa.Array:
+@functools.cache
+def _cent_labels() -> pa.Array:
+    """``""``, ``".01"`` .. ``".99"`` without trailing zeros (``".1"``): the decimals of a cent amount."""
+    return strings([""] + [f".{i:02d}".rstrip("0") for i in range(1, 100)])
+
+
+def _cents_text(cents: npt.NDArray[np.int64], negative: npt.NDArray[np.bool_]) -> pa.Array:
+    """``"%.10g" % (c / 100)`` for each whole number of cents ``c`` (``|c| < 1e10``; ``negative``:
+    the value's sign bit, so -0.0 is ``-0``), built from integers: no float formatting at all.
+
+    A value is the double nearest to ``c / 100`` and below 1e8, so its 10 significant digits are
+    those of ``c / 100`` exactly, trailing zeros dropped by ``%g``. A column of prices repeats few
+    distinct cents: the text of each cent between the column's lowest and highest is made once
+    and taken for every row.
+    """
+    import pyarrow as pa
     import pyarrow.compute as pc
 
+    if not negative.any():
+        lo, hi = int(cents.min()), int(cents.max())
+        if hi - lo < len(cents) // 2:
+            labels = _cents_text(np.arange(lo, hi + 1, dtype=np.int64), np.zeros(hi - lo + 1, dtype=bool))
+            return pc.take(labels, from_numpy(cents - lo))
+    size = np.abs(cents)
+    whole = from_numpy(size // 100).cast(pa.large_string())
+    decimals = pc.take(_cent_labels(), from_numpy(size % 100))
+    if not negative.any():
+        return pc.binary_join_element_wise(whole, decimals, text(""))
+    sign = pc.take(strings(["", "-"]), from_numpy(negative.astype(np.int64)))
+    return pc.binary_join_element_wise(sign, whole, decimals, text(""))
+
+
+def _quoted(cells: pa.Array) -> pa.Array:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if cells.type in (pa.string(), pa.large_string()):
+        data = cells.buffers()[2]  # every cell's bytes (and maybe more): none structural, no quotes
+        raw = b"" if data is None else data.to_pybytes()
+        if b"," not in raw and b'"' not in raw and b"\n" not in raw:
+            return cells
     needs = pc.match_substring_regex(cells, _NEEDS_QUOTES)
     if not pc.any(needs).as_py():
         return cells
@@ -271,12 +348,25 @@ def _quoted(cells: pa.Array) -> pa.Array:
     return pc.if_else(needs, quoted, cells)
 
 
-def _cells(col: Column, float_format: str | None) -> pa.Array:
+#: a time column's last text, by column name: (its times, zone, cells)
+_Seen = dict[str, tuple[npt.NDArray[np.int64], str, Any]]
+
+
+def _cells(col: Column, float_format: str | None, seen: _Seen | None = None, name: str = "") -> pa.Array:
+    """A column's cells as text; ``seen``: the times formatted last, kept per column name, so the
+    same times in the next table (bars.csv: every symbol at the same instants) are not formatted again."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if col.kind == "time":
-        return iso_times(col.values, col.tz)
+        ns = np.asarray(col.values, dtype=np.int64)
+        last = None if seen is None else seen.get(name)
+        if last is not None and last[1] == col.tz and np.array_equal(last[0], ns):
+            return last[2]
+        cells = iso_times(ns, col.tz)
+        if seen is not None:
+            seen[name] = (ns, col.tz, cells)
+        return cells
     if col.kind == "float":
         return format_floats(col.values, float_format)
     if col.kind == "int":
@@ -286,10 +376,14 @@ def _cells(col: Column, float_format: str | None) -> pa.Array:
     if col.kind == "category":
         labels, codes = col.values
         return pc.take(_quoted(strings(list(labels))), from_numpy(np.asarray(codes, dtype=np.int64)))
-    shown = [
-        "" if v is None or (isinstance(v, float) and v != v) else v if isinstance(v, str) else str(v)
-        for v in col.values
-    ]
+    types = set(map(type, col.values))
+    if types <= {str, NoneType}:
+        shown = list(col.values) if NoneType not in types else ["" if v is None else v for v in col.values]
+    else:
+        shown = [
+            "" if v is None or (isinstance(v, float) and v != v) else v if isinstance(v, str) else str(v)
+            for v in col.values
+        ]
     return _quoted(strings(shown))
 
 
@@ -298,17 +392,17 @@ def _header(names: Sequence[str]) -> bytes:
     return (",".join(cells) + "\n").encode()
 
 
-def _body(table: Table, float_format: str | None) -> memoryview:
+def _body(table: Table, float_format: str | None, seen: _Seen | None = None) -> memoryview:
     """The rows' text: every cell formatted, joined per row by Arrow, then its value buffer as is."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if not len(table):
         return memoryview(b"")
-    cells = [_cells(c, float_format).cast(pa.large_string()) for c in table.columns.values()]
+    cells = [_cells(c, float_format, seen, name).cast(pa.large_string()) for name, c in table.columns.items()]
     empty, comma, newline = text(""), text(","), text("\n")
+    cells[-1] = pc.binary_join_element_wise(cells[-1], empty, newline)  # (the last cells, not the lines)
     lines = pc.binary_join_element_wise(*cells, comma) if len(cells) > 1 else cells[0]
-    lines = pc.binary_join_element_wise(lines, empty, newline)
     if isinstance(lines, pa.ChunkedArray):
         lines = lines.combine_chunks()
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset : lines.offset + len(lines) + 1]
@@ -331,9 +425,10 @@ def write_csv(
 
 def _write(out: BinaryIO, tables: Sequence[Table], float_format: str | None) -> None:
     out.write(_header(list(tables[0].columns)))
+    seen: dict[int, _Seen] = {}  # by first row: the next table's chunk there may have the same times
     for table in tables:  # a chunk at a time: the text of a chunk, not of the whole file, in memory
         for lo in range(0, len(table), CHUNK_ROWS):
-            out.write(_body(table.slice(lo, lo + CHUNK_ROWS), float_format))
+            out.write(_body(table.slice(lo, lo + CHUNK_ROWS), float_format, seen.setdefault(lo, {})))
 
 
 def csv_text(table: Table, *, float_format: str | None = FLOAT_FORMAT) -> str:

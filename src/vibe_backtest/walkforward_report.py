@@ -15,10 +15,9 @@ from vibe_backtest.report import (
     _figure,
     _new_figure,
     _note,
-    _page,
     _pairs,
     _table,
-    _write,
+    _write_page,
     format_value,
 )
 
@@ -120,4 +119,4 @@ def write_walkforward_report(wf: WalkForward, path: Path) -> Path:
         '<h2 id="windows">Windows and the parameters they chose</h2>',
         f'<div class="wide">{_table(shown, "walkforward-table")}</div>',
     ]
-    return _write(path, _page(f"vibe walk-forward: {metric}", body))
+    return _write_page(path, f"vibe walk-forward: {metric}", body)

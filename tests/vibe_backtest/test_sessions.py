@@ -66,3 +66,11 @@ def test_cache_root_follows_the_environment(monkeypatch, tmp_path):
     assert mod.cache_root() == tmp_path / "xdg" / "vibe"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert mod.cache_root().parts[-2:] == (".cache", "vibe")
+
+
+def test_the_file_is_keyed_by_the_installed_exchange_calendars_version(tmp_path):
+    from importlib.metadata import version
+
+    nyse_calendar(tmp_path, today=TODAY)
+    (kept,) = (tmp_path / "sessions").glob("xnys-*.json")
+    assert kept.name == f"xnys-{version('exchange-calendars')}-{TODAY.isoformat()}.json"

@@ -194,3 +194,50 @@ def test_a_nested_bad_field_is_named_with_its_path() -> None:
 def test_a_bad_config_key_is_named(data: dict[str, Any], key: str) -> None:
     with pytest.raises(ConfigError, match=key):
         config_from_dict(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# The converter is built on first use (a backtest that never serializes does not pay for it)
+
+
+def test_importing_the_core_builds_no_converter_and_first_use_builds_one() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, vibe_core, vibe_core.codec as c\n"
+        "print(c._built is None, 'cattrs.strategies' in sys.modules)\n"
+        "from vibe_core.events import Clock\n"
+        "print(c.event_to_dict(Clock(ts=5)), c._built is c.converter is c.get_converter())\n"
+    )
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": src},
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["True False", "{'ts': 5, 'ts_recv': None, 'type': 'Clock'} True"]
+
+
+def test_threads_asking_at_once_share_one_converter(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    monkeypatch.setattr(codec, "_built", None)  # as after import, in this process
+    got: list[cattrs.Converter] = []
+    start = threading.Barrier(8)
+
+    def ask() -> None:
+        start.wait()
+        got.append(codec.get_converter())
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 8 and all(c is got[0] for c in got)
+    assert codec.structure(codec.unstructure(Clock(ts=7)), Clock) == Clock(ts=7)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        codec.nothing  # noqa: B018
