@@ -52,12 +52,18 @@ class Grid:
             return None
         if any(bool((np.diff(s.ts) <= 0).any()) for s in items):
             return None
-        ts = np.unique(np.concatenate([s.ts for s in items]))
+        first = items[0].ts
+        if all(np.array_equal(s.ts, first) for s in items[1:]):  # (the common case: one clock)
+            ts = np.array(first)
+            places = [np.arange(len(first))] * len(items)
+        else:
+            ts, inverse = np.unique(np.concatenate([s.ts for s in items]), return_inverse=True)
+            places = np.split(inverse.ravel(), np.cumsum([len(s) for s in items])[:-1])
         rows, width = len(ts), len(items)
         present = np.zeros((rows, width), dtype=bool)
         columns = tuple(np.full((rows, width), np.nan) for _ in range(5))
         for k, series in enumerate(items):
-            at = np.searchsorted(ts, series.ts)
+            at = places[k]
             present[at, k] = True
             for column, values in zip(
                 columns, (series.open, series.high, series.low, series.close, series.volume), strict=True
