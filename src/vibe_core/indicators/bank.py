@@ -15,11 +15,9 @@ purged in batches but never below :func:`~vibe_core.indicators.specs.min_history
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
-from talipp.indicators import ATR, EMA, RSI, SMA, VWAP
-from talipp.indicators.Indicator import Indicator
 
 from vibe_core.codec import structure, unstructure
 from vibe_core.events import Bar
@@ -28,6 +26,9 @@ from vibe_core.indicators.rows import Row
 from vibe_core.indicators.snapshot import dump_indicator, load_indicator
 from vibe_core.indicators.specs import IndicatorSpec, min_history
 from vibe_core.types import Timeframe
+
+if TYPE_CHECKING:  # (talipp is imported by _build: a run with no indicator never pays for it)
+    from talipp.indicators.Indicator import Indicator
 
 __all__ = ["IndicatorBank", "Row", "DEFAULT_WINDOW", "purge_batch"]
 
@@ -43,7 +44,7 @@ _VOLUME: Final = 1
 _BAR: Final = 2
 
 #: (indicator, its batch ``add``, source, keep, cap): past ``cap`` inputs, purge down to ``keep``.
-_Route = tuple[Indicator, Callable[[Any], None], int, int, int]
+_Route = tuple["Indicator", Callable[[Any], None], int, int, int]
 
 
 def purge_batch(keep: int) -> int:
@@ -65,6 +66,8 @@ def _row(bar: Bar) -> Row:
 
 
 def _build(spec: IndicatorSpec) -> Indicator:
+    from talipp.indicators import ATR, EMA, RSI, SMA, VWAP
+
     period = spec.period
     match spec.kind:
         case "ema":

@@ -22,10 +22,11 @@ purge, snapshot and reads work on it as before.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from talipp.indicators import ATR, EMA, SMA
-from talipp.indicators.Indicator import Indicator
+if TYPE_CHECKING:  # (talipp is imported with the first indicator built: a run with none never pays for it)
+    from talipp.indicators import ATR, EMA, SMA
+    from talipp.indicators.Indicator import Indicator
 
 __all__ = ["batch_adder"]
 
@@ -76,12 +77,11 @@ def _atr(ind: ATR, bars: list[Any]) -> None:
         close2 = b.close
 
 
-_FAST: dict[type, Callable[[Any, list[Any]], None]] = {SMA: _sma, EMA: _ema, ATR: _atr}
-
-
 def batch_adder(indicator: Indicator) -> Adder:
     """A function adding a list of inputs to ``indicator``, equal in effect to ``indicator.add``."""
-    fast = _FAST.get(type(indicator))
+    from talipp.indicators import ATR, EMA, SMA
+
+    fast: Callable[[Any, list[Any]], None] | None = {SMA: _sma, EMA: _ema, ATR: _atr}.get(type(indicator))
     if (
         fast is None
         or indicator.input_modifier is not None

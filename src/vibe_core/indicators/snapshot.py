@@ -17,18 +17,18 @@ as ``ind`` (floats survive ``json.dumps``/``loads`` unchanged; an ``OHLCV`` or `
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
-
-from talipp.indicators.Indicator import Indicator
-from talipp.ohlcv import OHLCV
+from typing import TYPE_CHECKING, Any
 
 from vibe_core.events import Bar
 from vibe_core.indicators.rows import Row
 
+if TYPE_CHECKING:  # (talipp is imported with the first indicator built: see the functions below)
+    from talipp.indicators.Indicator import Indicator
+
 __all__ = ["dump_indicator", "load_indicator"]
 
 
-def _encode(value: Any) -> Any:
+def _encode(value: Any, OHLCV: type[Any]) -> Any:  # (OHLCV: talipp's class, imported by the caller)
     if isinstance(value, (Bar, Row)):  # the bank feeds ATR and VWAP closed bars as they are
         return [value.open, value.high, value.low, value.close, value.volume]
     if isinstance(value, OHLCV):
@@ -38,7 +38,7 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _decode(value: Any) -> Any:
+def _decode(value: Any, OHLCV: type[Any]) -> Any:
     if isinstance(value, list):
         if len(value) != 5:
             raise ValueError(f"an OHLCV input is a list of 5 numbers, got {value!r}")
@@ -47,15 +47,21 @@ def _decode(value: Any) -> Any:
 
 
 def _encode_all(values: Iterable[Any]) -> list[Any]:
-    return [_encode(v) for v in values]
+    from talipp.ohlcv import OHLCV
+
+    return [_encode(v, OHLCV) for v in values]
 
 
 def _decode_all(values: Iterable[Any]) -> list[Any]:
-    return [_decode(v) for v in values]
+    from talipp.ohlcv import OHLCV
+
+    return [_decode(v, OHLCV) for v in values]
 
 
 def dump_indicator(indicator: Indicator) -> dict[str, Any]:
     """The indicator's lists (and its sub-indicators', recursively) as JSON-safe data."""
+    from talipp.indicators.Indicator import Indicator
+
     if indicator.output_listeners or indicator.input_sampler is not None:
         raise ValueError("indicators with output listeners or input sampling are not snapshotted")
     return {
@@ -75,6 +81,8 @@ def load_indicator(indicator: Indicator, data: dict[str, Any]) -> None:
     Managed lists are refilled in place: the indicator reads them through attributes (``self.tr``)
     that must stay the very objects listed in ``managed_sequences``.
     """
+    from talipp.indicators.Indicator import Indicator
+
     managed, subs = data["managed"], data["sub"]
     if len(managed) != len(indicator.managed_sequences) or len(subs) != len(indicator.sub_indicators):
         raise ValueError(f"snapshot does not fit {type(indicator).__name__}: wrong number of internal series")
