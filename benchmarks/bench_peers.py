@@ -466,8 +466,20 @@ def main(argv: list[str] | None = None) -> int:
             if args.base:
                 base = export(resolve(args.base), Path(tmp) / "base") / "src"
                 engines = [x for e in engines for x in ((e, f"{e}@base") if e in VIBE_ENGINES else (e,))]
+        for tree in (src, base):
+            if tree is not None:
+                compile_tree(tree)
         bench = Bench(kit, work, src, args.backtrader_feed, base)
         return measure(args, bench, engines, sizes, rounds)
+
+
+def compile_tree(src: Path) -> None:
+    """Byte-compile a vibe tree once, as an installed package is: the peers' packages come with
+    bytecode, and a source tree run with ``PYTHONDONTWRITEBYTECODE`` set (this machine sets it)
+    would compile vibe's modules again in every run (55-70 ms of CPU)."""
+    import compileall
+
+    compileall.compile_dir(str(src), quiet=1)
 
 
 def measure(args: argparse.Namespace, bench: Bench, engines: list[str], sizes: list[int], rounds: int) -> int:

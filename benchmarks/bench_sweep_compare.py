@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from bench_compare import export, resolve
-from bench_peers import VIBE_MAIN, Skip, default_work, find_kit, load_text, prepare
+from bench_peers import VIBE_MAIN, Skip, compile_tree, default_work, find_kit, load_text, prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 GRID = (  # bench_sweep.GRID
@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.rounds} rounds; load average {load_text()}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="vibe-bench-") as tmp:
         trees = {name: export(rev, Path(tmp) / name) for name, rev in revs.items()}
+        for tree in trees.values():
+            compile_tree(tree / "src")
         for r in range(args.rounds):
             for w in workers:
                 order = list(sides) if r % 2 == 0 else list(reversed(sides))
