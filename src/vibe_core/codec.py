@@ -1,8 +1,8 @@
 """The one cattrs converter of the project: value types <-> JSON-safe dicts.
 
-State: the module's one converter, built and configured on first use (:func:`get_converter`):
-configuring the two tagged unions costs ~16 ms, which a backtest that never saves its state or
-sends an event over the wire would pay at import for nothing.
+State: none of its own: the one converter is :mod:`vibe_core.converter`'s, imported on first use
+(:func:`get_converter`): configuring the two tagged unions costs ~16 ms, which a backtest that
+never saves its state or sends an event over the wire would pay at import for nothing.
 Consumes: value types (events, actions, models) or their JSON-safe dicts.
 Emits: JSON-safe dicts tagged with ``"type"`` for the unions; value types, built through their
 checked constructors (a bad field raises, naming it).
@@ -17,7 +17,6 @@ happens only at the edges (store, API, files); the core passes objects.
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
 from vibe_core.actions import Action
@@ -38,24 +37,12 @@ __all__ = [
     "action_to_dict",
 ]
 
-_built: cattrs.Converter | None = None
-_lock = threading.Lock()
-
 
 def get_converter() -> cattrs.Converter:
     """The converter (also ``vibe_core.codec.converter``), configured the first time it is asked for."""
-    global _built
-    if _built is None:
-        with _lock:
-            if _built is None:
-                import cattrs
-                from cattrs.strategies import configure_tagged_union
+    from vibe_core.converter import converter  # (its import builds it, once: see that module)
 
-                made = cattrs.Converter(forbid_extra_keys=True)
-                configure_tagged_union(Event, made, tag_name="type")
-                configure_tagged_union(Action, made, tag_name="type")
-                _built = made
-    return _built
+    return converter
 
 
 def __getattr__(name: str) -> Any:
