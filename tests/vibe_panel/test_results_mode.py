@@ -78,7 +78,9 @@ def test_pnl_cells_are_green_above_zero_and_red_below(page: Any, results_url: st
     shown = trades["pnl"].head(15)  # the first page, newest first
     assert (shown > 0).any() and (shown < 0).any(), "the sample's first page should hold gains and losses"
     page.goto(results_url)
-    expect(page.locator(".vibe-trades .tabulator-row")).to_have_count(len(shown), timeout=30_000)
+    # everything drawn (the charts come after the tables), so the page is idle when it closes
+    expect(page.locator(".vibe-updated")).to_contain_text("updated", timeout=30_000)
+    expect(page.locator(".vibe-trades .tabulator-row")).to_have_count(len(shown))
     plain = _cells(page, "symbol")[0][1]
     cells = _cells(page, "pnl")
     assert [text for text, _, _ in cells] == [f"{p:,.2f}" for p in shown]
