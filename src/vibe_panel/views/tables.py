@@ -2,10 +2,11 @@
 
 Each is a read-only ``pn.widgets.Tabulator`` whose ``value`` is replaced by a frame from
 :mod:`vibe_panel.frames`. Colours come from cell formatters (HTML templates run by the browser for
-each cell), never from a pandas Styler: with Styler rules Panel sends the cells' styles after every
-update and its Tabulator view then redraws the table, even when the dynamic Tabs have taken it out
-of the page, where Tabulator 6.4 throws ("reading 'offsetWidth'"). Without rules the table has
-no cell styles and the view never redraws for them.
+each cell), never from a pandas Styler. With Styler rules Panel sends the cells' styles after every
+update and its Tabulator view, having applied styles, redraws the table for each, even when the
+dynamic Tabs have taken it out of the page, where Tabulator 6.4 throws ("reading 'offsetWidth'").
+Without rules Panel's ``cell_styles`` stay empty (still re-sent with each update, with a new id),
+the view never applies a style, so it never redraws for them (Panel 1.9's ``tabulator.ts``).
 """
 
 from __future__ import annotations
