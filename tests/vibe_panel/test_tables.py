@@ -1,5 +1,6 @@
-"""The dashboard's tables colour cells with formatters, never with Styler rules (no browser here;
-``test_results_mode`` checks the colours in chromium).
+"""The dashboard's tables colour cells with formatters, never with Styler rules; what the formatters
+show is checked in headless chromium on a page of these tables alone (and over a backtest in
+``test_results_mode``).
 
 Styler rules make Panel send the cells' styles with every update, and its Tabulator view then
 redraws the table even when the dynamic Tabs have taken it out of the page, which throws in the
@@ -8,13 +9,20 @@ browser. So a table must carry no style rules and its model no cell styles, befo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import socket
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import panel as pn
 import pytest
 from bokeh.document import Document
 from bokeh.models.widgets.tables import HTMLTemplateFormatter
+from playwright.sync_api import expect
 
 from vibe_panel import frames
+from vibe_panel.server import free_port
 from vibe_panel.views import tables
 from vibe_panel.views.tables import DataTable
 
@@ -78,3 +86,71 @@ def test_coloured_columns_have_the_colour_templates(kind: str):
         template = formatters[column]
         assert isinstance(template, HTMLTemplateFormatter), column
         assert tables.GAIN in template.template and tables.LOSS in template.template
+
+
+#: P&L values, what the cell shows and its colour: grouped, to the cent, "-" for none, -0 is 0
+SHOWN = (
+    (1234.5, "1,234.50", tables.GAIN),
+    (-3.25, "-3.25", tables.LOSS),
+    (0.001, "0.00", None),
+    (-0.001, "0.00", None),
+    (None, "-", None),
+)
+VERDICTS = (("accepted", tables.GAIN), ("vetoed", tables.LOSS))
+
+
+def _page() -> pn.Column:
+    trades, signals = tables.trades_table(), tables.signals_table()
+    trades.update(frames.trades_frame([{**TRADE, "pnl": pnl} for pnl, _, _ in SHOWN]))
+    signals.update(frames.signals_frame([{**SIGNAL, "verdict": v} for v, _ in VERDICTS]))
+    return pn.Column(trades.panel, signals.panel)
+
+
+@pytest.fixture(scope="module")
+def tables_url() -> Iterator[str]:
+    port = free_port()
+    server = pn.serve(
+        {"/": _page}, address="127.0.0.1", port=port, threaded=True, start=True, show=False,
+        websocket_origin=[f"127.0.0.1:{port}"],
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.stop()
+        server.join(timeout=10)
+
+
+def _rgb(hex_colour: str) -> str:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
+def _cells(page: Any, table: str, field: str) -> list[tuple[str, str, str]]:
+    """Text, computed colour and weight of a column's cells (the locator pierces Bokeh's shadow roots)."""
+    cells = page.locator(f".vibe-{table} .tabulator-row [tabulator-field='{field}']")
+    return [
+        tuple(c)
+        for c in cells.evaluate_all(
+            """cells => cells.map(cell => {
+                const style = getComputedStyle(cell.firstElementChild || cell)
+                return [cell.textContent.trim(), style.color, style.fontWeight]
+            })"""
+        )
+    ]
+
+
+def test_the_formatters_show_money_and_colour_it_by_sign(page: Any, tables_url: str):
+    page.goto(tables_url)
+    expect(page.locator(".vibe-trades .tabulator-row")).to_have_count(len(SHOWN), timeout=30_000)
+    expect(page.locator(".vibe-signals .tabulator-row")).to_have_count(len(VERDICTS))
+    plain = _cells(page, "trades", "symbol")[0][1]
+    shown = [(text, colour, weight) for text, colour, weight in _cells(page, "trades", "pnl")]
+    expected = [(text, _rgb(c) if c else plain, "700" if c else "400") for _, text, c in SHOWN]
+    assert shown == expected
+    assert [(t, c) for t, c, _ in _cells(page, "signals", "verdict")] == [(v, _rgb(c)) for v, c in VERDICTS]
+    assert page.console.errors == []
