@@ -52,28 +52,14 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
-def _detached_tabulator_redraw(error: Any) -> bool:
-    """The one known third-party race: Panel's Tabulator view answers a ``cell_styles`` patch (a
-    table update sent just before a tab switch) with ``tabulator.redraw``, after dynamic Tabs have
-    taken the table out of the page; Tabulator 6.4's ``elVisible`` then reads a null element. The
-    table is fetched again when its tab is shown (``vibe_panel.app``), so nothing is lost."""
-    stack = str(error.stack or "")
-    return "reading 'offsetWidth'" in str(error) and "tabulator" in stack and ".redraw" in stack
-
-
 class Console:
-    """What the page said: console errors, uncaught page errors and failed requests
-    (``races``: the known Tabulator one, kept apart so that any other error still fails a test)."""
+    """What the page said: console errors, uncaught page errors and failed requests."""
 
     def __init__(self, page: Any) -> None:
         self.errors: list[str] = []
-        self.races: list[str] = []
         page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
-        page.on("pageerror", self._page_error)
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
         page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url} {r.failure}"))
-
-    def _page_error(self, error: Any) -> None:
-        (self.races if _detached_tabulator_redraw(error) else self.errors).append(f"page error: {error}")
 
 
 @pytest.fixture

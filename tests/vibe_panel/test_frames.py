@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from vibe_panel import frames
 from vibe_panel.cli import main as panel_main
-from vibe_panel.views.tables import pnl_colour
 
 
 def test_times_are_new_york_wall_time():
@@ -41,11 +40,6 @@ def test_drawdown_is_the_fall_from_the_running_peak():
     rows = [{"time": f"2024-07-26T14:{m:02d}:00Z", "equity": e, "cash": 0, "drawdown": 0}
             for m, e in ((0, 100.0), (5, 110.0), (10, 99.0), (15, 120.0))]  # fmt: skip
     assert frames.equity_frame(rows)["drawdown"].round(3).tolist() == [0.0, 0.0, -0.1, 0.0]
-
-
-def test_pnl_colouring():
-    assert "1e8449" in pnl_colour(3.0) and "c0392b" in pnl_colour(-0.01)
-    assert pnl_colour(0.0) == pnl_colour(None) == pnl_colour(float("nan")) == ""
 
 
 def test_cli_refuses_bad_input_naming_it(tmp_path, capsys):
