@@ -304,7 +304,9 @@ def run_market(
         r += 1
         if r < rows and ok[r] and r >= next_ask:
             found = quiet(state, symbols)
-            if found is not None:
+            if isinstance(found, int):  # (no bar can be skipped before the instant it names)
+                next_ask = bisect.bisect_left(ts_list, found, r - 1) + 1
+            elif found is not None:
                 hi = min(r - 1 + _WINDOW, bisect.bisect_left(ts_list, found.deadline, r - 1))
                 first, loud = found.extent(look, r - 1, hi)
                 skipped = first - 1

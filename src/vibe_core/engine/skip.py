@@ -166,10 +166,12 @@ class Quiet:
         return equity
 
 
-def quiet(state: EngineState, symbols: Sequence[str]) -> Quiet | None:
+def quiet(state: EngineState, symbols: Sequence[str]) -> Quiet | int | None:
     """What could wake the engine after a bar-mode step (its bars deferred); ``None`` when no bar
     can be skipped now (no session open, an external broker, a strategy that states no
-    triggers, bars forming from prints, an outage being judged, ...)."""
+    triggers, bars forming from prints, an outage being judged, ...); an ``int`` when none can
+    be skipped until the deferred bars open at or after that instant (a strategy's band starts
+    later: ORB's, once its range is complete)."""
     venue = state.venue
     deferred = state.deferred
     if venue is None or not deferred or state.session_closed or state.session_index < 0:
@@ -192,7 +194,9 @@ def quiet(state: EngineState, symbols: Sequence[str]) -> Quiet | None:
         if triggers is None:
             return None
         lo, hi, since, end = triggers
-        if first_end <= since or first_end >= end:  # (the deferred bars' close is not covered)
+        if first_end <= since:  # (the band starts after the deferred bars' close)
+            return since - _STEP + 1
+        if first_end >= end:  # (... or ends before it)
             return None
         close_low.append(lo)
         close_high.append(hi)
@@ -211,12 +215,11 @@ def quiet(state: EngineState, symbols: Sequence[str]) -> Quiet | None:
                 expires = int(band[2])
     portfolio, risk = state.portfolio, state.risk
     floor = None if risk.halted else risk.halt_equity
-    column = {symbol: i for i, symbol in enumerate(symbols)}
     positions = []
     for symbol, position in portfolio.positions.items():
-        if symbol not in column:
+        if symbol not in symbols:
             return None  # (its mark would not move with these columns)
-        positions.append((column[symbol], position.qty))
+        positions.append((symbols.index(symbol), position.qty))
     return Quiet(
         wake=state.wake,
         low=low,
