@@ -195,7 +195,7 @@ def quiet(state: EngineState, symbols: Sequence[str]) -> Quiet | int | None:
             return None
         lo, hi, since, end = triggers
         if first_end <= since:  # (the band starts after the deferred bars' close)
-            return since - _STEP + 1
+            return int(since) - _STEP + 1
         if first_end >= end:  # (... or ends before it)
             return None
         close_low.append(lo)
