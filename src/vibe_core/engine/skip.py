@@ -104,8 +104,10 @@ class Quiet:
 
     @property
     def deadline(self) -> int:
-        """Instants opening at or after this are stepped, whatever their bars."""
-        return min(self.wake, self.expires - _CLOSE_POINT, self.until - _STEP)
+        """Instants opening at or after this are stepped, whatever their bars. (The strategy's
+        band holds for bars ending before ``until``: the bars skipped before that instant close
+        earlier, and the last, left deferred, closes at its step.)"""
+        return min(self.wake, self.expires - _CLOSE_POINT, self.until)
 
     @property
     def thresholds(self) -> F64:
