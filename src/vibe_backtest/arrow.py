@@ -2,8 +2,13 @@
 (pyarrow checks whether a value is a pandas object), which costs a quarter of a second a run.
 
 These helpers move primitive columns through their buffers instead (no copy where the layouts
-agree) and build string arrays from their bytes; every pyarrow.compute call of the CLI's path is
+agree) and build string arrays from their bytes; every Arrow kernel the CLI's path calls is
 given Arrow values made here, never a Python value pyarrow would have to convert.
+
+Arrow's kernels are called through :func:`kernel` and :func:`arrow_cast`, never ``pyarrow.compute``:
+importing that module costs ~25 ms a process (it builds a Python wrapper with a docstring for each
+of its ~300 kernels), and pyarrow's own methods (``Array.cast``, ``ChunkedArray.cast``,
+``fill_null``, ``take``) import it on their first call.
 """
 
 from __future__ import annotations
@@ -17,7 +22,23 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["from_numpy", "strings", "text", "to_numpy", "to_bools", "release_memory"]
+__all__ = ["kernel", "arrow_cast", "from_numpy", "strings", "text", "to_numpy", "to_bools", "release_memory"]
+
+
+def kernel(name: str, *args: Any, options: Any = None) -> Any:
+    """Arrow's compute function ``name`` on ``args`` with ``options`` (a ``pyarrow._compute``
+    options object; ``None``: the function's defaults), what ``pyarrow.compute.<name>`` calls,
+    without importing ``pyarrow.compute`` (~25 ms: a documented wrapper for each of its kernels)."""
+    from pyarrow._compute import call_function
+
+    return call_function(name, list(args), options)
+
+
+def arrow_cast(values: Any, kind: pa.DataType) -> Any:
+    """``values.cast(kind)`` (a safe cast: overflow and truncation raise) without pyarrow.compute."""
+    from pyarrow._compute import CastOptions
+
+    return kernel("cast", values, options=CastOptions.safe(kind))
 
 
 def from_numpy(values: npt.NDArray[Any], kind: pa.DataType | None = None) -> pa.Array:
@@ -27,7 +48,8 @@ def from_numpy(values: npt.NDArray[Any], kind: pa.DataType | None = None) -> pa.
     arr = np.ascontiguousarray(values)
     if arr.dtype == np.bool_:
         flags = pa.Array.from_buffers(pa.int8(), len(arr), [None, pa.py_buffer(arr.view(np.int8))])
-        return flags.cast(pa.bool_())
+        result: pa.Array = arrow_cast(flags, pa.bool_())
+        return result
     if kind is None:
         kind = pa.from_numpy_dtype(arr.dtype)
     return pa.Array.from_buffers(kind, len(arr), [None, pa.py_buffer(arr)])
@@ -71,8 +93,11 @@ def to_bools(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
     """A boolean Arrow array (nulls count as false) as a numpy bool array."""
     import pyarrow as pa
 
-    flags = values.fill_null(from_numpy(np.zeros(1, dtype=bool))[0]) if values.null_count else values
-    return to_numpy(flags.cast(pa.int8()), np.int8).astype(bool)
+    # values.fill_null(false): pyarrow.compute.fill_null calls "coalesce" (the types are the same)
+    flags = (
+        kernel("coalesce", values, from_numpy(np.zeros(1, dtype=bool))[0]) if values.null_count else values
+    )
+    return to_numpy(arrow_cast(flags, pa.int8()), np.int8).astype(bool)
 
 
 def release_memory() -> None:

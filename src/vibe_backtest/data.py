@@ -28,7 +28,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from vibe_backtest.arrow import from_numpy, release_memory, to_numpy
+from vibe_backtest.arrow import arrow_cast, from_numpy, kernel, release_memory, to_numpy
 from vibe_core.calendar import NEW_YORK, SessionTable
 from vibe_core.events import Bar
 from vibe_core.types import NS_PER_SECOND, Timeframe
@@ -295,15 +295,14 @@ _last: dict[str, tuple[Any, ...]] = {}
 
 def _local_days(ts: I64, tz: str) -> I64:
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     ts = np.asarray(ts, dtype=np.int64)
     seen = _last.get("days")
     if seen is not None and seen[1] == tz and np.array_equal(seen[0], ts):
         days: I64 = seen[2]
         return days
-    local = pc.local_timestamp(from_numpy(ts, pa.timestamp("ns", tz=tz)))
-    days = to_numpy(local.cast(pa.int64()), np.int64) // _NS_PER_DAY
+    local = kernel("local_timestamp", from_numpy(ts, pa.timestamp("ns", tz=tz)))
+    days = to_numpy(arrow_cast(local, pa.int64()), np.int64) // _NS_PER_DAY
     days.setflags(write=False)
     _last["days"] = (ts, tz, days)
     return days
@@ -567,28 +566,29 @@ _EPOCH_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": NS_PER_SECOND}
 def _arrow_times(column: pa.ChunkedArray, tz: str) -> I64 | None:
     """A clean time column -> int64 ns UTC, or ``None`` for anything the pandas reader must judge."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+    from pyarrow._compute import AssumeTimezoneOptions, MatchSubstringOptions
 
     kind = column.type
     if column.null_count:
         return None
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        text = pc.utf8_trim_whitespace(column)
-        aware = pc.match_substring_regex(text, _OFFSET)
-        if pc.all(aware).as_py():
-            column = text.cast(pa.timestamp("ns", tz="UTC"))
-        elif not pc.any(aware).as_py():
-            column = text.cast(pa.timestamp("ns"))
+        text = kernel("utf8_trim_whitespace", column)
+        aware = kernel("match_substring_regex", text, options=MatchSubstringOptions(_OFFSET))
+        if kernel("all", aware).as_py():
+            column = arrow_cast(text, pa.timestamp("ns", tz="UTC"))
+        elif not kernel("any", aware).as_py():
+            column = arrow_cast(text, pa.timestamp("ns"))
         else:
             return None
         kind = column.type
     if pa.types.is_timestamp(kind):
-        stamps = column.cast(pa.timestamp("ns", tz=kind.tz))
+        stamps = arrow_cast(column, pa.timestamp("ns", tz=kind.tz))
         if kind.tz is None:  # wall-clock times in tz; a missing or doubled hour raises (pandas says where)
-            stamps = pc.assume_timezone(stamps, timezone=tz, ambiguous="raise", nonexistent="raise")
-        return np.array(to_numpy(stamps.cast(pa.int64()), np.int64))
+            zone = AssumeTimezoneOptions(tz, ambiguous="raise", nonexistent="raise")
+            stamps = kernel("assume_timezone", stamps, options=zone)
+        return np.array(to_numpy(arrow_cast(stamps, pa.int64()), np.int64))
     if pa.types.is_integer(kind):
-        values = np.array(to_numpy(column.cast(pa.int64()), np.int64))
+        values = np.array(to_numpy(arrow_cast(column, pa.int64()), np.int64))
         factor = _EPOCH_NS[_epoch_unit(values)]
         if len(values) and int(np.abs(values).max()) >= np.iinfo(np.int64).max // factor:
             return None
@@ -627,7 +627,7 @@ def _arrow_bars(table: pa.Table, where: _Where) -> tuple[I64, dict[str, F64], di
         kind = column.type
         if column.null_count or not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
             return None
-        values = np.array(to_numpy(column.cast(pa.float64()), np.float64))
+        values = np.array(to_numpy(arrow_cast(column, pa.float64()), np.float64))
         if not np.isfinite(values).all():
             return None
         cols[name] = values

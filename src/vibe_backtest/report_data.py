@@ -18,7 +18,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from vibe_backtest.arrow import from_numpy, to_numpy
+from vibe_backtest.arrow import arrow_cast, from_numpy, kernel, to_numpy
 from vibe_backtest.tables import Table
 from vibe_core.metrics import profit_factor
 
@@ -45,13 +45,12 @@ NUMBER = re.compile(r"(?<![\w@.])\d+(?:\.\d+)?(?![A-Za-wyz\d])")  # 0.5x, 123.45
 def local_ns(ns: Any, tz: str = NY) -> I64:
     """UTC ns -> naive wall-clock ns in ``tz`` (Arrow's zone database, vectorised)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     values = np.ascontiguousarray(ns, dtype=np.int64)
     if not len(values):
         return values
-    local = pc.local_timestamp(from_numpy(values, pa.timestamp("ns", tz=tz)))
-    return np.array(to_numpy(local.cast(pa.int64()), np.int64))
+    local = kernel("local_timestamp", from_numpy(values, pa.timestamp("ns", tz=tz)))
+    return np.array(to_numpy(arrow_cast(local, pa.int64()), np.int64))
 
 
 def labels(local: I64, unit: Literal["D", "m", "s"] = "m") -> list[str]:

@@ -18,7 +18,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from vibe_backtest.arrow import from_numpy, strings, text, to_bools, to_numpy
+from vibe_backtest.arrow import arrow_cast, from_numpy, kernel, strings, text, to_bools, to_numpy
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -208,28 +208,41 @@ def iso_times(ns: npt.NDArray[np.int64], tz: str = TZ) -> pa.Array:
     ``pandas.Timestamp.isoformat`` gives them: sub-second digits (6, or 9 for nanoseconds) only
     on the times that have them."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+    from pyarrow._compute import ReplaceSubstringOptions
 
     ns = np.asarray(ns, dtype=np.int64)
-    local = pc.local_timestamp(from_numpy(ns, pa.timestamp("ns", tz=tz)))
-    local_ns = to_numpy(local.cast(pa.int64()), np.int64)
+    local = kernel("local_timestamp", from_numpy(ns, pa.timestamp("ns", tz=tz)))
+    local_ns = to_numpy(arrow_cast(local, pa.int64()), np.int64)
     seconds = local_ns // 1_000_000_000
-    plain = from_numpy(seconds, pa.timestamp("s")).cast(pa.large_string())  # faster than strftime
-    stamps = pc.replace_substring(plain, " ", "T", max_replacements=1)
+    plain = arrow_cast(from_numpy(seconds, pa.timestamp("s")), pa.large_string())  # faster than strftime
+    stamps = kernel("replace_substring", plain, options=ReplaceSubstringOptions(" ", "T", max_replacements=1))
     offsets = (local_ns - ns) // 60_000_000_000
     uniq, code = np.unique(offsets, return_inverse=True)
-    labels = pc.take(
-        strings([_offset_label(int(m)) for m in uniq]), from_numpy(code.ravel().astype(np.int64))
-    )
+    labels = _take(strings([_offset_label(int(m)) for m in uniq]), from_numpy(code.ravel().astype(np.int64)))
     fraction = ns - (ns // 1_000_000_000) * 1_000_000_000
     odd = np.flatnonzero(fraction)
     if len(odd):
         digits = [f".{f // 1000:06d}" if f % 1000 == 0 else f".{f:09d}" for f in fraction[odd].tolist()]
         mask = np.zeros(len(ns), dtype=bool)
         mask[odd] = True
-        parts = pc.replace_with_mask(strings([""] * len(ns)), from_numpy(mask), strings(digits))
-        return pc.binary_join_element_wise(stamps, parts, labels, text(""))
-    return pc.binary_join_element_wise(stamps, labels, text(""))
+        parts = kernel("replace_with_mask", strings([""] * len(ns)), from_numpy(mask), strings(digits))
+        return _join(stamps, parts, labels, text(""))
+    return _join(stamps, labels, text(""))
+
+
+def _take(values: pa.Array, indices: pa.Array) -> pa.Array:
+    """``pyarrow.compute.take`` (bounds checked) without importing pyarrow.compute."""
+    from pyarrow._compute import TakeOptions
+
+    taken: pa.Array = kernel("take", values, indices, options=TakeOptions(boundscheck=True))
+    return taken
+
+
+def _join(*parts: Any) -> pa.Array:
+    """``pyarrow.compute.binary_join_element_wise`` (the last part: the separator; a null part
+    makes a null) without importing pyarrow.compute."""
+    joined: pa.Array = kernel("binary_join_element_wise", *parts)
+    return joined
 
 
 def _exact_decimals(x: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
@@ -249,8 +262,6 @@ def format_floats(values: Any, fmt: str | None = FLOAT_FORMAT) -> pa.Array:
     With ``%.10g``, whole numbers of cents below 1e8 in size (prices, cash) are written from
     integers (:func:`_cents_text`); the rest go through :func:`_plain_floats`.
     """
-    import pyarrow.compute as pc
-
     x = np.asarray(values, dtype=np.float64)
     if fmt != FLOAT_FORMAT or not len(x):
         return _plain_floats(x, fmt)
@@ -262,7 +273,8 @@ def format_floats(values: Any, fmt: str | None = FLOAT_FORMAT) -> pa.Array:
     if not cents.any():
         return _plain_floats(x, fmt)
     whole = _cents_text(np.where(cents, n, 0.0).astype(np.int64), np.signbit(x) & cents)
-    return pc.replace_with_mask(whole, from_numpy(~cents), _plain_floats(x[~cents], fmt))
+    replaced: pa.Array = kernel("replace_with_mask", whole, from_numpy(~cents), _plain_floats(x[~cents], fmt))
+    return replaced
 
 
 def _plain_floats(x: npt.NDArray[np.float64], fmt: str | None) -> pa.Array:
@@ -272,9 +284,9 @@ def _plain_floats(x: npt.NDArray[np.float64], fmt: str | None) -> pa.Array:
     The other values (float noise, huge or tiny numbers) are formatted by Python.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
+    from pyarrow._compute import MatchSubstringOptions, ReplaceSubstringOptions, TrimOptions
 
-    shortest = from_numpy(x).cast(pa.large_string())
+    shortest = arrow_cast(from_numpy(x), pa.large_string())
     size = np.abs(x)
     ok = np.isfinite(x) & ((x == 0) | ((size >= 1e-4) & (size < 1e10)))
     if fmt is None:
@@ -282,9 +294,10 @@ def _plain_floats(x: npt.NDArray[np.float64], fmt: str | None) -> pa.Array:
     elif fmt == FLOAT_FORMAT:
         exact = _exact_decimals(x)
         if (ok & ~exact).any():  # count the digits of the others
-            digits = pc.binary_length(pc.utf8_ltrim(pc.replace_substring(shortest, ".", ""), "-0"))
+            undotted = kernel("replace_substring", shortest, options=ReplaceSubstringOptions(".", ""))
+            digits = kernel("binary_length", kernel("utf8_ltrim", undotted, options=TrimOptions("-0")))
             short = to_numpy(digits, np.int64) <= 10
-            plain = ~to_bools(pc.match_substring(shortest, "e"))
+            plain = ~to_bools(kernel("match_substring", shortest, options=MatchSubstringOptions("e")))
             ok &= exact | (short & plain)
     else:
         ok &= False
@@ -296,7 +309,8 @@ def _plain_floats(x: npt.NDArray[np.float64], fmt: str | None) -> pa.Array:
     ]  # NaN is the only value not equal to itself
     mask = np.zeros(len(x), dtype=bool)
     mask[bad] = True
-    return pc.replace_with_mask(shortest, from_numpy(mask), strings(shown))
+    replaced: pa.Array = kernel("replace_with_mask", shortest, from_numpy(mask), strings(shown))
+    return replaced
 
 
 @functools.cache
@@ -315,37 +329,37 @@ def _cents_text(cents: npt.NDArray[np.int64], negative: npt.NDArray[np.bool_]) -
     and taken for every row.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if not negative.any():
         lo, hi = int(cents.min()), int(cents.max())
         if hi - lo < len(cents) // 2:
             labels = _cents_text(np.arange(lo, hi + 1, dtype=np.int64), np.zeros(hi - lo + 1, dtype=bool))
-            return pc.take(labels, from_numpy(cents - lo))
+            return _take(labels, from_numpy(cents - lo))
     size = np.abs(cents)
-    whole = from_numpy(size // 100).cast(pa.large_string())
-    decimals = pc.take(_cent_labels(), from_numpy(size % 100))
+    whole = arrow_cast(from_numpy(size // 100), pa.large_string())
+    decimals = _take(_cent_labels(), from_numpy(size % 100))
     if not negative.any():
-        return pc.binary_join_element_wise(whole, decimals, text(""))
-    sign = pc.take(strings(["", "-"]), from_numpy(negative.astype(np.int64)))
-    return pc.binary_join_element_wise(sign, whole, decimals, text(""))
+        return _join(whole, decimals, text(""))
+    sign = _take(strings(["", "-"]), from_numpy(negative.astype(np.int64)))
+    return _join(sign, whole, decimals, text(""))
 
 
 def _quoted(cells: pa.Array) -> pa.Array:
     import pyarrow as pa
-    import pyarrow.compute as pc
+    from pyarrow._compute import MatchSubstringOptions, ReplaceSubstringOptions
 
     if cells.type in (pa.string(), pa.large_string()):
         data = cells.buffers()[2]  # every cell's bytes (and maybe more): none structural, no quotes
         raw = b"" if data is None else data.to_pybytes()
         if b"," not in raw and b'"' not in raw and b"\n" not in raw:
             return cells
-    needs = pc.match_substring_regex(cells, _NEEDS_QUOTES)
-    if not pc.any(needs).as_py():
+    needs = kernel("match_substring_regex", cells, options=MatchSubstringOptions(_NEEDS_QUOTES))
+    if not kernel("any", needs).as_py():
         return cells
     quote = text('"')
-    quoted = pc.binary_join_element_wise(quote, pc.replace_substring(cells, '"', '""'), quote, text(""))
-    return pc.if_else(needs, quoted, cells)
+    doubled = kernel("replace_substring", cells, options=ReplaceSubstringOptions('"', '""'))
+    either: pa.Array = kernel("if_else", needs, _join(quote, doubled, quote, text("")), cells)
+    return either
 
 
 #: a time column's last text, by column name: (its times, zone, cells)
@@ -356,7 +370,6 @@ def _cells(col: Column, float_format: str | None, seen: _Seen | None = None, nam
     """A column's cells as text; ``seen``: the times formatted last, kept per column name, so the
     same times in the next table (bars.csv: every symbol at the same instants) are not formatted again."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if col.kind == "time":
         ns = np.asarray(col.values, dtype=np.int64)
@@ -370,12 +383,16 @@ def _cells(col: Column, float_format: str | None, seen: _Seen | None = None, nam
     if col.kind == "float":
         return format_floats(col.values, float_format)
     if col.kind == "int":
-        return from_numpy(np.asarray(col.values, dtype=np.int64)).cast(pa.large_string())
+        ints: pa.Array = arrow_cast(from_numpy(np.asarray(col.values, dtype=np.int64)), pa.large_string())
+        return ints
     if col.kind == "bool":
-        return pc.if_else(from_numpy(np.asarray(col.values, dtype=bool)), text("True"), text("False"))
+        flags: pa.Array = kernel(
+            "if_else", from_numpy(np.asarray(col.values, dtype=bool)), text("True"), text("False")
+        )
+        return flags
     if col.kind == "category":
         labels, codes = col.values
-        return pc.take(_quoted(strings(list(labels))), from_numpy(np.asarray(codes, dtype=np.int64)))
+        return _take(_quoted(strings(list(labels))), from_numpy(np.asarray(codes, dtype=np.int64)))
     types = set(map(type, col.values))
     if types <= {str, NoneType}:
         shown = list(col.values) if NoneType not in types else ["" if v is None else v for v in col.values]
@@ -395,14 +412,16 @@ def _header(names: Sequence[str]) -> bytes:
 def _body(table: Table, float_format: str | None, seen: _Seen | None = None) -> memoryview:
     """The rows' text: every cell formatted, joined per row by Arrow, then its value buffer as is."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if not len(table):
         return memoryview(b"")
-    cells = [_cells(c, float_format, seen, name).cast(pa.large_string()) for name, c in table.columns.items()]
+    cells = [
+        arrow_cast(_cells(c, float_format, seen, name), pa.large_string())
+        for name, c in table.columns.items()
+    ]
     empty, comma, newline = text(""), text(","), text("\n")
-    cells[-1] = pc.binary_join_element_wise(cells[-1], empty, newline)  # (the last cells, not the lines)
-    lines = pc.binary_join_element_wise(*cells, comma) if len(cells) > 1 else cells[0]
+    cells[-1] = _join(cells[-1], empty, newline)  # (the last cells, not the lines)
+    lines = _join(*cells, comma) if len(cells) > 1 else cells[0]
     if isinstance(lines, pa.ChunkedArray):
         lines = lines.combine_chunks()
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset : lines.offset + len(lines) + 1]

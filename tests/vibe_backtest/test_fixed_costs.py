@@ -1,7 +1,9 @@
 """The fixed costs of a ``vibe-backtest run``: what it imports, how it writes its files, how it exits.
 
-- a run over Parquet/CSV files imports neither pandas, nor plotly's Python package, nor yaml
-  (checked in a fresh interpreter: this process has them all);
+- a run over Parquet/CSV files, with its report or without, imports neither pandas, nor plotly's
+  Python package, nor yaml, nor ``pyarrow.compute`` (its kernels are called through
+  ``pyarrow._compute``; checked in a fresh interpreter: this process has them all), and those
+  kernel calls give what ``pyarrow.compute``'s functions give;
 - the CSV writer (Arrow string kernels) gives pandas' ``to_csv`` bytes for every kind of column,
   and a run's files read back (pandas, ``vibe-live serve-results``' reader) as the result's frames;
 - the pyarrow reader gives the same bars as the pandas reader for every layout it accepts;
@@ -26,6 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vibe_backtest.api import calendar, run_backtest
+from vibe_backtest.arrow import arrow_cast, from_numpy, kernel, strings, to_bools, to_numpy
 from vibe_backtest.data import bars_from_frame, load_file
 from vibe_backtest.results import BacktestResult
 from vibe_backtest.sample import write_sample
@@ -61,7 +64,7 @@ def market_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 # ---------------------------------------------------------------------------------------------
 # Imports
 
-HEAVY = ("pandas", "plotly", "yaml", "tqdm", "dask", "narwhals")
+HEAVY = ("pandas", "plotly", "yaml", "tqdm", "dask", "narwhals", "pyarrow.compute")
 RUN = f"""
 import sys
 from vibe_backtest.cli import main
@@ -72,7 +75,7 @@ print({{"code": code, "loaded": [m for m in {HEAVY!r} if m in sys.modules]}})
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 @pytest.mark.parametrize("report", [False, True])
-def test_a_run_over_files_imports_no_pandas_plotly_or_yaml(
+def test_a_run_over_files_imports_no_pandas_plotly_yaml_or_pyarrow_compute(
     market_dirs: dict[str, Path], tmp_path: Path, fmt: str, report: bool
 ) -> None:
     args = ["run", "--data", str(market_dirs[fmt]), "--out", str(tmp_path / "out"), "--quiet"]
@@ -90,6 +93,46 @@ def test_a_run_over_files_imports_no_pandas_plotly_or_yaml(
 def test_importing_the_package_loads_nothing_heavy() -> None:
     done = _child(f"import sys, vibe_backtest.cli; print([m for m in {HEAVY!r} if m in sys.modules])")
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_the_kernel_calls_are_pyarrow_computes() -> None:
+    import pyarrow.compute as pc
+    from pyarrow._compute import MatchSubstringOptions, ReplaceSubstringOptions, TrimOptions
+
+    words = strings(["a,b", '"q"', "-0.5", "", "x.y.z"])
+    assert kernel("replace_substring", words, options=ReplaceSubstringOptions(".", "")).equals(
+        pc.replace_substring(words, ".", "")
+    )
+    assert kernel("utf8_ltrim", words, options=TrimOptions("-0")).equals(pc.utf8_ltrim(words, "-0"))
+    needs = kernel("match_substring_regex", words, options=MatchSubstringOptions('[,"]'))
+    assert needs.equals(pc.match_substring_regex(words, '[,"]')) and needs.to_pylist()[:3] == [
+        True,
+        True,
+        False,
+    ]
+    plus = strings(["+"])[0]
+    assert kernel("binary_join_element_wise", words, words, plus).equals(
+        pc.binary_join_element_wise(words, words, plus)
+    )
+    assert kernel("any", needs).as_py() is True and kernel("all", needs).as_py() is False
+
+
+def test_cast_is_a_safe_cast_and_bools_take_nulls_as_false() -> None:
+    import pyarrow as pa
+
+    big = from_numpy(np.array([1, 2**40], dtype=np.int64))
+    with pytest.raises(pa.ArrowInvalid):  # Array.cast's default: overflow raises
+        arrow_cast(big, pa.int32())
+    with pytest.raises(pa.ArrowInvalid):  # and so does truncation
+        arrow_cast(from_numpy(np.array([1.5])), pa.int64())
+    assert to_numpy(
+        arrow_cast(from_numpy(np.array([3, -4], dtype=np.int32)), pa.int64()), np.int64
+    ).tolist() == [3, -4]
+    flags = from_numpy(np.array([True, False, True]))
+    assert flags.type == pa.bool_() and flags.to_pylist() == [True, False, True]
+    holed = pa.Array.from_buffers(pa.bool_(), 3, [pa.py_buffer(bytes([0b101])), pa.py_buffer(bytes([0b011]))])
+    assert holed.to_pylist() == [True, None, False]
+    assert to_bools(holed).tolist() == [True, False, False]
 
 
 # ---------------------------------------------------------------------------------------------
