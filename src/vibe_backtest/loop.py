@@ -316,7 +316,7 @@ def run_market(
                 next_ask = r + skipped + 1 + patience
                 if skipped:
                     catch_up(state, symbols, sources, *grid.rows(r - 1, r + skipped))
-                    values = found.equity(grid.columns[3][r : r + skipped])
+                    values = look.equity(found, r - 1, r + skipped)[1:]
                     equity.extend(grid.ts[r : r + skipped] + step_ns, values)
                     n += skipped * len(symbols)
                     r += skipped

@@ -68,6 +68,7 @@ class Lookahead:
         self._columns = (high, low, close, ok)
         self._block = -1
         self._levels: F64 = np.empty((0, 0))
+        self._equity: tuple[Quiet, int, int, F64] | None = None
 
     def levels(self, lo: int, hi: int) -> F64:
         """The levels of rows ``lo..hi-1`` (``hi - lo <= window``)."""
@@ -84,6 +85,16 @@ class Lookahead:
             self._block = block
         offset = self._block * self._BLOCK
         return self._levels[lo - offset : hi - offset]
+
+    def equity(self, quiet: Quiet, lo: int, hi: int) -> F64:
+        """``quiet.equity`` at the closes of rows ``lo..hi-1``. The last answer is kept: the
+        loop's equity samples of a skipped stretch are a part of what the halt check computed."""
+        kept = self._equity
+        if kept is not None and kept[0] is quiet and kept[1] == lo and kept[2] >= hi:
+            return kept[3][: hi - lo]
+        values = quiet.equity(self.close[lo:hi])
+        self._equity = (quiet, lo, hi, values)
+        return values
 
 
 @attrs.frozen
@@ -141,7 +152,7 @@ class Quiet:
         halt = rows  # (the first close at which equity reaches the floor, plus one)
         if self.floor is not None:
             if self.positions:
-                reached = self.equity(look.close[row:bound]) <= self.floor
+                reached = look.equity(self, row, bound) <= self.floor
                 if reached.any():
                     halt = int(reached.argmax()) + 1
             elif self.cash <= self.floor:
