@@ -304,7 +304,9 @@ def run_market(
         r += 1
         if r < rows and ok[r] and r >= next_ask:
             found = quiet(state, symbols)
-            if found is not None:
+            if isinstance(found, int):  # (no bar can be skipped before the instant it names)
+                next_ask = bisect.bisect_left(ts_list, found, r - 1) + 1
+            elif found is not None:
                 hi = min(r - 1 + _WINDOW, bisect.bisect_left(ts_list, found.deadline, r - 1))
                 first, loud = found.extent(look, r - 1, hi)
                 skipped = first - 1
@@ -314,7 +316,7 @@ def run_market(
                 next_ask = r + skipped + 1 + patience
                 if skipped:
                     catch_up(state, symbols, sources, *grid.rows(r - 1, r + skipped))
-                    values = found.equity(grid.columns[3][r : r + skipped])
+                    values = look.equity(found, r - 1, r + skipped)[1:]
                     equity.extend(grid.ts[r : r + skipped] + step_ns, values)
                     n += skipped * len(symbols)
                     r += skipped

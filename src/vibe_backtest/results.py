@@ -376,32 +376,38 @@ class BacktestResult:
             self.write_files(folder, report=report)
         return Path(out)
 
-    def write_files(self, out: Path | str, *, report: bool = True) -> Path:
-        """Write the result files into the existing folder ``out`` (not atomic: see :meth:`write`)."""
+    def write_files(self, out: Path | str, *, report: bool = True, bars_csv: bool = True) -> Path:
+        """Write the result files into the existing folder ``out`` (not atomic: see :meth:`write`).
+
+        ``bars_csv=False``: not bars.csv (the caller writes it: :func:`write_bars_csv`).
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
         out = Path(out)
+        (out / "summary.json").write_text(json.dumps(_json_safe(self.summary), indent=2) + "\n")
+        (out / "config.json").write_text(json.dumps(config_to_dict(self.config), indent=2) + "\n")
+        if not report:
+            self._write_tables(out, bars_csv)
+            return out
+        # the CSVs beside the report: their Arrow kernels run without the GIL, the report is Python
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            tables = pool.submit(self._write_tables, out, bars_csv)
+            self.report(out / "report.html")
+            tables.result()
+        return out
+
+    def _write_tables(self, out: Path, bars_csv: bool) -> None:
         for name in ("trades", "orders", "fills", "signals"):
             write_csv(out / f"{name}.csv", self.table(name))
         write_csv(out / "gaps.csv", self.table("gaps"), float_format=None)
         eq = self.table("equity")
         write_csv(out / "equity.csv", Table({k: eq[k] for k in ("time", "cash", "equity")}))
-        if self._bars:
-            write_csv(out / "bars.csv", self.bar_tables())
-            release_memory()  # the text of every bar, formatted a chunk at a time
-        (out / "summary.json").write_text(json.dumps(_json_safe(self.summary), indent=2) + "\n")
-        (out / "config.json").write_text(json.dumps(config_to_dict(self.config), indent=2) + "\n")
-        if report:
-            self.report(out / "report.html")
-        return out
+        if bars_csv:
+            write_bars_csv(out / "bars.csv", self._bars)
 
     def bar_tables(self) -> list[Table]:
         """The input bars as ``time``, ``symbol``, OHLCV tables, one a symbol (the rows of bars.csv)."""
-        parts = [_bar_table(symbol, bars) for symbol, bars in self._bars.items()]
-        if any(p["volume"].kind == "float" for p in parts):  # one column in a file: float if any is
-            parts = [
-                p.with_column("volume", Column("float", np.asarray(p.values("volume"), dtype=np.float64)))
-                for p in parts
-            ]
-        return parts
+        return bar_tables(self._bars)
 
     def bars_frame(self) -> pd.DataFrame:
         """The input bars as one frame (``time``, ``symbol``, OHLCV), symbol by symbol in time order.
@@ -420,6 +426,24 @@ class BacktestResult:
         from vibe_backtest.report import write_report
 
         return write_report(self, Path(path))
+
+
+def bar_tables(market: Mapping[str, pd.DataFrame | BarSeries]) -> list[Table]:
+    """The bars of ``market`` as ``time``, ``symbol``, OHLCV tables, one a symbol (bars.csv's rows)."""
+    parts = [_bar_table(symbol, bars) for symbol, bars in market.items()]
+    if any(p["volume"].kind == "float" for p in parts):  # one column in a file: float if any is
+        parts = [
+            p.with_column("volume", Column("float", np.asarray(p.values("volume"), dtype=np.float64)))
+            for p in parts
+        ]
+    return parts
+
+
+def write_bars_csv(path: Path, market: Mapping[str, pd.DataFrame | BarSeries]) -> None:
+    """bars.csv: the bars a run read (nothing when there are none)."""
+    if market:
+        write_csv(path, bar_tables(market))
+        release_memory()  # the text of every bar, formatted a chunk at a time
 
 
 def _bar_table(symbol: str, bars: pd.DataFrame | BarSeries) -> Table:

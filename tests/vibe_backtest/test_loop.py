@@ -181,3 +181,29 @@ def test_no_bars_give_an_empty_result(table: SessionTable) -> None:
     assert result.bars_processed == 0
     assert len(result.equity_ts) == 0 and len(result.daily_ts) == 0
     assert result.recorder.trades == []
+
+
+def test_no_bar_is_skipped_before_the_range_is_set_and_the_loop_asks_again_only_then(
+    market: dict[str, BarSeries], table: SessionTable
+) -> None:
+    """While ORB builds its range, ``quiet`` names the instant from which skipping can start (the
+    deferred bars then close after the range's end), and from then on it answers."""
+    from vibe_core.engine import new_state, step
+    from vibe_core.engine.skip import Quiet, quiet
+    from vibe_core.events import BarSlice
+
+    config = lively()
+    state = new_state(config, table)
+    bars = sorted(iter_bars(market), key=lambda b: (b.ts, SYMBOLS.index(b.symbol)))
+    day = table.session_at(bars[0].ts)
+    assert day is not None
+    range_end = day.open + config.strategy.opening_range_minutes * 60 * 10**9  # type: ignore[attr-defined]
+    answers = []
+    for ts in sorted({b.ts for b in bars if b.ts < range_end + 2 * FIVE_MIN}):
+        step(state, BarSlice(ts=ts, bars=[b for b in bars if b.ts == ts]))
+        answers.append((ts, quiet(state, SYMBOLS)))
+    for ts, answer in answers:
+        if ts + FIVE_MIN <= range_end:  # (the deferred bars build the range)
+            assert answer == range_end - FIVE_MIN + 1
+        else:
+            assert isinstance(answer, Quiet)

@@ -68,6 +68,7 @@ class Lookahead:
         self._columns = (high, low, close, ok)
         self._block = -1
         self._levels: F64 = np.empty((0, 0))
+        self._equity: tuple[Quiet, int, int, F64] | None = None
 
     def levels(self, lo: int, hi: int) -> F64:
         """The levels of rows ``lo..hi-1`` (``hi - lo <= window``)."""
@@ -84,6 +85,16 @@ class Lookahead:
             self._block = block
         offset = self._block * self._BLOCK
         return self._levels[lo - offset : hi - offset]
+
+    def equity(self, quiet: Quiet, lo: int, hi: int) -> F64:
+        """``quiet.equity`` at the closes of rows ``lo..hi-1``. The last answer is kept: the
+        loop's equity samples of a skipped stretch are a part of what the halt check computed."""
+        kept = self._equity
+        if kept is not None and kept[0] is quiet and kept[1] == lo and kept[2] >= hi:
+            return kept[3][: hi - lo]
+        values = quiet.equity(self.close[lo:hi])
+        self._equity = (quiet, lo, hi, values)
+        return values
 
 
 @attrs.frozen
@@ -104,8 +115,10 @@ class Quiet:
 
     @property
     def deadline(self) -> int:
-        """Instants opening at or after this are stepped, whatever their bars."""
-        return min(self.wake, self.expires - _CLOSE_POINT, self.until - _STEP)
+        """Instants opening at or after this are stepped, whatever their bars. (The strategy's
+        band holds for bars ending before ``until``: the bars skipped before that instant close
+        earlier, and the last, left deferred, closes at its step.)"""
+        return min(self.wake, self.expires - _CLOSE_POINT, self.until)
 
     @property
     def thresholds(self) -> F64:
@@ -139,7 +152,7 @@ class Quiet:
         halt = rows  # (the first close at which equity reaches the floor, plus one)
         if self.floor is not None:
             if self.positions:
-                reached = self.equity(look.close[row:bound]) <= self.floor
+                reached = look.equity(self, row, bound) <= self.floor
                 if reached.any():
                     halt = int(reached.argmax()) + 1
             elif self.cash <= self.floor:
@@ -166,10 +179,12 @@ class Quiet:
         return equity
 
 
-def quiet(state: EngineState, symbols: Sequence[str]) -> Quiet | None:
+def quiet(state: EngineState, symbols: Sequence[str]) -> Quiet | int | None:
     """What could wake the engine after a bar-mode step (its bars deferred); ``None`` when no bar
     can be skipped now (no session open, an external broker, a strategy that states no
-    triggers, bars forming from prints, an outage being judged, ...)."""
+    triggers, bars forming from prints, an outage being judged, ...); an ``int`` when none can
+    be skipped until the deferred bars open at or after that instant (a strategy's band starts
+    later: ORB's, once its range is complete)."""
     venue = state.venue
     deferred = state.deferred
     if venue is None or not deferred or state.session_closed or state.session_index < 0:
@@ -192,7 +207,9 @@ def quiet(state: EngineState, symbols: Sequence[str]) -> Quiet | None:
         if triggers is None:
             return None
         lo, hi, since, end = triggers
-        if first_end <= since or first_end >= end:  # (the deferred bars' close is not covered)
+        if first_end <= since:  # (the band starts after the deferred bars' close)
+            return int(since) - _STEP + 1
+        if first_end >= end:  # (... or ends before it)
             return None
         close_low.append(lo)
         close_high.append(hi)
@@ -211,12 +228,11 @@ def quiet(state: EngineState, symbols: Sequence[str]) -> Quiet | None:
                 expires = int(band[2])
     portfolio, risk = state.portfolio, state.risk
     floor = None if risk.halted else risk.halt_equity
-    column = {symbol: i for i, symbol in enumerate(symbols)}
     positions = []
     for symbol, position in portfolio.positions.items():
-        if symbol not in column:
+        if symbol not in symbols:
             return None  # (its mark would not move with these columns)
-        positions.append((column[symbol], position.qty))
+        positions.append((symbols.index(symbol), position.qty))
     return Quiet(
         wake=state.wake,
         low=low,
