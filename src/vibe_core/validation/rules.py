@@ -15,7 +15,7 @@ has its own config class (its keys, flat in the ``validation`` section) and regi
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import ClassVar
 
 import attrs
@@ -65,20 +65,33 @@ class Swings:
         values = tuple(self.highs if high else self.lows)
         memo = self._memo.get((high, strength))
         if memo is None or memo[0] != values:
-            memo = self._memo[(high, strength)] = (
-                values,
-                _extremes(list(values), strength, max if high else min),
-            )
+            memo = self._memo[(high, strength)] = (values, _extremes(values, strength, high))
         return list(memo[1])
 
 
-def _extremes(values: list[float], strength: int, pick: Callable[[list[float]], float]) -> list[float]:
-    """Values that are the strict ``pick`` (max or min) of the ``strength`` values on each side."""
+def _extremes(values: Sequence[float], strength: int, high: bool) -> list[float]:
+    """Values strictly above (``high``; else below) each of the ``strength`` values on each side.
+
+    Most values do not beat both next neighbours: those are passed over before their window is read.
+    """
     out = []
     for i in range(strength, len(values) - strength):
         v = values[i]
-        window = values[i - strength : i + strength + 1]
-        if v == pick(window) and window.count(v) == 1:
+        left, right = i - strength, i + strength + 1
+        if high:
+            if (
+                v > values[i - 1]
+                and v > values[i + 1]
+                and v > max(values[left:i])
+                and v > max(values[i + 1 : right])
+            ):
+                out.append(v)
+        elif (
+            v < values[i - 1]
+            and v < values[i + 1]
+            and v < min(values[left:i])
+            and v < min(values[i + 1 : right])
+        ):
             out.append(v)
     return out
 
@@ -233,9 +246,8 @@ class SupportResistance:
         room = self.config.sr_atr_multiple * atr
         price = signal.price
         if signal.side is Side.BUY:
-            near = [
-                h for h in ctx.swings.swing_highs(self.config.swing_strength) if price < h <= price + room
-            ]
+            top = price + room
+            near = [h for h in ctx.swings.swing_highs(self.config.swing_strength) if price < h <= top]
             if near:
                 h = min(near)
                 return (
@@ -243,7 +255,8 @@ class SupportResistance:
                     f"resistance: 1h swing high {_fmt(h)} is {(h - price) / atr:.2f} ATR above entry",
                 )
             return True, f"resistance: no 1h swing high within {self.config.sr_atr_multiple} ATR above"
-        near = [lo for lo in ctx.swings.swing_lows(self.config.swing_strength) if price - room <= lo < price]
+        bottom = price - room
+        near = [lo for lo in ctx.swings.swing_lows(self.config.swing_strength) if bottom <= lo < price]
         if near:
             lo = max(near)
             return False, f"support: 1h swing low {_fmt(lo)} is {(price - lo) / atr:.2f} ATR below entry"
