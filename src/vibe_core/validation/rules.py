@@ -15,7 +15,6 @@ has its own config class (its keys, flat in the ``validation`` section) and regi
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
 from typing import ClassVar
 
 import attrs
@@ -25,6 +24,8 @@ from vibe_core.indicators import IndicatorSpec
 from vibe_core.models import Signal
 from vibe_core.types import Side, Timeframe
 from vibe_core.validation.registry import RuleContext, register_rule
+
+_INF = float("inf")
 
 __all__ = [
     "TrendAlignment",
@@ -44,53 +45,46 @@ class Swings:
 
     highs: deque[float]
     lows: deque[float]
-    #: (side, strength) -> (the values, their swing points): the last answer, reused while the
-    #: values are the same (they change once an hour; signals ask far more often)
-    _memo: dict[tuple[bool, int], tuple[tuple[float, ...], list[float]]] = attrs.field(
-        factory=dict, init=False, eq=False, repr=False
-    )
 
     @classmethod
     def empty(cls, maxlen: int) -> Swings:
         return cls(highs=deque(maxlen=maxlen), lows=deque(maxlen=maxlen))
 
-    def swing_highs(self, strength: int) -> list[float]:
-        """Highs strictly above ``strength`` bars on each side (confirmed: the right side has closed)."""
-        return self._swings(True, strength)
+    def swing_highs(self, strength: int, above: float = -_INF, top: float = _INF) -> list[float]:
+        """Highs strictly above ``strength`` bars on each side (confirmed: the right side has closed),
+        among those in ``(above, top]`` (every one by default)."""
+        return _extremes(list(self.highs), strength, True, above, top)
 
-    def swing_lows(self, strength: int) -> list[float]:
-        return self._swings(False, strength)
-
-    def _swings(self, high: bool, strength: int) -> list[float]:
-        values = tuple(self.highs if high else self.lows)
-        memo = self._memo.get((high, strength))
-        if memo is None or memo[0] != values:
-            memo = self._memo[(high, strength)] = (values, _extremes(values, strength, high))
-        return list(memo[1])
+    def swing_lows(self, strength: int, bottom: float = -_INF, below: float = _INF) -> list[float]:
+        """Lows strictly below ``strength`` bars on each side, among those in ``[bottom, below)``."""
+        return _extremes(list(self.lows), strength, False, bottom, below)
 
 
-def _extremes(values: Sequence[float], strength: int, high: bool) -> list[float]:
-    """Values strictly above (``high``; else below) each of the ``strength`` values on each side.
+def _extremes(values: list[float], strength: int, high: bool, lo: float, hi: float) -> list[float]:
+    """Values strictly above (``high``; else below) each of the ``strength`` values on each side,
+    among those in ``(lo, hi]`` (highs) or ``[lo, hi)`` (lows).
 
-    Most values do not beat both next neighbours: those are passed over before their window is read.
+    Cheapest test first: the range (a rule asks about a narrow one), then the next neighbours,
+    and only then the rest of the window.
     """
     out = []
     for i in range(strength, len(values) - strength):
         v = values[i]
-        left, right = i - strength, i + strength + 1
         if high:
             if (
-                v > values[i - 1]
+                lo < v <= hi
+                and v > values[i - 1]
                 and v > values[i + 1]
-                and v > max(values[left:i])
-                and v > max(values[i + 1 : right])
+                and v > max(values[i - strength : i])
+                and v > max(values[i + 1 : i + strength + 1])
             ):
                 out.append(v)
         elif (
-            v < values[i - 1]
+            lo <= v < hi
+            and v < values[i - 1]
             and v < values[i + 1]
-            and v < min(values[left:i])
-            and v < min(values[i + 1 : right])
+            and v < min(values[i - strength : i])
+            and v < min(values[i + 1 : i + strength + 1])
         ):
             out.append(v)
     return out
@@ -246,8 +240,7 @@ class SupportResistance:
         room = self.config.sr_atr_multiple * atr
         price = signal.price
         if signal.side is Side.BUY:
-            top = price + room
-            near = [h for h in ctx.swings.swing_highs(self.config.swing_strength) if price < h <= top]
+            near = ctx.swings.swing_highs(self.config.swing_strength, price, price + room)
             if near:
                 h = min(near)
                 return (
@@ -255,8 +248,7 @@ class SupportResistance:
                     f"resistance: 1h swing high {_fmt(h)} is {(h - price) / atr:.2f} ATR above entry",
                 )
             return True, f"resistance: no 1h swing high within {self.config.sr_atr_multiple} ATR above"
-        bottom = price - room
-        near = [lo for lo in ctx.swings.swing_lows(self.config.swing_strength) if bottom <= lo < price]
+        near = ctx.swings.swing_lows(self.config.swing_strength, price - room, price)
         if near:
             lo = max(near)
             return False, f"support: 1h swing low {_fmt(lo)} is {(price - lo) / atr:.2f} ATR below entry"
