@@ -132,10 +132,11 @@ class TrendAlignment:
     def check(self, signal: Signal, ctx: RuleContext) -> tuple[bool, str]:
         key_1h, key_15m = self.specs[0].key, self.specs[1].key
         bank = ctx.indicators
-        ema_1h = bank.value(signal.symbol, key_1h)
+        symbol = signal.symbol  # (value_at(..., 0) is value(...): one call fewer per read)
+        ema_1h = bank.value_at(symbol, key_1h, 0)
         close_1h = ctx.close_1h
-        ema_15m = bank.value(signal.symbol, key_15m)
-        prev_15m = bank.value_at(signal.symbol, key_15m, 1)
+        ema_15m = bank.value_at(symbol, key_15m, 0)
+        prev_15m = bank.value_at(symbol, key_15m, 1)
         if ema_1h is None or close_1h is None or ema_15m is None or prev_15m is None:
             return False, f"trend: warming up ({key_1h}, {key_15m} not ready)"
         if signal.side is Side.BUY:
@@ -232,7 +233,7 @@ class SupportResistance:
 
     def check(self, signal: Signal, ctx: RuleContext) -> tuple[bool, str]:
         atr_key = self.specs[0].key
-        atr = ctx.indicators.value(signal.symbol, atr_key)
+        atr = ctx.indicators.value_at(signal.symbol, atr_key, 0)
         if atr is None:
             return False, f"resistance: warming up ({atr_key} not ready)"
         if ctx.swings is None:
