@@ -47,7 +47,7 @@ from vibe_core.sim.book import PROGRESS, Book, Working
 from vibe_core.sim.matching import At, Market, Matcher, VenueRecord
 from vibe_core.sim.ordertypes import find, kind_of
 from vibe_core.sim.points import POINT_OFFSETS, trade_point
-from vibe_core.sim.quiet import Band, cold, inside, may_act
+from vibe_core.sim.quiet import Band, cold_if_acting, inside
 from vibe_core.sim.slippage import bar_range_pct
 from vibe_core.types import OrderStatus, Timeframe
 
@@ -156,11 +156,11 @@ class Venue:
             if book is not None:
                 end = bar.ts + _CLOSE_OFFSET[bar.timeframe]  # the bar's close point
                 low, high = bar.low, bar.high
-                if not inside(self._book.band(symbol, book), low, high, end) and may_act(
-                    book, low, high, end
-                ):
-                    out += self._matcher.bar(bar, self._market(symbol), cold(book, low, high), True)
-                    continue
+                if not inside(self._book.band(symbol, book), low, high, end):
+                    cold_ids = cold_if_acting(book, low, high, end)
+                    if cold_ids is not None:
+                        out += self._matcher.bar(bar, self._market(symbol), cold_ids, True)
+                        continue
             # no order can act in this bar: it only becomes the last point, written when next read
             unseen[symbol] = bar
         return out
