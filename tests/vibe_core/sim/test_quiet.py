@@ -91,13 +91,13 @@ def test_reachable_orders_by_kind_and_side():
             st.floats(8.0, 12.0),
             st.booleans(),
             st.booleans(),
-            st.one_of(st.none(), st.integers(0, 200)),
+            st.one_of(st.none(), st.integers(0, 4)),  # (expiries at, before and after the end)
         ),
         max_size=4,
     ),
     low=st.floats(7.0, 13.0),
     span=st.floats(0.0, 3.0),
-    end=st.integers(0, 200),
+    end=st.integers(0, 4),
 )
 def test_cold_if_acting_is_cold_when_some_order_may_act(legs, low, span, end):
     """The venue's one pass over a symbol's orders answers what ``may_act`` and ``cold`` answer."""
