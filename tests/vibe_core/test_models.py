@@ -22,7 +22,7 @@ from vibe_core.actions import (
     SubmitOrder,
     TradeClosed,
 )
-from vibe_core.models import AccountView, Fill, Order, PositionView, Signal, TradeRecord
+from vibe_core.models import AccountView, Fill, Order, PositionView, Signal, TradeRecord, derived_order
 from vibe_core.testing import strategies as vs
 from vibe_core.types import ExitReason, OrderType, Side, TimeInForce
 
@@ -210,3 +210,28 @@ def test_a_feed_gap_ends_at_or_after_its_start() -> None:
     assert FeedGap(symbol="*", start=5, end=5, reason="feed down").end == 5
     with pytest.raises(ValueError, match=r"^FeedGap\.end must be >= start, got 4$"):
         FeedGap(symbol="AAPL", start=5, end=4, reason="stale")
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    qty=st.integers(1, 10**6),
+    price=st.floats(0.01, 1e5),
+    kind=st.sampled_from([OrderType.STOP, OrderType.LIMIT]),
+    tif=st.sampled_from(list(TimeInForce)),
+    ts=st.integers(0, 2**62),
+)
+def test_a_derived_order_is_the_checked_order_of_the_same_values(qty, price, kind, tif, ts):
+    """The venue's bracket legs skip the checks (their values come from a checked order): the
+    instance must be the one ``Order(...)`` builds, field for field, and encode alike."""
+    limit, stop = (price, None) if kind is OrderType.LIMIT else (None, price)
+    leg = derived_order("AAPL-20240315-1-sl", "AAPL", Side.SELL, qty, kind, ts, limit, stop, tif,
+                        "AAPL-20240315-1", "stop", "orb")  # fmt: skip
+    checked = Order(
+        id="AAPL-20240315-1-sl", symbol="AAPL", side=Side.SELL, qty=qty, type=kind, ts=ts,
+        limit_price=limit, stop_price=stop, tif=tif, parent_id="AAPL-20240315-1", tag="stop",
+        strategy="orb",
+    )  # fmt: skip
+    assert leg == checked and hash(leg) == hash(checked) and repr(leg) == repr(checked)
+    assert codec.unstructure(leg) == codec.unstructure(checked)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        leg.qty = 1  # type: ignore[misc]

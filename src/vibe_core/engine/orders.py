@@ -185,7 +185,7 @@ def book_records(state: EngineState, records: list[VenueRecord]) -> list[Action]
         actions.append(record)
         if isinstance(record, Filled):
             actions += _on_fill(state, record.fill)
-        else:
+        elif not isinstance(record, OrderAccepted):  # (an acceptance causes nothing)
             actions += _on_order_event(state, record)
     return actions
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from vibe_core.calendar import SessionTable
+from vibe_core.calendar import Session
 from vibe_core.config import FillModel
 from vibe_core.models import Order
 from vibe_core.sim.draws import integer
-from vibe_core.sim.ordertypes import find
+from vibe_core.sim.ordertypes import OrderKind
 from vibe_core.types import NS_PER_MS, Side, TimeInForce
 
 __all__ = ["fill_delay_ns", "rejection", "expiry"]
@@ -39,20 +39,23 @@ def _valid_price(p: float | None) -> bool:
 
 def rejection(
     order: Order,
+    kind: OrderKind | None,
     symbols: frozenset[str],
-    sessions: SessionTable,
+    session: Session | None,
     last_price: Callable[[str], float | None],
     cash: float | None,
     position: int,
     paused: bool,
     allow_margin: bool,
 ) -> str | None:
-    """Why the venue rejects ``order`` (``cash``/``position``/``paused``: the account), or ``None``."""
+    """Why the venue rejects ``order`` (``cash``/``position``/``paused``: the account), or ``None``.
+
+    ``kind``: the registered kind of ``order.type`` (``None``: none); ``session``: the session open
+    at ``order.ts`` (``None``: the market is closed)."""
     if order.qty <= 0:
         return "non-positive qty"
     if order.symbol not in symbols:
         return "unknown symbol"
-    kind = find(order.type)
     if kind is None:
         return f"unsupported order type {order.type!r}"
     if (
@@ -62,7 +65,7 @@ def rejection(
         or (order.take_profit is not None and not _valid_price(order.take_profit))
     ):
         return "invalid price"
-    if not sessions.is_open(order.ts):
+    if session is None:
         return "market closed"
     after = position + order.side.sign * order.qty
     if paused and abs(after) > abs(position):
@@ -77,9 +80,9 @@ def rejection(
     return None
 
 
-def expiry(order: Order, sessions: SessionTable) -> int | None:
-    """When a DAY order expires: its session's close (``None`` for GTC or outside a session)."""
+def expiry(order: Order, session: Session | None) -> int | None:
+    """When a DAY order expires: the close of ``session``, the one open at ``order.ts`` (``None``
+    for GTC or outside a session)."""
     if order.tif is TimeInForce.GTC:
         return None
-    session = sessions.session_at(order.ts)
     return None if session is None else session.close

@@ -35,7 +35,7 @@ import attrs
 from vibe_core.calendar import SessionTable
 from vibe_core.config import FillModel
 from vibe_core.events import Bar, Filled, OrderAccepted, OrderCancelled, OrderRejected
-from vibe_core.models import Fill, Order
+from vibe_core.models import Fill, Order, derived_order
 from vibe_core.orders import TERMINAL, transition
 from vibe_core.sim.book import Book, Working
 from vibe_core.sim.draws import uniform
@@ -51,6 +51,7 @@ __all__ = ["At", "Market", "Matcher", "VenueRecord", "match_price"]
 VenueRecord: TypeAlias = OrderAccepted | OrderRejected | Filled | OrderCancelled
 
 _PENDING = OrderStatus.PENDING
+_ACCEPTED = transition(_PENDING, "accept")  #: a bracket leg's status: placed active at once
 
 
 @attrs.define
@@ -277,26 +278,26 @@ class Matcher:
         ):
             if price is None:
                 continue
-            leg = Order(
-                id=f"{p.id}-{name}{suffix}",
-                symbol=p.symbol,
-                side=side,
-                qty=qty,
-                type=kind.type,
-                ts=at.ts,
-                stop_price=price if kind.type is OrderType.STOP else None,
-                limit_price=price if kind.type is OrderType.LIMIT else None,
-                tif=p.tif,
-                parent_id=p.id,
-                tag=tag,
-                strategy=p.strategy,
+            leg = derived_order(
+                f"{p.id}-{name}{suffix}",
+                p.symbol,
+                side,
+                qty,
+                kind.type,
+                at.ts,
+                price if kind.type is OrderType.LIMIT else None,
+                price if kind.type is OrderType.STOP else None,
+                p.tif,
+                p.id,
+                tag,
+                p.strategy,
             )
             book.remember(leg.id, session_index)
             # a leg lives as long as its parent (a DAY leg of a close fill: not past it)
             child = Working(
                 order=leg,
                 kind=kind,
-                status=transition(_PENDING, "accept"),
+                status=_ACCEPTED,
                 active_ts=at.ts,
                 expires=parent.expires,
             )

@@ -21,7 +21,7 @@ from vibe_core.types import OrderStatus
 if TYPE_CHECKING:
     from vibe_core.sim.book import Working
 
-__all__ = ["Band", "band_of", "inside", "may_act", "cold", "reachable"]
+__all__ = ["Band", "band_of", "inside", "may_act", "cold", "cold_if_acting", "reachable"]
 
 #: ``(low, high, end)``: a bar with a low above ``low``, a high below ``high`` and an end before
 #: ``end`` is quiet
@@ -29,6 +29,7 @@ Band: TypeAlias = tuple[float, float, float]
 
 _INF = math.inf
 _PENDING = OrderStatus.PENDING
+_NO_COLD: frozenset[str] = frozenset()
 
 
 def reachable(w: Working, low: float, high: float) -> bool:
@@ -78,3 +79,21 @@ def may_act(book: Iterable[Working], low: float, high: float, end: int) -> bool:
 def cold(book: Iterable[Working], low: float, high: float) -> frozenset[str]:
     """Ids of the working orders that no price in ``low..high`` can trigger or fill."""
     return frozenset(w.order.id for w in book if not reachable(w, low, high))
+
+
+def cold_if_acting(book: Iterable[Working], low: float, high: float, end: int) -> frozenset[str] | None:
+    """``None`` when no working order can act in the bar (:func:`may_act` is false), else the ids
+    of :func:`cold`: one pass over the orders where the two functions take two."""
+    acts = False
+    ids = []
+    for w in book:
+        if reachable(w, low, high):
+            acts = True
+        else:
+            ids.append(w.order.id)
+            expires = w.expires
+            if w.status is _PENDING or (expires is not None and expires <= end):
+                acts = True
+    if not acts:
+        return None
+    return frozenset(ids) if ids else _NO_COLD

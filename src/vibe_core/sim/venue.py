@@ -45,9 +45,9 @@ from vibe_core.orders import transition
 from vibe_core.sim.admission import expiry, fill_delay_ns, rejection
 from vibe_core.sim.book import PROGRESS, Book, Working
 from vibe_core.sim.matching import At, Market, Matcher, VenueRecord
-from vibe_core.sim.ordertypes import kind_of
+from vibe_core.sim.ordertypes import find, kind_of
 from vibe_core.sim.points import POINT_OFFSETS, trade_point
-from vibe_core.sim.quiet import Band, cold, inside, may_act
+from vibe_core.sim.quiet import Band, cold_if_acting, inside
 from vibe_core.sim.slippage import bar_range_pct
 from vibe_core.types import OrderStatus, Timeframe
 
@@ -97,19 +97,26 @@ class Venue:
         after a restart is idempotent.
         """
         book = self._book
-        if book.known(order.id):
+        order_id, ts = order.id, order.ts
+        if book.known(order_id):
             return []
-        book.remember(order.id, self.sessions.last_index_at_or_before(order.ts))
+        sessions = self.sessions
+        index = sessions.last_index_at_or_before(ts)
+        book.remember(order_id, index)
+        session = sessions.sessions[index] if index >= 0 else None
+        if session is not None and ts >= session.close:
+            session = None  # (the session open at ts, as SessionTable.session_at: one lookup for all)
+        kind = find(order.type)
         account = (cash, position, paused, allow_margin)
-        reason = rejection(order, self.symbols, self.sessions, self.last_price, *account)
+        reason = rejection(order, kind, self.symbols, session, self.last_price, *account)
         if reason is not None:
             transition(_PENDING, "reject")
-            return [OrderRejected(ts=order.ts, order_id=order.id, symbol=order.symbol, reason=reason)]
-        delay = fill_delay_ns(self.model, self.seed, order.id)
-        kind = kind_of(order.type)
-        expires = expiry(order, self.sessions)
-        w = Working(order=order, kind=kind, status=_PENDING, active_ts=order.ts + delay, expires=expires)
-        out: list[VenueRecord] = [OrderAccepted(ts=order.ts, order_id=order.id, order=order)]
+            return [OrderRejected(ts=ts, order_id=order_id, symbol=order.symbol, reason=reason)]
+        assert kind is not None
+        delay = fill_delay_ns(self.model, self.seed, order_id)
+        expires = expiry(order, session)
+        w = Working(order=order, kind=kind, status=_PENDING, active_ts=ts + delay, expires=expires)
+        out: list[VenueRecord] = [OrderAccepted(ts=ts, order_id=order_id, order=order)]
         book.add(w)
         if delay == 0:
             book.accept(w)
@@ -149,11 +156,11 @@ class Venue:
             if book is not None:
                 end = bar.ts + _CLOSE_OFFSET[bar.timeframe]  # the bar's close point
                 low, high = bar.low, bar.high
-                if not inside(self._book.band(symbol, book), low, high, end) and may_act(
-                    book, low, high, end
-                ):
-                    out += self._matcher.bar(bar, self._market(symbol), cold(book, low, high), True)
-                    continue
+                if not inside(self._book.band(symbol, book), low, high, end):
+                    cold_ids = cold_if_acting(book, low, high, end)
+                    if cold_ids is not None:
+                        out += self._matcher.bar(bar, self._market(symbol), cold_ids, True)
+                        continue
             # no order can act in this bar: it only becomes the last point, written when next read
             unseen[symbol] = bar
         return out

@@ -202,7 +202,7 @@ class OpeningRangeBreakout:
         target = round(close + sign * cfg.reward_risk * risk, 2)
         return Signal(
             symbol=bar.symbol,
-            ts=bar.ts + self.primary.ns,
+            ts=bar.ts + self._primary_ns,
             side=side,
             price=close,
             stop=stop,

@@ -14,7 +14,7 @@ import math
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -24,7 +24,7 @@ from vibe_core.events import Bar, Filled, Trade
 from vibe_core.models import Order
 from vibe_core.sim.book import Working
 from vibe_core.sim.ordertypes import kind_of
-from vibe_core.sim.quiet import band_of, cold, inside, may_act, reachable
+from vibe_core.sim.quiet import band_of, cold, cold_if_acting, inside, may_act, reachable
 from vibe_core.sim.venue import Venue
 from vibe_core.types import NS_PER_MS, NS_PER_SECOND, OrderStatus, OrderType, Side, Timeframe, TimeInForce
 
@@ -80,6 +80,41 @@ def test_reachable_orders_by_kind_and_side():
     assert inside((9.0, 10.0, math.inf), 9.01, 9.99, 0) and not inside((9.0, 10.0, math.inf), 9.0, 9.5, 0)
     assert cold([buy_stop, sell_limit, buy_limit], 9.5, 9.8) == frozenset({"a", "b", "c"})
     assert not may_act([buy_stop, sell_limit, buy_limit], 9.5, 9.8, 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    legs=st.lists(
+        st.tuples(
+            STOP_HEAVY,
+            st.sampled_from(list(Side)),
+            st.floats(8.0, 12.0),
+            st.booleans(),
+            st.booleans(),
+            st.one_of(st.none(), st.integers(0, 4)),  # (expiries at, before and after the end)
+        ),
+        max_size=4,
+    ),
+    low=st.floats(7.0, 13.0),
+    span=st.floats(0.0, 3.0),
+    end=st.integers(0, 4),
+)
+def test_cold_if_acting_is_cold_when_some_order_may_act(legs, low, span, end):
+    """The venue's one pass over a symbol's orders answers what ``may_act`` and ``cold`` answer."""
+    book = []
+    for i, (kind, side, level, pending, triggered, expires) in enumerate(legs):
+        prices = {"limit_price": level} if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) else {}
+        if kind in (OrderType.STOP, OrderType.STOP_LIMIT):
+            prices["stop_price"] = level + 0.5 if side is Side.BUY else level - 0.5
+        w = working(
+            order(f"o{i}", side, kind, **prices),
+            status=OrderStatus.PENDING if pending else OrderStatus.ACCEPTED,
+            triggered=triggered and kind in (OrderType.STOP, OrderType.STOP_LIMIT),
+        )
+        book.append(attrs.evolve(w, expires=expires))
+    high = low + span
+    expected = cold(book, low, high) if may_act(book, low, high, end) else None
+    assert cold_if_acting(book, low, high, end) == expected
 
 
 def test_market_pending_and_expiring_orders_may_act_in_any_bar():
