@@ -18,11 +18,27 @@ import attrs
 from vibe_core.bars.forming import FAR, NEVER, TF_NS, Forming, SymbolState, check_timeframes, merged, to_bar
 from vibe_core.calendar import SessionTable
 from vibe_core.events import Bar, Trade
+from vibe_core.indicators.rows import Row
 from vibe_core.types import Timeframe
 
 __all__ = ["BarAggregator", "DEFAULT_TIMEFRAMES"]
 
 DEFAULT_TIMEFRAMES: Final = (Timeframe.M5, Timeframe.M15, Timeframe.H1)
+
+_tuple = tuple.__new__  #: ``_tuple(Row, values)``: a Row without its keyword-handling __new__
+
+
+def _forming(
+    fb: Forming | None, start: int, end: int, values: tuple[float, float, float, float, float, str],
+    session: tuple[int, int],
+) -> Forming:  # fmt: skip
+    """``fb`` given these ``(open, high, low, close, volume, source)`` (a new record when ``fb`` is
+    ``None``; else the bar it records, whose open and source stay)."""
+    o, h, lo, c, v, source = values
+    if fb is None:
+        return Forming(start, end, o, h, lo, c, v, source, *session)
+    fb.high, fb.low, fb.close, fb.volume = h, lo, c, v
+    return fb
 
 
 @attrs.define
@@ -244,8 +260,9 @@ class BarAggregator:
 
     def can_catch_up(self, first: int) -> bool:
         """Whether :meth:`catch_up` may stand in for :meth:`on_slice` from instant ``first`` on: no
-        bar is forming from prints or smaller bars, and none is due by then."""
-        return not self._base and self._next_due > first
+        bar is forming from prints or smaller bars, none is due by then, and at most two levels are
+        tracked above the first (:meth:`catch_up` folds into those)."""
+        return not self._base and self._next_due > first and self._levels <= 3
 
     def catch_up(
         self,
@@ -253,27 +270,28 @@ class BarAggregator:
         symbols: Sequence[str],
         columns: Sequence[Sequence[Sequence[float]]],
         sources: Sequence[str],
-    ) -> list[Bar]:
+    ) -> list[tuple[str, Timeframe, list[Row]]]:
         """:meth:`on_slice` of every instant of ``times`` in one call, for complete first-timeframe
         bars given as columns: ``columns`` is ``(open, high, low, close, volume)``, each a list per
         symbol of its values at ``times``; every symbol has a bar at every instant (contiguous, one
         session, on its grid).
 
-        Returns the higher-timeframe bars they complete, in time order per symbol (the input bars
-        themselves are not built: the caller has them). Same state as the slices one by one.
+        Returns the higher-timeframe bars they complete as :class:`~vibe_core.indicators.rows.Row`
+        s: ``(symbol, timeframe, rows)``, each symbol's rows of a timeframe in time order (the input
+        bars themselves are not built: the caller has them). Same state as the slices one by one.
         """
-        out: list[Bar] = []
+        out: list[tuple[str, Timeframe, list[Row]]] = []
         if not times:
             return out
+        if self._levels > 3:
+            raise ValueError("catch_up: folds into at most two levels above the first")
         base_ns = self._tf_ns[0]
-        levels = self._levels
-        scratch = Forming(0, 0, 0.0, 0.0, 0.0, 0.0, 0.0, "", 0, 0)  # (the values _fold_into copies)
         first, last = times[0], times[-1]
         if not self._lo <= first < self._hi:
             self._locate(first)
         if not self._in_session or last >= self._hi:
             raise ValueError(f"catch_up: instants {first}..{last} are not inside one session")
-        s_open, s_close = self._s_open, self._s_close
+        s_close = self._s_close
         if last > self._now:
             self._now = last
         end_last = last + base_ns
@@ -283,39 +301,131 @@ class BarAggregator:
             end_last = s_close
             self._grid_next = last  # (set by the instant before, if any; `last` itself is on the grid)
         known = self._symbols
-        for i, name in enumerate(symbols):
+        for name in symbols:
             sym = known.get(name) or self._symbol(name)
             if first < sym.seen_end or sym.forming[0] is not None:
                 raise ValueError(f"catch_up: {name} has bars at or after {first} already")
             sym.seen_end = end_last
-            if levels == 1:
-                continue
-            forming = sym.forming
-            src = sources[i]
-            opens, highs, lows, closes, volumes = (values[i] for values in columns)
-            for t, o, h, lo, c, v in zip(times, opens, highs, lows, closes, volumes, strict=True):
-                end_in = t + base_ns
-                if end_in > s_close:
-                    end_in = s_close
-                hb = forming[1]
-                if hb is None or not hb.start <= t < hb.end:
-                    scratch.open, scratch.high, scratch.low, scratch.close = o, h, lo, c
-                    scratch.volume, scratch.source = v, src
-                    self._fold_into(sym, 1, t, scratch, s_open, s_close, end_in, out)
-                    continue
-                if h > hb.high:
-                    hb.high = h
-                if lo < hb.low:
-                    hb.low = lo
-                hb.close = c
-                hb.volume += v
-                if hb.end <= end_in:
-                    out.append(to_bar(name, self.timeframes[1], hb))
-                    forming[1] = None
-                    if levels > 2:
-                        self._fold_into(sym, 2, hb.start, hb, s_open, s_close, end_in, out)
+        if self._levels > 1:
+            self._fold_up(times, symbols, columns, sources, out)
         self._next_due = self._earliest_end()
         return out
+
+    def _fold_up(
+        self,
+        times: Sequence[int],
+        symbols: Sequence[str],
+        columns: Sequence[Sequence[Sequence[float]]],
+        sources: Sequence[str],
+        out: list[tuple[str, Timeframe, list[Row]]],
+    ) -> None:
+        """:meth:`catch_up`'s fold of first-timeframe bars into the (one or two) levels above, as
+        one bar at a time would (the same extremes, the volumes added in the same order: ``(v0 +
+        v1) + v2``), the bars being formed held in local variables: the ``Forming`` records are
+        read and written once a symbol.
+
+        Which instants complete a second-level bar, and whether that completes a third-level one,
+        is the same for every symbol: it is worked out once, first (``closing``)."""
+        s_open, s_close = self._s_open, self._s_close
+        base_ns, tf1 = self._tf_ns[0], self._tf_ns[1]
+        tf2 = self._tf_ns[2] if self._levels > 2 else 0
+        # closing[j]: None, or (start, start2, complete2) when instant j completes the second-level
+        # bar opening at ``start``, which is folded into the third-level bar opening at ``start2``
+        # (completing it when ``complete2``)
+        closing: list[tuple[int, int, bool] | None] = []
+        start1 = s_open + (times[0] - s_open) // tf1 * tf1
+        end1 = start1 + tf1 if start1 + tf1 < s_close else s_close
+        first1 = start1
+        start2 = end2 = first2 = -1
+        for t in times:
+            if t >= end1:
+                start1 = s_open + (t - s_open) // tf1 * tf1
+                end1 = start1 + tf1 if start1 + tf1 < s_close else s_close
+            until = t + base_ns if t + base_ns < s_close else s_close
+            if end1 > until:
+                closing.append(None)
+                continue
+            if tf2:
+                if start1 >= end2:
+                    start2 = s_open + (start1 - s_open) // tf2 * tf2
+                    end2 = start2 + tf2 if start2 + tf2 < s_close else s_close
+                    if first2 < 0:
+                        first2 = start2
+                closing.append((start1, start2, end2 <= until))
+            else:
+                closing.append((start1, 0, False))
+        timeframes = self.timeframes
+        symbol_states = self._symbols
+        session = (s_open, s_close)
+        for i, name in enumerate(symbols):
+            forming = symbol_states[name].forming
+            src = sources[i]
+            fb = forming[1]  # (kept while the bar it records is the one being formed)
+            if fb is None:
+                fresh = True
+                o = h = lo = c = v = 0.0
+                source = src
+            else:
+                if fb.start != first1:
+                    raise RuntimeError(f"{name}: bar at {first1} outside the forming {fb.start}..{fb.end}")
+                fresh = False
+                o, h, lo, c, v, source = fb.open, fb.high, fb.low, fb.close, fb.volume, fb.source
+            up = forming[2] if tf2 else None
+            if up is None:
+                up_fresh = True
+                o2 = h2 = lo2 = c2 = v2 = 0.0
+                source2 = src
+            else:
+                if first2 >= 0 and up.start != first2:
+                    raise RuntimeError(f"{name}: bar at {first2} outside the forming {up.start}..{up.end}")
+                up_fresh = False
+                o2, h2, lo2, c2, v2, source2 = up.open, up.high, up.low, up.close, up.volume, up.source
+            rows1: list[Row] = []
+            rows2: list[Row] = []
+            opens, highs, lows, closes, volumes = (values[i] for values in columns)
+            for bo, bh, bl, bc, bv, closes_at in zip(
+                opens, highs, lows, closes, volumes, closing, strict=True
+            ):
+                if fresh:
+                    o, h, lo, c, v, source = bo, bh, bl, bc, bv, src
+                    fresh = False
+                else:
+                    if bh > h:
+                        h = bh
+                    if bl < lo:
+                        lo = bl
+                    c = bc
+                    v += bv
+                if closes_at is None:
+                    continue
+                start, start2, complete2 = closes_at
+                rows1.append(_tuple(Row, (start, o, h, lo, c, v, source, None)))
+                fresh = True
+                fb = None
+                if not tf2:
+                    continue
+                if up_fresh:
+                    o2, h2, lo2, c2, v2, source2 = o, h, lo, c, v, source
+                    up_fresh = False
+                else:
+                    if h > h2:
+                        h2 = h
+                    if lo < lo2:
+                        lo2 = lo
+                    c2 = c
+                    v2 += v
+                if complete2:
+                    rows2.append(_tuple(Row, (start2, o2, h2, lo2, c2, v2, source2, None)))
+                    up_fresh = True
+                    up = None
+            forming[1] = None if fresh else _forming(fb, start1, end1, (o, h, lo, c, v, source), session)
+            if rows1:
+                out.append((name, timeframes[1], rows1))
+            if tf2:
+                values2 = (o2, h2, lo2, c2, v2, source2)
+                forming[2] = None if up_fresh else _forming(up, start2, end2, values2, session)
+                if rows2:
+                    out.append((name, timeframes[2], rows2))
 
     # -- read model --------------------------------------------------------------------------------
 

@@ -265,14 +265,16 @@ def catch_up(
         if bank.wants(PRIMARY):
             for i, symbol in enumerate(symbols):
                 o, h, lo, c, v = (per_symbol[i] for per_symbol in values)
-                rows = zip(closing, o, h, lo, c, v, repeat(sources[i]), repeat(None))
-                bank.extend(symbol, PRIMARY, list(map(_tuple, repeat(Row), rows)))  # (Rows, built in C)
-        bank.on_bars(higher)
+                values_of = zip(closing, o, h, lo, c, v, repeat(sources[i]), repeat(None))
+                bank.extend(symbol, PRIMARY, list(map(_tuple, repeat(Row), values_of)))  # (Rows, built in C)
+        for symbol, timeframe, rows in higher:
+            bank.extend(symbol, timeframe, rows)
     validator = state.validator
     if validator.config.enabled:
         for symbol, volumes, source in zip(symbols, values[4], sources, strict=True):
             validator.skip_m5(symbol, n, volumes[-1], source)
-        validator.on_bars(higher)
+        for symbol, timeframe, rows in higher:
+            validator.skip_rows(symbol, timeframe, rows)
     state.risk.fills_checked = state.portfolio.n_fills  # (the halt was checked at each close)
     # matched: rows 1..n (the last price, the marks, the feed gate's data times)
     last = bars_at([column[n].tolist() for column in columns], times[n])
