@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+import attrs
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vibe_core.bars import BarAggregator
+from vibe_core.bars import BarAggregator, checked_bars
 from vibe_core.calendar import SessionTable
 from vibe_core.config import ValidationConfig
 from vibe_core.events import Bar
@@ -186,6 +188,20 @@ def test_validator_skip_m5_equals_bars(n: int, source_changes: bool) -> None:
     one.on_bars(bars)
     bulk.skip_m5("AAPL", n, bars[-1].volume, source)
     assert bulk.snapshot() == one.snapshot()
+
+
+@given(seed=st.integers(0, 2**32 - 1), row=st.integers(0, 9))
+def test_checked_bars_are_bars(seed: int, row: int) -> None:
+    """The catch-up's row of bars built in one call: each is what ``Bar``'s checked constructor
+    gives, field for field, and a plain ``Bar`` (frozen as ever)."""
+    times = [1_700_000_000_000_000_000 + i * M5.ns for i in range(10)]
+    columns = rows_of(seed, 10, len(SYMBOLS))
+    values = [col[row].tolist() for col in columns]
+    got = checked_bars(SYMBOLS, M5, times[row], *values, ("yahoo",) * len(SYMBOLS))
+    assert got == bars_at(times, columns, row)
+    assert all(type(bar) is Bar for bar in got)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        got[0].close = 1.0  # type: ignore[misc]
 
 
 @given(n=st.integers(0, 12), seed=st.integers(0, 2**32 - 1))

@@ -31,7 +31,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from vibe_core.bars import checked_bar
+from vibe_core.bars import checked_bars
 from vibe_core.engine.state import PRIMARY, EngineState
 from vibe_core.events import Bar
 from vibe_core.indicators.rows import Row
@@ -252,36 +252,31 @@ def catch_up(
     closing = times[:n]
     values = [column[:n].T.tolist() for column in columns]  # column -> symbol -> its closing values
 
-    def bars_at(row: list[list[float]], t: int) -> list[Bar]:
-        return [
-            checked_bar(s, PRIMARY, t, o, h, lo, c, v, src)  # (the caller's columns are checked bars)
-            for s, src, o, h, lo, c, v in zip(symbols, sources, *row, strict=True)
-        ]
-
     # closed: rows 0..n-1 (higher-timeframe bars, indicators, validator, the venue's volatility term)
     higher = state.bars.catch_up(closing, symbols, values, sources)
     bank = state.indicators
     if bank.specs:
         if bank.wants(PRIMARY):
-            for i, symbol in enumerate(symbols):
-                o, h, lo, c, v = (per_symbol[i] for per_symbol in values)
-                values_of = zip(closing, o, h, lo, c, v, repeat(sources[i]), repeat(None))
-                bank.extend(symbol, PRIMARY, list(map(_tuple, repeat(Row), values_of)))  # (Rows, built in C)
-        for symbol, timeframe, rows in higher:
-            bank.extend(symbol, timeframe, rows)
+            for symbol, source, o, h, lo, c, v in zip(symbols, sources, *values, strict=True):
+                rows = map(_tuple, repeat(Row), zip(closing, o, h, lo, c, v, repeat(source), repeat(None)))
+                bank.extend(symbol, PRIMARY, list(rows))  # (Rows, built in C)
+        for symbol, timeframe, done in higher:
+            bank.extend(symbol, timeframe, done)
     validator = state.validator
     if validator.config.enabled:
         for symbol, volumes, source in zip(symbols, values[4], sources, strict=True):
             validator.skip_m5(symbol, n, volumes[-1], source)
-        for symbol, timeframe, rows in higher:
-            validator.skip_rows(symbol, timeframe, rows)
+        for symbol, timeframe, done in higher:
+            validator.skip_rows(symbol, timeframe, done)
     state.risk.fills_checked = state.portfolio.n_fills  # (the halt was checked at each close)
     # matched: rows 1..n (the last price, the marks, the feed gate's data times)
-    last = bars_at([column[n].tolist() for column in columns], times[n])
+    o, h, lo, c, v = (column[n].tolist() for column in columns)
+    last = checked_bars(symbols, PRIMARY, times[n], o, h, lo, c, v, sources)
     assert state.venue is not None
     closed: Sequence[Bar] = ()
     if state.venue.model.slippage_volatility:  # (only then is the last closed bar read)
-        closed = bars_at([[x[-1] for x in per_symbol] for per_symbol in values], times[n - 1])
+        o, h, lo, c, v = ([x[-1] for x in per_symbol] for per_symbol in values)
+        closed = checked_bars(symbols, PRIMARY, times[n - 1], o, h, lo, c, v, sources)
     _matched(state, last, times[1:], closed)
     state.now = times[n]
     state.deferred = last
