@@ -201,13 +201,14 @@ class BarAggregator:
     def on_slice(self, t: int, bars: list[Bar]) -> list[Bar]:
         """:meth:`on_bars` for input bars that all open at ``t`` (one bar-mode engine step).
 
-        When only the first timeframe is tracked and no bar is forming from prints or smaller
-        bars, each input bar is emitted as itself: the time, session and grid checks run once for
-        the step and a bar's own checks are its symbol's order and its timeframe. From the first
-        bar that needs more (a smaller bar, or one to refuse) the rest go through :meth:`on_bars`.
+        When no bar is forming from prints or smaller bars, each input bar is emitted as itself
+        (and folded into at most two levels above, :meth:`_slice_up`): the time, session and grid
+        checks run once for the step and a bar's own checks are its symbol's order and its
+        timeframe. From the first bar that needs more (a smaller bar, or one to refuse) the rest
+        go through :meth:`on_bars`.
         """
         if (
-            self._levels > 1
+            self._levels > 3
             or self._base
             or t >= self._next_due
             or not self._lo <= t < self._hi
@@ -215,6 +216,8 @@ class BarAggregator:
             or (t != self._grid_next and (t - self._s_open) % self._tf_ns[0])
         ):
             return self.on_bars(bars)
+        if self._levels > 1:
+            return self._slice_up(t, bars)
         if t > self._now:
             self._now = t
         base = self._base_tf
@@ -230,6 +233,87 @@ class BarAggregator:
                 return [*bars[:i], *self.on_bars(bars[i:])]
             sym.seen_end = end_in
         return bars.copy()
+
+    def _slice_up(self, t: int, bars: list[Bar]) -> list[Bar]:
+        """:meth:`on_slice` with one or two levels above the first: :meth:`on_bars`'s work, its
+        output in the same order (each bar, then the bars it completes), with what depends only on
+        ``t`` (the higher bars it falls in, whether it completes them) worked out once."""
+        if t > self._now:
+            self._now = t
+        s_open, s_close = self._s_open, self._s_close
+        end_in = t + self._tf_ns[0]
+        if end_in < s_close:
+            self._grid_next = end_in
+        else:
+            end_in = s_close
+        tf1 = self._tf_ns[1]
+        start1 = s_open + (t - s_open) // tf1 * tf1
+        end1 = start1 + tf1 if start1 + tf1 < s_close else s_close
+        complete1 = end1 <= end_in
+        start2 = end2 = 0
+        up_level = self._levels > 2
+        if up_level:
+            tf2 = self._tf_ns[2]
+            start2 = s_open + (start1 - s_open) // tf2 * tf2
+            end2 = start2 + tf2 if start2 + tf2 < s_close else s_close
+        base = self._base_tf
+        timeframes = self.timeframes
+        symbols = self._symbols
+        out: list[Bar] = []
+        for i, bar in enumerate(bars):
+            name = bar.symbol
+            sym = symbols.get(name) or self._symbol(name)
+            forming = sym.forming
+            if t < sym.seen_end or bar.timeframe is not base or bar.ts != t or forming[0] is not None:
+                return out + self.on_bars(bars[i:])  # (to refuse it, or fold a smaller bar)
+            sym.seen_end = end_in
+            out.append(bar)
+            hb = forming[1]
+            if hb is None:
+                hb = forming[1] = Forming(
+                    start1, end1, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.source,
+                    s_open, s_close,
+                )  # fmt: skip
+                if end1 < self._next_due:
+                    self._next_due = end1
+            elif hb.start != start1:
+                raise RuntimeError(f"{name}: bar at {t} outside the forming {hb.start}..{hb.end}")
+            else:
+                if bar.high > hb.high:
+                    hb.high = bar.high
+                if bar.low < hb.low:
+                    hb.low = bar.low
+                hb.close = bar.close
+                hb.volume += bar.volume
+            if not complete1:
+                continue
+            out.append(to_bar(name, timeframes[1], hb))
+            forming[1] = None
+            if not up_level:
+                continue
+            up = forming[2]
+            if up is None:
+                up = forming[2] = Forming(
+                    start2, end2, hb.open, hb.high, hb.low, hb.close, hb.volume, hb.source,
+                    s_open, s_close,
+                )  # fmt: skip
+                if end2 < self._next_due:
+                    self._next_due = end2
+            elif up.start != start2:
+                raise RuntimeError(f"{name}: bar at {start1} outside the forming {up.start}..{up.end}")
+            else:
+                if hb.high > up.high:
+                    up.high = hb.high
+                if hb.low < up.low:
+                    up.low = hb.low
+                up.close = hb.close
+                up.volume += hb.volume
+            if end2 <= end_in:
+                out.append(to_bar(name, timeframes[2], up))
+                forming[2] = None
+        if self._next_due <= end_in:
+            self._next_due = self._earliest_end()
+        return out
 
     def _fold_small(self, sym: SymbolState, bar: Bar, out: list[Bar]) -> None:
         """An input bar below the first timeframe (1m into 5m): fold it into its forming bar."""
