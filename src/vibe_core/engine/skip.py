@@ -36,6 +36,7 @@ from vibe_core.engine.state import PRIMARY, EngineState
 from vibe_core.events import Bar
 from vibe_core.indicators.rows import Row
 from vibe_core.sim.points import POINT_OFFSETS
+from vibe_core.types import Timeframe
 
 __all__ = ["Lookahead", "Quiet", "quiet", "catch_up", "catch_up_row"]
 
@@ -257,17 +258,13 @@ def catch_up(
     bank = state.indicators
     if bank.specs:
         if bank.wants(PRIMARY):
-            for symbol, source, o, h, lo, c, v in zip(symbols, sources, *values, strict=True):
-                rows = map(_tuple, repeat(Row), zip(closing, o, h, lo, c, v, repeat(source), repeat(None)))
-                bank.extend(symbol, PRIMARY, list(rows))  # (Rows, built in C)
-        for symbol, timeframe, done in higher:
-            bank.extend(symbol, timeframe, done)
+            bank.extend_each(_rows(closing, symbols, sources, values))
+        bank.extend_each(higher)
     validator = state.validator
     if validator.config.enabled:
         for symbol, volumes, source in zip(symbols, values[4], sources, strict=True):
             validator.skip_m5(symbol, n, volumes[-1], source)
-        for symbol, timeframe, done in higher:
-            validator.skip_rows(symbol, timeframe, done)
+        validator.skip_rows(higher)
     state.risk.fills_checked = state.portfolio.n_fills  # (the halt was checked at each close)
     # matched: rows 1..n (the last price, the marks, the feed gate's data times)
     o, h, lo, c, v = (column[n].tolist() for column in columns)
@@ -301,3 +298,15 @@ def _matched(state: EngineState, last: Sequence[Bar], times: Sequence[int], clos
     for bar in last:
         marks[bar.symbol] = bar.close
     state.feed.skip(times, [bar.symbol for bar in last], PRIMARY)
+
+
+def _rows(
+    times: list[int], symbols: Sequence[str], sources: Sequence[str], values: list[list[list[float]]]
+) -> list[tuple[str, Timeframe, list[Row]]]:
+    """Each symbol's 5m bars at ``times`` as the indicator bank's Rows (built in C: zipped, then
+    made Rows by ``tuple.__new__``); ``values``: column -> symbol -> its values."""
+    nones = repeat(None)
+    return [
+        (symbol, PRIMARY, list(map(_tuple, repeat(Row), zip(times, o, h, lo, c, v, repeat(src), nones))))
+        for symbol, src, o, h, lo, c, v in zip(symbols, sources, *values, strict=True)
+    ]

@@ -87,19 +87,22 @@ class Validator:
         else:
             seen[1] += n
 
-    def skip_rows(self, symbol: str, timeframe: Timeframe, rows: Sequence[Row]) -> None:
-        """:meth:`on_bars` of closed bars of one symbol and timeframe above 5m, in time order, given
-        as rows (the backtest loop's catch-up: only 1h bars leave a trace, their range and close)."""
-        if timeframe is not Timeframe.H1 or not rows:
-            return
-        if self.history_1h:
-            sw = self.swings.get(symbol)
-            if sw is None:
-                sw = self.swings[symbol] = Swings.empty(self.history_1h)
-            for row in rows:
-                sw.highs.append(row.high)
-                sw.lows.append(row.low)
-        self.close_1h[symbol] = rows[-1].close
+    def skip_rows(self, groups: Iterable[tuple[str, Timeframe, Sequence[Row]]]) -> None:
+        """:meth:`on_bars` of closed bars above 5m given as ``(symbol, timeframe, rows)``, each
+        group's rows in time order (the backtest loop's catch-up: only 1h bars leave a trace,
+        their range and close)."""
+        h1 = Timeframe.H1
+        for symbol, timeframe, rows in groups:
+            if timeframe is not h1 or not rows:
+                continue
+            if self.history_1h:
+                sw = self.swings.get(symbol)
+                if sw is None:
+                    sw = self.swings[symbol] = Swings.empty(self.history_1h)
+                for row in rows:
+                    sw.highs.append(row.high)
+                    sw.lows.append(row.low)
+            self.close_1h[symbol] = rows[-1].close
 
     def evaluate(self, signal: Signal, indicators: IndicatorBank) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """``(reasons, vetoes)``: every rule's verdict, and those of the rules that failed."""
