@@ -28,19 +28,6 @@ DEFAULT_TIMEFRAMES: Final = (Timeframe.M5, Timeframe.M15, Timeframe.H1)
 _tuple = tuple.__new__  #: ``_tuple(Row, values)``: a Row without its keyword-handling __new__
 
 
-def _forming(
-    fb: Forming | None, start: int, end: int, values: tuple[float, float, float, float, float, str],
-    session: tuple[int, int],
-) -> Forming:  # fmt: skip
-    """``fb`` given these ``(open, high, low, close, volume, source)`` (a new record when ``fb`` is
-    ``None``; else the bar it records, whose open and source stay)."""
-    o, h, lo, c, v, source = values
-    if fb is None:
-        return Forming(start, end, o, h, lo, c, v, source, *session)
-    fb.high, fb.low, fb.close, fb.volume = h, lo, c, v
-    return fb
-
-
 @attrs.define
 class BarAggregator:
     """Per-symbol forming bars for each timeframe; see :mod:`vibe_core.bars` for the rules."""
@@ -440,10 +427,8 @@ class BarAggregator:
                 closing.append((start1, 0, False))
         timeframes = self.timeframes
         symbol_states = self._symbols
-        session = (s_open, s_close)
-        for i, name in enumerate(symbols):
+        for name, src, opens, highs, lows, closes, volumes in zip(symbols, sources, *columns, strict=True):
             forming = symbol_states[name].forming
-            src = sources[i]
             fb = forming[1]  # (kept while the bar it records is the one being formed)
             if fb is None:
                 fresh = True
@@ -466,7 +451,6 @@ class BarAggregator:
                 o2, h2, lo2, c2, v2, source2 = up.open, up.high, up.low, up.close, up.volume, up.source
             rows1: list[Row] = []
             rows2: list[Row] = []
-            opens, highs, lows, closes, volumes = (values[i] for values in columns)
             for bo, bh, bl, bc, bv, closes_at in zip(
                 opens, highs, lows, closes, volumes, closing, strict=True
             ):
@@ -502,14 +486,26 @@ class BarAggregator:
                     rows2.append(_tuple(Row, (start2, o2, h2, lo2, c2, v2, source2, None)))
                     up_fresh = True
                     up = None
-            forming[1] = None if fresh else _forming(fb, start1, end1, (o, h, lo, c, v, source), session)
+            # the bars left forming: the record read at the start (its open and source stay), a
+            # new one, or none
+            if fresh:
+                forming[1] = None
+            elif fb is not None:
+                fb.high, fb.low, fb.close, fb.volume = h, lo, c, v
+            else:
+                forming[1] = Forming(start1, end1, o, h, lo, c, v, source, s_open, s_close)
             if rows1:
                 out.append((name, timeframes[1], rows1))
-            if tf2:
-                values2 = (o2, h2, lo2, c2, v2, source2)
-                forming[2] = None if up_fresh else _forming(up, start2, end2, values2, session)
-                if rows2:
-                    out.append((name, timeframes[2], rows2))
+            if not tf2:
+                continue
+            if up_fresh:
+                forming[2] = None
+            elif up is not None:
+                up.high, up.low, up.close, up.volume = h2, lo2, c2, v2
+            else:
+                forming[2] = Forming(start2, end2, o2, h2, lo2, c2, v2, source2, s_open, s_close)
+            if rows2:
+                out.append((name, timeframes[2], rows2))
 
     # -- read model --------------------------------------------------------------------------------
 
