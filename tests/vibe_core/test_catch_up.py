@@ -95,7 +95,10 @@ def test_aggregator_catch_up_equals_slices(
     for i, (lo, hi) in enumerate(itertools.pairwise(marks)):
         if i % 2:  # every other run in bulk, the rest one instant at a time
             for symbol, timeframe, rows in bulk.catch_up(
-                times[lo:hi], SYMBOLS, [col[lo:hi].T.tolist() for col in columns], ("yahoo",) * 3
+                times[lo:hi],
+                SYMBOLS,
+                [col[lo : hi + 1].T.tolist() for col in columns],  # (a row past them: ignored)
+                ("yahoo",) * 3,
             ):
                 got += [Bar(symbol=symbol, timeframe=timeframe, **row._asdict()) for row in rows]
         else:

@@ -344,8 +344,9 @@ class BarAggregator:
     ) -> list[tuple[str, Timeframe, list[Row]]]:
         """:meth:`on_slice` of every instant of ``times`` in one call, for complete first-timeframe
         bars given as columns: ``columns`` is ``(open, high, low, close, volume)``, each a list per
-        symbol of its values at ``times``; every symbol has a bar at every instant (contiguous, one
-        session, on its grid).
+        symbol of its values at ``times`` (values past them are ignored: the caller's conversion
+        need not slice); every symbol has a bar at every instant (contiguous, one session, on its
+        grid).
 
         Returns the higher-timeframe bars they complete as :class:`~vibe_core.indicators.rows.Row`
         s: ``(symbol, timeframe, rows)``, each symbol's rows of a timeframe in time order (the input
@@ -451,8 +452,9 @@ class BarAggregator:
                 o2, h2, lo2, c2, v2, source2 = up.open, up.high, up.low, up.close, up.volume, up.source
             rows1: list[Row] = []
             rows2: list[Row] = []
-            for bo, bh, bl, bc, bv, closes_at in zip(
-                opens, highs, lows, closes, volumes, closing, strict=True
+            # (strict=False: the columns may run past the instants)
+            for closes_at, bo, bh, bl, bc, bv in zip(
+                closing, opens, highs, lows, closes, volumes, strict=False
             ):
                 if fresh:
                     o, h, lo, c, v, source = bo, bh, bl, bc, bv, src

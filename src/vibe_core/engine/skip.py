@@ -251,7 +251,7 @@ def catch_up(
         return
     times = ts.tolist()
     closing = times[:n]
-    values = [column[:n].T.tolist() for column in columns]  # column -> symbol -> its closing values
+    values = [column.T.tolist() for column in columns]  # column -> symbol -> its values (rows 0..n)
 
     # closed: rows 0..n-1 (higher-timeframe bars, indicators, validator, the venue's volatility term)
     higher = state.bars.catch_up(closing, symbols, values, sources)
@@ -263,16 +263,16 @@ def catch_up(
     validator = state.validator
     if validator.config.enabled:
         for symbol, volumes, source in zip(symbols, values[4], sources, strict=True):
-            validator.skip_m5(symbol, n, volumes[-1], source)
+            validator.skip_m5(symbol, n, volumes[n - 1], source)
         validator.skip_rows(higher)
     state.risk.fills_checked = state.portfolio.n_fills  # (the halt was checked at each close)
     # matched: rows 1..n (the last price, the marks, the feed gate's data times)
-    o, h, lo, c, v = (column[n].tolist() for column in columns)
+    o, h, lo, c, v = ([x[n] for x in per_symbol] for per_symbol in values)
     last = checked_bars(symbols, PRIMARY, times[n], o, h, lo, c, v, sources)
     assert state.venue is not None
     closed: Sequence[Bar] = ()
     if state.venue.model.slippage_volatility:  # (only then is the last closed bar read)
-        o, h, lo, c, v = ([x[-1] for x in per_symbol] for per_symbol in values)
+        o, h, lo, c, v = ([x[n - 1] for x in per_symbol] for per_symbol in values)
         closed = checked_bars(symbols, PRIMARY, times[n - 1], o, h, lo, c, v, sources)
     _matched(state, last, times[1:], closed)
     state.now = times[n]
@@ -304,7 +304,8 @@ def _rows(
     times: list[int], symbols: Sequence[str], sources: Sequence[str], values: list[list[list[float]]]
 ) -> list[tuple[str, Timeframe, list[Row]]]:
     """Each symbol's 5m bars at ``times`` as the indicator bank's Rows (built in C: zipped, then
-    made Rows by ``tuple.__new__``); ``values``: column -> symbol -> its values."""
+    made Rows by ``tuple.__new__``); ``values``: column -> symbol -> its values (from the first
+    of ``times``; values past them are left out)."""
     nones = repeat(None)
     return [
         (symbol, PRIMARY, list(map(_tuple, repeat(Row), zip(times, o, h, lo, c, v, repeat(src), nones))))
