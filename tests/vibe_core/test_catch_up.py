@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+import attrs
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vibe_core.bars import BarAggregator
+from vibe_core.bars import BarAggregator, checked_bars
 from vibe_core.calendar import SessionTable
 from vibe_core.config import ValidationConfig
 from vibe_core.events import Bar
@@ -67,17 +69,22 @@ def session_times(sessions: SessionTable, day: dt.date) -> list[int]:
 days = st.sampled_from([dt.date(2024, 3, 8), dt.date(2024, 7, 3), dt.date(2024, 11, 29), dt.date(2025, 6, 2)])
 
 
-@settings(max_examples=60, deadline=None)
-@given(day=days, seed=st.integers(0, 2**32 - 1), cuts=st.lists(st.integers(1, 80), min_size=1, max_size=6))
+@settings(max_examples=80, deadline=None)
+@given(
+    day=days,
+    seed=st.integers(0, 2**32 - 1),
+    cuts=st.lists(st.integers(1, 80), min_size=1, max_size=6),
+    timeframes=st.sampled_from([(M5, M15, H1), (M5, M15), (M5, H1), (M5,)]),
+)
 def test_aggregator_catch_up_equals_slices(
-    sessions: SessionTable, day: dt.date, seed: int, cuts: list[int]
+    sessions: SessionTable, day: dt.date, seed: int, cuts: list[int], timeframes: tuple[Timeframe, ...]
 ) -> None:
     """Runs of instants caught up in bulk, between instants sliced one by one, give the same
     bars out (per symbol and timeframe, in order) and the same snapshot."""
     times = session_times(sessions, day)
     columns = rows_of(seed, len(times), len(SYMBOLS))
-    one = BarAggregator(sessions=sessions, timeframes=(M5, M15, H1))
-    bulk = BarAggregator(sessions=sessions, timeframes=(M5, M15, H1))
+    one = BarAggregator(sessions=sessions, timeframes=timeframes)
+    bulk = BarAggregator(sessions=sessions, timeframes=timeframes)
     expected: list[Bar] = []
     got: list[Bar] = []
     for row in range(len(times)):
@@ -87,9 +94,13 @@ def test_aggregator_catch_up_equals_slices(
     marks = sorted({min(c, len(times)) for c in np.cumsum(cuts).tolist()} | {0, len(times)})
     for i, (lo, hi) in enumerate(itertools.pairwise(marks)):
         if i % 2:  # every other run in bulk, the rest one instant at a time
-            got += bulk.catch_up(
-                times[lo:hi], SYMBOLS, [col[lo:hi].T.tolist() for col in columns], ("yahoo",) * 3
-            )
+            for symbol, timeframe, rows in bulk.catch_up(
+                times[lo:hi],
+                SYMBOLS,
+                [col[lo : hi + 1].T.tolist() for col in columns],  # (a row past them: ignored)
+                ("yahoo",) * 3,
+            ):
+                got += [Bar(symbol=symbol, timeframe=timeframe, **row._asdict()) for row in rows]
         else:
             for row in range(lo, hi):
                 got += [
@@ -111,6 +122,7 @@ def test_bank_extend_equals_bars_one_by_one(seed: int, sizes: list[int]) -> None
         IndicatorSpec(kind="sma", period=20, timeframe=M5, field="volume"),
         IndicatorSpec(kind="atr", period=14, timeframe=M5),
         IndicatorSpec(kind="ema", period=9, timeframe=M5),
+        IndicatorSpec(kind="ema", period=3, timeframe=H1),
     ]
     n = sum(sizes)
     t0 = 1_700_000_000_000_000_000
@@ -124,7 +136,11 @@ def test_bank_extend_equals_bars_one_by_one(seed: int, sizes: list[int]) -> None
             Row(times[i], *(float(col[i, 0]) for col in columns), source="yahoo")  # type: ignore[misc]
             for i in range(start, start + size)
         ]
-        bulk.extend("AAPL", M5, rows)
+        if len(sizes) % 2:  # (extend_each: the catch-up's call, with extend's common case inlined)
+            bulk.extend_each([("AAPL", M5, rows), ("AAPL", H1, rows[:1])])
+            one.on_bars(Bar(symbol="AAPL", timeframe=H1, **r._asdict()) for r in rows[:1])
+        else:
+            bulk.extend("AAPL", M5, rows)
         one.on_bars(
             Bar(
                 symbol="AAPL",
@@ -180,6 +196,38 @@ def test_validator_skip_m5_equals_bars(n: int, source_changes: bool) -> None:
     one.on_bars(bars)
     bulk.skip_m5("AAPL", n, bars[-1].volume, source)
     assert bulk.snapshot() == one.snapshot()
+
+
+@given(seed=st.integers(0, 2**32 - 1), row=st.integers(0, 9))
+def test_checked_bars_are_bars(seed: int, row: int) -> None:
+    """The catch-up's row of bars built in one call: each is what ``Bar``'s checked constructor
+    gives, field for field, and a plain ``Bar`` (frozen as ever)."""
+    times = [1_700_000_000_000_000_000 + i * M5.ns for i in range(10)]
+    columns = rows_of(seed, 10, len(SYMBOLS))
+    values = [col[row].tolist() for col in columns]
+    got = checked_bars(SYMBOLS, M5, times[row], *values, ("yahoo",) * len(SYMBOLS))
+    assert got == bars_at(times, columns, row)
+    assert all(type(bar) is Bar for bar in got)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        got[0].close = 1.0  # type: ignore[misc]
+
+
+@given(n=st.integers(0, 12), seed=st.integers(0, 2**32 - 1))
+def test_validator_skip_rows_equals_bars(n: int, seed: int) -> None:
+    """Higher-timeframe rows of the catch-up: 1h ones leave the swing points and the last 1h close,
+    15m ones nothing, as the same bars through ``on_bars``."""
+    one = Validator.from_config(ValidationConfig())
+    bulk = Validator.from_config(ValidationConfig())
+    assert one.history_1h  # (the default rules read swing points)
+    columns = rows_of(seed, n, 1)
+    for timeframe in (M15, H1):
+        rows = [
+            Row(i * timeframe.ns, *(float(col[i, 0]) for col in columns), source="yahoo")  # type: ignore[misc]
+            for i in range(n)
+        ]
+        one.on_bars(Bar(symbol="AAPL", timeframe=timeframe, **row._asdict()) for row in rows)
+        bulk.skip_rows([("AAPL", timeframe, rows)])
+        assert bulk.snapshot() == one.snapshot()
 
 
 @given(n=st.integers(1, 30), gap_before=st.booleans())

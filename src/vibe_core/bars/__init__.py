@@ -51,11 +51,11 @@ from __future__ import annotations
 from typing import assert_never
 
 from vibe_core.bars.aggregator import DEFAULT_TIMEFRAMES, BarAggregator
-from vibe_core.bars.forming import checked_bar
+from vibe_core.bars.forming import checked_bar, checked_bars
 from vibe_core.bars.persist import SNAPSHOT_FORMAT
 from vibe_core.events import Bar, Clock, Trade
 
-__all__ = ["BarAggregator", "step", "checked_bar", "DEFAULT_TIMEFRAMES", "SNAPSHOT_FORMAT"]
+__all__ = ["BarAggregator", "step", "checked_bar", "checked_bars", "DEFAULT_TIMEFRAMES", "SNAPSHOT_FORMAT"]
 
 
 def step(state: BarAggregator, event: Trade | Bar | Clock) -> tuple[BarAggregator, list[Bar]]:

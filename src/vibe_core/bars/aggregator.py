@@ -18,11 +18,14 @@ import attrs
 from vibe_core.bars.forming import FAR, NEVER, TF_NS, Forming, SymbolState, check_timeframes, merged, to_bar
 from vibe_core.calendar import SessionTable
 from vibe_core.events import Bar, Trade
+from vibe_core.indicators.rows import Row
 from vibe_core.types import Timeframe
 
 __all__ = ["BarAggregator", "DEFAULT_TIMEFRAMES"]
 
 DEFAULT_TIMEFRAMES: Final = (Timeframe.M5, Timeframe.M15, Timeframe.H1)
+
+_tuple = tuple.__new__  #: ``_tuple(Row, values)``: a Row without its keyword-handling __new__
 
 
 @attrs.define
@@ -185,13 +188,14 @@ class BarAggregator:
     def on_slice(self, t: int, bars: list[Bar]) -> list[Bar]:
         """:meth:`on_bars` for input bars that all open at ``t`` (one bar-mode engine step).
 
-        When only the first timeframe is tracked and no bar is forming from prints or smaller
-        bars, each input bar is emitted as itself: the time, session and grid checks run once for
-        the step and a bar's own checks are its symbol's order and its timeframe. From the first
-        bar that needs more (a smaller bar, or one to refuse) the rest go through :meth:`on_bars`.
+        When no bar is forming from prints or smaller bars, each input bar is emitted as itself
+        (and folded into at most two levels above, :meth:`_slice_up`): the time, session and grid
+        checks run once for the step and a bar's own checks are its symbol's order and its
+        timeframe. From the first bar that needs more (a smaller bar, or one to refuse) the rest
+        go through :meth:`on_bars`.
         """
         if (
-            self._levels > 1
+            self._levels > 3
             or self._base
             or t >= self._next_due
             or not self._lo <= t < self._hi
@@ -199,6 +203,8 @@ class BarAggregator:
             or (t != self._grid_next and (t - self._s_open) % self._tf_ns[0])
         ):
             return self.on_bars(bars)
+        if self._levels > 1:
+            return self._slice_up(t, bars)
         if t > self._now:
             self._now = t
         base = self._base_tf
@@ -214,6 +220,87 @@ class BarAggregator:
                 return [*bars[:i], *self.on_bars(bars[i:])]
             sym.seen_end = end_in
         return bars.copy()
+
+    def _slice_up(self, t: int, bars: list[Bar]) -> list[Bar]:
+        """:meth:`on_slice` with one or two levels above the first: :meth:`on_bars`'s work, its
+        output in the same order (each bar, then the bars it completes), with what depends only on
+        ``t`` (the higher bars it falls in, whether it completes them) worked out once."""
+        if t > self._now:
+            self._now = t
+        s_open, s_close = self._s_open, self._s_close
+        end_in = t + self._tf_ns[0]
+        if end_in < s_close:
+            self._grid_next = end_in
+        else:
+            end_in = s_close
+        tf1 = self._tf_ns[1]
+        start1 = s_open + (t - s_open) // tf1 * tf1
+        end1 = start1 + tf1 if start1 + tf1 < s_close else s_close
+        complete1 = end1 <= end_in
+        start2 = end2 = 0
+        up_level = self._levels > 2
+        if up_level:
+            tf2 = self._tf_ns[2]
+            start2 = s_open + (start1 - s_open) // tf2 * tf2
+            end2 = start2 + tf2 if start2 + tf2 < s_close else s_close
+        base = self._base_tf
+        timeframes = self.timeframes
+        symbols = self._symbols
+        out: list[Bar] = []
+        for i, bar in enumerate(bars):
+            name = bar.symbol
+            sym = symbols.get(name) or self._symbol(name)
+            forming = sym.forming
+            if t < sym.seen_end or bar.timeframe is not base or bar.ts != t or forming[0] is not None:
+                return out + self.on_bars(bars[i:])  # (to refuse it, or fold a smaller bar)
+            sym.seen_end = end_in
+            out.append(bar)
+            hb = forming[1]
+            if hb is None:
+                hb = forming[1] = Forming(
+                    start1, end1, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.source,
+                    s_open, s_close,
+                )  # fmt: skip
+                if end1 < self._next_due:
+                    self._next_due = end1
+            elif hb.start != start1:
+                raise RuntimeError(f"{name}: bar at {t} outside the forming {hb.start}..{hb.end}")
+            else:
+                if bar.high > hb.high:
+                    hb.high = bar.high
+                if bar.low < hb.low:
+                    hb.low = bar.low
+                hb.close = bar.close
+                hb.volume += bar.volume
+            if not complete1:
+                continue
+            out.append(to_bar(name, timeframes[1], hb))
+            forming[1] = None
+            if not up_level:
+                continue
+            up = forming[2]
+            if up is None:
+                up = forming[2] = Forming(
+                    start2, end2, hb.open, hb.high, hb.low, hb.close, hb.volume, hb.source,
+                    s_open, s_close,
+                )  # fmt: skip
+                if end2 < self._next_due:
+                    self._next_due = end2
+            elif up.start != start2:
+                raise RuntimeError(f"{name}: bar at {start1} outside the forming {up.start}..{up.end}")
+            else:
+                if hb.high > up.high:
+                    up.high = hb.high
+                if hb.low < up.low:
+                    up.low = hb.low
+                up.close = hb.close
+                up.volume += hb.volume
+            if end2 <= end_in:
+                out.append(to_bar(name, timeframes[2], up))
+                forming[2] = None
+        if self._next_due <= end_in:
+            self._next_due = self._earliest_end()
+        return out
 
     def _fold_small(self, sym: SymbolState, bar: Bar, out: list[Bar]) -> None:
         """An input bar below the first timeframe (1m into 5m): fold it into its forming bar."""
@@ -244,8 +331,9 @@ class BarAggregator:
 
     def can_catch_up(self, first: int) -> bool:
         """Whether :meth:`catch_up` may stand in for :meth:`on_slice` from instant ``first`` on: no
-        bar is forming from prints or smaller bars, and none is due by then."""
-        return not self._base and self._next_due > first
+        bar is forming from prints or smaller bars, none is due by then, and at most two levels are
+        tracked above the first (:meth:`catch_up` folds into those)."""
+        return not self._base and self._next_due > first and self._levels <= 3
 
     def catch_up(
         self,
@@ -253,27 +341,29 @@ class BarAggregator:
         symbols: Sequence[str],
         columns: Sequence[Sequence[Sequence[float]]],
         sources: Sequence[str],
-    ) -> list[Bar]:
+    ) -> list[tuple[str, Timeframe, list[Row]]]:
         """:meth:`on_slice` of every instant of ``times`` in one call, for complete first-timeframe
         bars given as columns: ``columns`` is ``(open, high, low, close, volume)``, each a list per
-        symbol of its values at ``times``; every symbol has a bar at every instant (contiguous, one
-        session, on its grid).
+        symbol of its values at ``times`` (values past them are ignored: the caller's conversion
+        need not slice); every symbol has a bar at every instant (contiguous, one session, on its
+        grid).
 
-        Returns the higher-timeframe bars they complete, in time order per symbol (the input bars
-        themselves are not built: the caller has them). Same state as the slices one by one.
+        Returns the higher-timeframe bars they complete as :class:`~vibe_core.indicators.rows.Row`
+        s: ``(symbol, timeframe, rows)``, each symbol's rows of a timeframe in time order (the input
+        bars themselves are not built: the caller has them). Same state as the slices one by one.
         """
-        out: list[Bar] = []
+        out: list[tuple[str, Timeframe, list[Row]]] = []
         if not times:
             return out
+        if self._levels > 3:
+            raise ValueError("catch_up: folds into at most two levels above the first")
         base_ns = self._tf_ns[0]
-        levels = self._levels
-        scratch = Forming(0, 0, 0.0, 0.0, 0.0, 0.0, 0.0, "", 0, 0)  # (the values _fold_into copies)
         first, last = times[0], times[-1]
         if not self._lo <= first < self._hi:
             self._locate(first)
         if not self._in_session or last >= self._hi:
             raise ValueError(f"catch_up: instants {first}..{last} are not inside one session")
-        s_open, s_close = self._s_open, self._s_close
+        s_close = self._s_close
         if last > self._now:
             self._now = last
         end_last = last + base_ns
@@ -283,39 +373,141 @@ class BarAggregator:
             end_last = s_close
             self._grid_next = last  # (set by the instant before, if any; `last` itself is on the grid)
         known = self._symbols
-        for i, name in enumerate(symbols):
+        for name in symbols:
             sym = known.get(name) or self._symbol(name)
             if first < sym.seen_end or sym.forming[0] is not None:
                 raise ValueError(f"catch_up: {name} has bars at or after {first} already")
             sym.seen_end = end_last
-            if levels == 1:
-                continue
-            forming = sym.forming
-            src = sources[i]
-            opens, highs, lows, closes, volumes = (values[i] for values in columns)
-            for t, o, h, lo, c, v in zip(times, opens, highs, lows, closes, volumes, strict=True):
-                end_in = t + base_ns
-                if end_in > s_close:
-                    end_in = s_close
-                hb = forming[1]
-                if hb is None or not hb.start <= t < hb.end:
-                    scratch.open, scratch.high, scratch.low, scratch.close = o, h, lo, c
-                    scratch.volume, scratch.source = v, src
-                    self._fold_into(sym, 1, t, scratch, s_open, s_close, end_in, out)
-                    continue
-                if h > hb.high:
-                    hb.high = h
-                if lo < hb.low:
-                    hb.low = lo
-                hb.close = c
-                hb.volume += v
-                if hb.end <= end_in:
-                    out.append(to_bar(name, self.timeframes[1], hb))
-                    forming[1] = None
-                    if levels > 2:
-                        self._fold_into(sym, 2, hb.start, hb, s_open, s_close, end_in, out)
+        if self._levels > 1:
+            self._fold_up(times, symbols, columns, sources, out)
         self._next_due = self._earliest_end()
         return out
+
+    def _fold_up(
+        self,
+        times: Sequence[int],
+        symbols: Sequence[str],
+        columns: Sequence[Sequence[Sequence[float]]],
+        sources: Sequence[str],
+        out: list[tuple[str, Timeframe, list[Row]]],
+    ) -> None:
+        """:meth:`catch_up`'s fold of first-timeframe bars into the (one or two) levels above, as
+        one bar at a time would (the same extremes, the volumes added in the same order: ``(v0 +
+        v1) + v2``), the bars being formed held in local variables: the ``Forming`` records are
+        read and written once a symbol.
+
+        Which instants complete a second-level bar, and whether that completes a third-level one,
+        is the same for every symbol: it is worked out once, first (``closing``)."""
+        s_open, s_close = self._s_open, self._s_close
+        base_ns, tf1 = self._tf_ns[0], self._tf_ns[1]
+        tf2 = self._tf_ns[2] if self._levels > 2 else 0
+        # closing[j]: None, or (start, start2, complete2) when instant j completes the second-level
+        # bar opening at ``start``, which is folded into the third-level bar opening at ``start2``
+        # (completing it when ``complete2``)
+        closing: list[tuple[int, int, bool] | None] = []
+        start1 = s_open + (times[0] - s_open) // tf1 * tf1
+        end1 = start1 + tf1 if start1 + tf1 < s_close else s_close
+        first1 = start1
+        start2 = end2 = first2 = -1
+        for t in times:
+            if t >= end1:
+                start1 = s_open + (t - s_open) // tf1 * tf1
+                end1 = start1 + tf1 if start1 + tf1 < s_close else s_close
+            until = t + base_ns if t + base_ns < s_close else s_close
+            if end1 > until:
+                closing.append(None)
+                continue
+            if tf2:
+                if start1 >= end2:
+                    start2 = s_open + (start1 - s_open) // tf2 * tf2
+                    end2 = start2 + tf2 if start2 + tf2 < s_close else s_close
+                    if first2 < 0:
+                        first2 = start2
+                closing.append((start1, start2, end2 <= until))
+            else:
+                closing.append((start1, 0, False))
+        timeframes = self.timeframes
+        symbol_states = self._symbols
+        for name, src, opens, highs, lows, closes, volumes in zip(symbols, sources, *columns, strict=True):
+            forming = symbol_states[name].forming
+            fb = forming[1]  # (kept while the bar it records is the one being formed)
+            if fb is None:
+                fresh = True
+                o = h = lo = c = v = 0.0
+                source = src
+            else:
+                if fb.start != first1:
+                    raise RuntimeError(f"{name}: bar at {first1} outside the forming {fb.start}..{fb.end}")
+                fresh = False
+                o, h, lo, c, v, source = fb.open, fb.high, fb.low, fb.close, fb.volume, fb.source
+            up = forming[2] if tf2 else None
+            if up is None:
+                up_fresh = True
+                o2 = h2 = lo2 = c2 = v2 = 0.0
+                source2 = src
+            else:
+                if first2 >= 0 and up.start != first2:
+                    raise RuntimeError(f"{name}: bar at {first2} outside the forming {up.start}..{up.end}")
+                up_fresh = False
+                o2, h2, lo2, c2, v2, source2 = up.open, up.high, up.low, up.close, up.volume, up.source
+            rows1: list[Row] = []
+            rows2: list[Row] = []
+            # (strict=False: the columns may run past the instants)
+            for closes_at, bo, bh, bl, bc, bv in zip(
+                closing, opens, highs, lows, closes, volumes, strict=False
+            ):
+                if fresh:
+                    o, h, lo, c, v, source = bo, bh, bl, bc, bv, src
+                    fresh = False
+                else:
+                    if bh > h:
+                        h = bh
+                    if bl < lo:
+                        lo = bl
+                    c = bc
+                    v += bv
+                if closes_at is None:
+                    continue
+                start, start2, complete2 = closes_at
+                rows1.append(_tuple(Row, (start, o, h, lo, c, v, source, None)))
+                fresh = True
+                fb = None
+                if not tf2:
+                    continue
+                if up_fresh:
+                    o2, h2, lo2, c2, v2, source2 = o, h, lo, c, v, source
+                    up_fresh = False
+                else:
+                    if h > h2:
+                        h2 = h
+                    if lo < lo2:
+                        lo2 = lo
+                    c2 = c
+                    v2 += v
+                if complete2:
+                    rows2.append(_tuple(Row, (start2, o2, h2, lo2, c2, v2, source2, None)))
+                    up_fresh = True
+                    up = None
+            # the bars left forming: the record read at the start (its open and source stay), a
+            # new one, or none
+            if fresh:
+                forming[1] = None
+            elif fb is not None:
+                fb.high, fb.low, fb.close, fb.volume = h, lo, c, v
+            else:
+                forming[1] = Forming(start1, end1, o, h, lo, c, v, source, s_open, s_close)
+            if rows1:
+                out.append((name, timeframes[1], rows1))
+            if not tf2:
+                continue
+            if up_fresh:
+                forming[2] = None
+            elif up is not None:
+                up.high, up.low, up.close, up.volume = h2, lo2, c2, v2
+            else:
+                forming[2] = Forming(start2, end2, o2, h2, lo2, c2, v2, source2, s_open, s_close)
+            if rows2:
+                out.append((name, timeframes[2], rows2))
 
     # -- read model --------------------------------------------------------------------------------
 

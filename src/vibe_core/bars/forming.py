@@ -12,6 +12,7 @@ the only place a ``Bar`` is built without its keyword call and field checks.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import Any, Final
 
 import attrs
@@ -26,6 +27,7 @@ __all__ = [
     "merged",
     "to_bar",
     "checked_bar",
+    "checked_bars",
     "NEVER",
     "FAR",
     "TF_NS",
@@ -116,6 +118,31 @@ def checked_bar(
     bar.__class__ = Bar
     done: Bar = bar
     return done
+
+
+def checked_bars(
+    symbols: Sequence[str], timeframe: Timeframe, ts: int, opens: Sequence[float], highs: Sequence[float],
+    lows: Sequence[float], closes: Sequence[float], volumes: Sequence[float], sources: Sequence[str],
+) -> list[Bar]:  # fmt: skip
+    """:func:`checked_bar` of each symbol's values at one instant (a row of checked columns), in one
+    call: the backtest's catch-up builds a row of bars at a time."""
+    out = []
+    values = zip(symbols, opens, highs, lows, closes, volumes, sources, strict=True)
+    for symbol, o, h, lo, c, v, source in values:
+        bar: Any = _new(_Building)  # (as in checked_bar)
+        bar.symbol = symbol
+        bar.timeframe = timeframe
+        bar.ts = ts
+        bar.open = o
+        bar.high = h
+        bar.low = lo
+        bar.close = c
+        bar.volume = v
+        bar.source = source
+        bar.ts_recv = None
+        bar.__class__ = Bar
+        out.append(bar)
+    return out
 
 
 def merged(forming: list[Forming | None], k: int, tf: int) -> Forming | None:

@@ -31,11 +31,12 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from vibe_core.bars import checked_bar
+from vibe_core.bars import checked_bars
 from vibe_core.engine.state import PRIMARY, EngineState
 from vibe_core.events import Bar
 from vibe_core.indicators.rows import Row
 from vibe_core.sim.points import POINT_OFFSETS
+from vibe_core.types import Timeframe
 
 __all__ = ["Lookahead", "Quiet", "quiet", "catch_up", "catch_up_row"]
 
@@ -266,36 +267,29 @@ def catch_up(
         return
     times = ts.tolist()
     closing = times[:n]
-    values = [column[:n].T.tolist() for column in columns]  # column -> symbol -> its closing values
-
-    def bars_at(row: list[list[float]], t: int) -> list[Bar]:
-        return [
-            checked_bar(s, PRIMARY, t, o, h, lo, c, v, src)  # (the caller's columns are checked bars)
-            for s, src, o, h, lo, c, v in zip(symbols, sources, *row, strict=True)
-        ]
+    values = [column.T.tolist() for column in columns]  # column -> symbol -> its values (rows 0..n)
 
     # closed: rows 0..n-1 (higher-timeframe bars, indicators, validator, the venue's volatility term)
     higher = state.bars.catch_up(closing, symbols, values, sources)
     bank = state.indicators
     if bank.specs:
         if bank.wants(PRIMARY):
-            for i, symbol in enumerate(symbols):
-                o, h, lo, c, v = (per_symbol[i] for per_symbol in values)
-                rows = zip(closing, o, h, lo, c, v, repeat(sources[i]), repeat(None))
-                bank.extend(symbol, PRIMARY, list(map(_tuple, repeat(Row), rows)))  # (Rows, built in C)
-        bank.on_bars(higher)
+            bank.extend_each(_rows(closing, symbols, sources, values))
+        bank.extend_each(higher)
     validator = state.validator
     if validator.config.enabled:
         for symbol, volumes, source in zip(symbols, values[4], sources, strict=True):
-            validator.skip_m5(symbol, n, volumes[-1], source)
-        validator.on_bars(higher)
+            validator.skip_m5(symbol, n, volumes[n - 1], source)
+        validator.skip_rows(higher)
     state.risk.fills_checked = state.portfolio.n_fills  # (the halt was checked at each close)
     # matched: rows 1..n (the last price, the marks, the feed gate's data times)
-    last = bars_at([column[n].tolist() for column in columns], times[n])
+    o, h, lo, c, v = ([x[n] for x in per_symbol] for per_symbol in values)
+    last = checked_bars(symbols, PRIMARY, times[n], o, h, lo, c, v, sources)
     assert state.venue is not None
     closed: Sequence[Bar] = ()
     if state.venue.model.slippage_volatility:  # (only then is the last closed bar read)
-        closed = bars_at([[x[-1] for x in per_symbol] for per_symbol in values], times[n - 1])
+        o, h, lo, c, v = ([x[n - 1] for x in per_symbol] for per_symbol in values)
+        closed = checked_bars(symbols, PRIMARY, times[n - 1], o, h, lo, c, v, sources)
     _matched(state, last, times[1:], closed)
     state.now = times[n]
     state.deferred = last
@@ -320,3 +314,16 @@ def _matched(state: EngineState, last: Sequence[Bar], times: Sequence[int], clos
     for bar in last:
         marks[bar.symbol] = bar.close
     state.feed.skip(times, [bar.symbol for bar in last], PRIMARY)
+
+
+def _rows(
+    times: list[int], symbols: Sequence[str], sources: Sequence[str], values: list[list[list[float]]]
+) -> list[tuple[str, Timeframe, list[Row]]]:
+    """Each symbol's 5m bars at ``times`` as the indicator bank's Rows (built in C: zipped, then
+    made Rows by ``tuple.__new__``); ``values``: column -> symbol -> its values (from the first
+    of ``times``; values past them are left out)."""
+    nones = repeat(None)
+    return [
+        (symbol, PRIMARY, list(map(_tuple, repeat(Row), zip(times, o, h, lo, c, v, repeat(src), nones))))
+        for symbol, src, o, h, lo, c, v in zip(symbols, sources, *values, strict=True)
+    ]

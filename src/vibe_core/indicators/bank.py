@@ -201,12 +201,33 @@ class IndicatorBank:
         if pending is _UNUSED:
             return
         i, n = 0, len(rows)
+        if n < _BATCH - len(pending):  # (the common case: no batch fills)
+            pending.extend(rows)
+            return
         while n - i >= _BATCH - len(pending):
             take = _BATCH - len(pending)
             pending.extend(rows[i : i + take])
             i += take
             self._feed(key)
         pending.extend(rows[i:])
+
+    def extend_each(self, groups: Iterable[tuple[str, Timeframe, Sequence[Row]]]) -> None:
+        """:meth:`extend` of each ``(symbol, timeframe, rows)`` in turn, in one call (a catch-up's
+        bars of every symbol and timeframe)."""
+        pending_by_key = self._pending
+        for symbol, timeframe, rows in groups:
+            if not rows:
+                continue
+            key = (symbol, timeframe)
+            pending = pending_by_key.get(key)
+            if pending is None:
+                pending = self._pending_of(key)
+            if pending is _UNUSED:
+                continue
+            if len(rows) < _BATCH - len(pending):  # (extend's common case, inlined)
+                pending.extend(rows)
+            else:
+                self.extend(symbol, timeframe, rows)
 
     def wants(self, timeframe: Timeframe) -> bool:
         """Whether some indicator reads bars of ``timeframe``."""

@@ -9,7 +9,7 @@ Invariants: reads only closed bars; with ``validation.enabled = false`` every si
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -17,6 +17,7 @@ import attrs
 from vibe_core.config import ValidationConfig
 from vibe_core.events import Bar
 from vibe_core.indicators import IndicatorBank, IndicatorSpec
+from vibe_core.indicators.rows import Row
 from vibe_core.models import Signal
 from vibe_core.types import Timeframe
 from vibe_core.validation.registry import Rule, RuleContext, rule_types
@@ -85,6 +86,23 @@ class Validator:
             self.volume_source[symbol] = [source, n]
         else:
             seen[1] += n
+
+    def skip_rows(self, groups: Iterable[tuple[str, Timeframe, Sequence[Row]]]) -> None:
+        """:meth:`on_bars` of closed bars above 5m given as ``(symbol, timeframe, rows)``, each
+        group's rows in time order (the backtest loop's catch-up: only 1h bars leave a trace,
+        their range and close)."""
+        h1 = Timeframe.H1
+        for symbol, timeframe, rows in groups:
+            if timeframe is not h1 or not rows:
+                continue
+            if self.history_1h:
+                sw = self.swings.get(symbol)
+                if sw is None:
+                    sw = self.swings[symbol] = Swings.empty(self.history_1h)
+                for row in rows:
+                    sw.highs.append(row.high)
+                    sw.lows.append(row.low)
+            self.close_1h[symbol] = rows[-1].close
 
     def evaluate(self, signal: Signal, indicators: IndicatorBank) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """``(reasons, vetoes)``: every rule's verdict, and those of the rules that failed."""
