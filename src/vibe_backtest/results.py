@@ -381,22 +381,7 @@ class BacktestResult:
 
         ``bars_csv=False``: not bars.csv (the caller writes it: :func:`write_bars_csv`).
         """
-        from concurrent.futures import ThreadPoolExecutor
-
         out = Path(out)
-        (out / "summary.json").write_text(json.dumps(_json_safe(self.summary), indent=2) + "\n")
-        (out / "config.json").write_text(json.dumps(config_to_dict(self.config), indent=2) + "\n")
-        if not report:
-            self._write_tables(out, bars_csv)
-            return out
-        # the CSVs beside the report: their Arrow kernels run without the GIL, the report is Python
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            tables = pool.submit(self._write_tables, out, bars_csv)
-            self.report(out / "report.html")
-            tables.result()
-        return out
-
-    def _write_tables(self, out: Path, bars_csv: bool) -> None:
         for name in ("trades", "orders", "fills", "signals"):
             write_csv(out / f"{name}.csv", self.table(name))
         write_csv(out / "gaps.csv", self.table("gaps"), float_format=None)
@@ -404,6 +389,11 @@ class BacktestResult:
         write_csv(out / "equity.csv", Table({k: eq[k] for k in ("time", "cash", "equity")}))
         if bars_csv:
             write_bars_csv(out / "bars.csv", self._bars)
+        (out / "summary.json").write_text(json.dumps(_json_safe(self.summary), indent=2) + "\n")
+        (out / "config.json").write_text(json.dumps(config_to_dict(self.config), indent=2) + "\n")
+        if report:
+            self.report(out / "report.html")
+        return out
 
     def bar_tables(self) -> list[Table]:
         """The input bars as ``time``, ``symbol``, OHLCV tables, one a symbol (the rows of bars.csv)."""
