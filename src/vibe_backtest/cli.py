@@ -286,10 +286,8 @@ def _check_data_options(args: argparse.Namespace) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from concurrent.futures import ThreadPoolExecutor
-
     from vibe_backtest.api import run_backtest
-    from vibe_backtest.results import atomic_dir, write_bars_csv
+    from vibe_backtest.results import atomic_dir
     from vibe_backtest.settings import load_settings
 
     _check_data_options(args)
@@ -298,21 +296,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     with atomic_dir(out) as folder:  # checked and made before the backtest runs
         market = _load(args)
         _collect_again()  # what exists now (modules, config, bars) lives to the exit
-        # bars.csv is the data's alone: written while the backtest runs (a thread: the CSV
-        # writer's Arrow kernels run without the GIL, so it costs the loop little)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            bars_csv = pool.submit(
-                write_bars_csv, folder / "bars.csv", {s: v for s, v in market.items() if len(v)}
-            )
-            result = run_backtest(
-                market,
-                config=config,
-                progress=not args.quiet,
-                keep_bars=True,  # the report's charts
-                skip=not args.every_bar,
-            )
-            result.write_files(folder, report=not args.no_report, bars_csv=False)
-            bars_csv.result()
+        result = run_backtest(
+            market,
+            config=config,
+            progress=not args.quiet,
+            keep_bars=True,  # bars.csv (and the report's charts)
+            skip=not args.every_bar,
+        )
+        result.write_files(folder, report=not args.no_report)
     if not args.quiet:
         print_summary(result.summary, out, report=not args.no_report)
     return EXIT_OK

@@ -376,19 +376,17 @@ class BacktestResult:
             self.write_files(folder, report=report)
         return Path(out)
 
-    def write_files(self, out: Path | str, *, report: bool = True, bars_csv: bool = True) -> Path:
-        """Write the result files into the existing folder ``out`` (not atomic: see :meth:`write`).
-
-        ``bars_csv=False``: not bars.csv (the caller writes it: :func:`write_bars_csv`).
-        """
+    def write_files(self, out: Path | str, *, report: bool = True) -> Path:
+        """Write the result files into the existing folder ``out`` (not atomic: see :meth:`write`)."""
         out = Path(out)
         for name in ("trades", "orders", "fills", "signals"):
             write_csv(out / f"{name}.csv", self.table(name))
         write_csv(out / "gaps.csv", self.table("gaps"), float_format=None)
         eq = self.table("equity")
         write_csv(out / "equity.csv", Table({k: eq[k] for k in ("time", "cash", "equity")}))
-        if bars_csv:
-            write_bars_csv(out / "bars.csv", self._bars)
+        if self._bars:
+            write_csv(out / "bars.csv", self.bar_tables())
+            release_memory()  # the text of every bar, formatted a chunk at a time
         (out / "summary.json").write_text(json.dumps(_json_safe(self.summary), indent=2) + "\n")
         (out / "config.json").write_text(json.dumps(config_to_dict(self.config), indent=2) + "\n")
         if report:
@@ -397,7 +395,13 @@ class BacktestResult:
 
     def bar_tables(self) -> list[Table]:
         """The input bars as ``time``, ``symbol``, OHLCV tables, one a symbol (the rows of bars.csv)."""
-        return bar_tables(self._bars)
+        parts = [_bar_table(symbol, bars) for symbol, bars in self._bars.items()]
+        if any(p["volume"].kind == "float" for p in parts):  # one column in a file: float if any is
+            parts = [
+                p.with_column("volume", Column("float", np.asarray(p.values("volume"), dtype=np.float64)))
+                for p in parts
+            ]
+        return parts
 
     def bars_frame(self) -> pd.DataFrame:
         """The input bars as one frame (``time``, ``symbol``, OHLCV), symbol by symbol in time order.
@@ -416,24 +420,6 @@ class BacktestResult:
         from vibe_backtest.report import write_report
 
         return write_report(self, Path(path))
-
-
-def bar_tables(market: Mapping[str, pd.DataFrame | BarSeries]) -> list[Table]:
-    """The bars of ``market`` as ``time``, ``symbol``, OHLCV tables, one a symbol (bars.csv's rows)."""
-    parts = [_bar_table(symbol, bars) for symbol, bars in market.items()]
-    if any(p["volume"].kind == "float" for p in parts):  # one column in a file: float if any is
-        parts = [
-            p.with_column("volume", Column("float", np.asarray(p.values("volume"), dtype=np.float64)))
-            for p in parts
-        ]
-    return parts
-
-
-def write_bars_csv(path: Path, market: Mapping[str, pd.DataFrame | BarSeries]) -> None:
-    """bars.csv: the bars a run read (nothing when there are none)."""
-    if market:
-        write_csv(path, bar_tables(market))
-        release_memory()  # the text of every bar, formatted a chunk at a time
 
 
 def _bar_table(symbol: str, bars: pd.DataFrame | BarSeries) -> Table:

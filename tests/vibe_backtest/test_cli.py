@@ -480,32 +480,6 @@ def test_an_internal_error_exits_1_with_a_traceback(
     assert main(["run", "--quiet", "--out", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and "boom in the engine" in err and "internal error" in err
-    assert list(tmp_path.iterdir()) == []  # (bars.csv, written meanwhile, went with the folder)
-
-
-def test_bars_csv_written_beside_the_backtest_is_the_results_own(tmp_path: Path) -> None:
-    """The command writes bars.csv while the backtest runs (a thread); it is the file
-    ``BacktestResult.write`` writes, byte for byte."""
-    from vibe_backtest.api import run_backtest
-
-    run_ok("run", "--quiet", "--no-report", "--symbols", "AAPL,TSLA", "--out", str(tmp_path / "cli"))
-    run_backtest(symbols=["AAPL", "TSLA"]).write(tmp_path / "api", report=False)
-    assert (tmp_path / "cli" / "bars.csv").read_bytes() == (tmp_path / "api" / "bars.csv").read_bytes()
-
-
-def test_a_failing_bars_csv_fails_the_run_and_leaves_no_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import vibe_backtest.results
-
-    def full(path: Path, market: object) -> None:
-        path.write_text("time,sym")  # half a file, then the disk is full
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(vibe_backtest.results, "write_bars_csv", full)
-    assert main(["run", "--quiet", "--symbols", "AAPL", "--out", str(tmp_path / "o")]) != 0
-    assert "No space left on device" in capsys.readouterr().err
-    assert list(tmp_path.iterdir()) == []
 
 
 # --- sweep ----------------------------------------------------------------------------------------
