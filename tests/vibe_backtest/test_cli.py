@@ -480,6 +480,7 @@ def test_an_internal_error_exits_1_with_a_traceback(
     assert main(["run", "--quiet", "--out", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and "boom in the engine" in err and "internal error" in err
+    assert list(tmp_path.iterdir()) == []  # (no results folder, no partial one)
 
 
 # --- sweep ----------------------------------------------------------------------------------------
