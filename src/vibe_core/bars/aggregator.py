@@ -278,6 +278,7 @@ class BarAggregator:
             forming[1] = None
             if not up_level:
                 continue
+            # the same fold one level up, written out as above: a call per bar costs as much
             up = forming[2]
             if up is None:
                 up = forming[2] = Forming(
