@@ -126,23 +126,11 @@ def checked_bars(
 ) -> list[Bar]:  # fmt: skip
     """:func:`checked_bar` of each symbol's values at one instant (a row of checked columns), in one
     call: the backtest's catch-up builds a row of bars at a time."""
-    out = []
     values = zip(symbols, opens, highs, lows, closes, volumes, sources, strict=True)
-    for symbol, o, h, lo, c, v, source in values:
-        bar: Any = _new(_Building)  # (as in checked_bar)
-        bar.symbol = symbol
-        bar.timeframe = timeframe
-        bar.ts = ts
-        bar.open = o
-        bar.high = h
-        bar.low = lo
-        bar.close = c
-        bar.volume = v
-        bar.source = source
-        bar.ts_recv = None
-        bar.__class__ = Bar
-        out.append(bar)
-    return out
+    return [
+        checked_bar(symbol, timeframe, ts, o, h, lo, c, v, source)
+        for symbol, o, h, lo, c, v, source in values
+    ]
 
 
 def merged(forming: list[Forming | None], k: int, tf: int) -> Forming | None:

@@ -214,20 +214,8 @@ class IndicatorBank:
     def extend_each(self, groups: Iterable[tuple[str, Timeframe, Sequence[Row]]]) -> None:
         """:meth:`extend` of each ``(symbol, timeframe, rows)`` in turn, in one call (a catch-up's
         bars of every symbol and timeframe)."""
-        pending_by_key = self._pending
         for symbol, timeframe, rows in groups:
-            if not rows:
-                continue
-            key = (symbol, timeframe)
-            pending = pending_by_key.get(key)
-            if pending is None:
-                pending = self._pending_of(key)
-            if pending is _UNUSED:
-                continue
-            if len(rows) < _BATCH - len(pending):  # (extend's common case, inlined)
-                pending.extend(rows)
-            else:
-                self.extend(symbol, timeframe, rows)
+            self.extend(symbol, timeframe, rows)
 
     def wants(self, timeframe: Timeframe) -> bool:
         """Whether some indicator reads bars of ``timeframe``."""
