@@ -34,7 +34,10 @@ def bench(session: nox.Session) -> None:
     """Speed and memory figures (printed); `nox -s bench -- bars` runs one benchmark.
 
     `nox -s bench -- compare` times the engine at 0799dbe and HEAD side by side (bench_compare.py);
-    `nox -s bench -- peers` runs vibe against the peer kit (bench_peers.py, also `nox -s bench_peers`).
+    `nox -s bench -- peers` runs vibe against the peer kit (bench_peers.py, also `nox -s bench_peers`);
+    `nox -s bench -- floor` splits the skipping loop's time into its events and prints the floor
+    they set under issue 14's targets (`python benchmarks/bench_floor.py --peers 504=OUT.json`, with
+    bench_peers.py's --json, adds the whole processes').
     """
     session.install("-e", ".[test,bench,live,panel,sweep]")
     names = session.posargs or [
