@@ -11,7 +11,8 @@ parts it calls):
 - ``other steps``: every other step of bars (the session's open and the range bars, quiet bars of
   a loud instant, a close back inside the range) and the closes' ``Clock`` steps;
 - ``indicators``: the indicator bank fed, in steps and in catch-ups (with validation on, every
-  higher-timeframe bar must reach it: also work no skipping removes);
+  higher-timeframe bar must reach it: also work no skipping removes; a batch fed when a value is
+  read counts in the step that reads it, so the floor errs low);
 - ``questions``: ``quiet`` and ``Quiet.extent``; ``catch-ups``: ``catch_up`` and ``catch_up_row``;
 - ``loop``: the rest (building the bar events, equity samples, records).
 
@@ -51,36 +52,36 @@ PARTS = ("decision steps", "other steps", "indicators", "questions", "catch-ups"
 
 
 class Parts:
-    """Exclusive time per part: a stack of parts; time goes to the one on top."""
+    """Exclusive time per part: a stack of open calls, the time going to the one on top, booked to
+    a part when it returns (a step's part is known only then)."""
 
     def __init__(self) -> None:
         self.spent: dict[str, float] = defaultdict(float)
         self.count: dict[str, int] = defaultdict(int)
-        self.stack = ["loop"]
+        self.stack = [0.0]  #: each open call's own time so far; the bottom one is the loop's
         self.mark = time.perf_counter()
 
-    def enter(self, part: str) -> None:
+    def _tick(self) -> None:
         now = time.perf_counter()
-        self.spent[self.stack[-1]] += now - self.mark
-        self.stack.append(part)
+        self.stack[-1] += now - self.mark
         self.mark = now
 
-    def leave(self) -> float:
-        """Leave the top part; its exclusive time since it was entered is returned (and kept)."""
-        now = time.perf_counter()
-        part = self.stack.pop()
-        self.spent[part] += now - self.mark
-        self.mark = now
-        return self.spent[part]
+    def enter(self) -> None:
+        self._tick()
+        self.stack.append(0.0)
+
+    def leave(self, part: str) -> None:
+        self._tick()
+        self.spent[part] += self.stack.pop()
+        self.count[part] += 1
 
     def timed(self, part: str, func: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
-            self.enter(part)
+            self.enter()
             try:
                 return func(*args, **kwargs)
             finally:
-                self.leave()
-                self.count[part] += 1
+                self.leave(part)
 
         return call
 
@@ -122,24 +123,22 @@ def measure(folder: Path | None, sets: tuple[str, ...], repeats: int) -> Breakdo
         loop.run_market(market, config, sessions)
         best = min(best, time.perf_counter() - started)
 
-    _DECISIONS = (Filled, SignalEvaluated)
+    decisions = (Filled, SignalEvaluated)
     parts = Parts()
     sizes = {"decision steps": 0, "other steps": 0}
     real_step = loop.step
 
     def step(state: Any, event: Any) -> Any:
-        before = parts.spent["step"]
-        parts.enter("step")
+        part = "other steps"
+        parts.enter()
         try:
             out = real_step(state, event)
+            if any(isinstance(a, decisions) for a in out[1]):
+                part = "decision steps"
+            return out
         finally:
-            own = parts.leave() - before
-        parts.spent["step"] = before
-        part = "decision steps" if any(isinstance(a, _DECISIONS) for a in out[1]) else "other steps"
-        parts.spent[part] += own
-        parts.count[part] += 1
-        sizes[part] += len(event.bars) if isinstance(event, BarSlice) else 0
-        return out
+            parts.leave(part)
+            sizes[part] += len(event.bars) if isinstance(event, BarSlice) else 0
 
     patched: list[tuple[Any, str, Any]] = [
         (loop, "step", step),
@@ -157,7 +156,7 @@ def measure(folder: Path | None, sets: tuple[str, ...], repeats: int) -> Breakdo
         started = parts.mark = time.perf_counter()
         loop.run_market(market, config, sessions)
         timed = time.perf_counter() - started
-        parts.leave()  # the loop's own time up to the end
+        parts.leave("loop")  # the loop's own time up to the end
     finally:
         for owner, name, func in saved:
             setattr(owner, name, func)

@@ -34,20 +34,20 @@ def bf() -> ModuleType:
 def test_a_part_keeps_only_its_own_time(bf: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
     ticks = iter(range(100))
     monkeypatch.setattr(bf.time, "perf_counter", lambda: float(next(ticks)))
-    parts = bf.Parts()  # t=0, in "loop"
+    parts = bf.Parts()  # t=0: the loop's own time starts
 
     def inner() -> None:
         next(ticks)  # one tick inside
 
-    outer_calls = parts.timed("questions", lambda: (next(ticks), parts.timed("catch-ups", inner)()))
-    outer_calls()
-    parts.leave()  # the loop ends
+    parts.timed("questions", lambda: (next(ticks), parts.timed("catch-ups", inner)()))()
+    parts.leave("loop")  # the loop ends
     # questions: entered at 1, tick 2, catch-ups entered at 3 (questions got 2), tick 4, left at 5
     # (catch-ups got 2), questions left at 6 (got 1 more); the loop: 0..1 and 6..7
     assert parts.spent["questions"] == 3.0
     assert parts.spent["catch-ups"] == 2.0
     assert parts.spent["loop"] == 2.0
-    assert parts.count == {"questions": 1, "catch-ups": 1}
+    assert parts.count == {"questions": 1, "catch-ups": 1, "loop": 1}
+    assert parts.stack == []
 
 
 def test_the_floor_leaves_out_the_riders_of_decision_steps(bf: ModuleType) -> None:
