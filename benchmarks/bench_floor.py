@@ -45,9 +45,17 @@ from typing import Any
 import attrs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_peers import ORB_ONLY, Skip, default_work, find_kit, prepare
+from bench_peers import (
+    ORB_ONLY,
+    TARGET_LOOP,
+    TARGET_ORB_RATIO,
+    TARGET_SPEEDUP,
+    Skip,
+    default_work,
+    find_kit,
+    prepare,
+)
 
-TARGET_LOOP = 1_000_000  # bars/s, the loop alone, ORB-only
 PARTS = ("decision steps", "other steps", "indicators", "questions", "catch-ups", "loop")
 
 
@@ -172,6 +180,10 @@ def measure(folder: Path | None, sets: tuple[str, ...], repeats: int) -> Breakdo
     )
 
 
+def _verdict(floor: float, target: float) -> str:
+    return "below the floor: unreachable" if floor > target else "above the floor"
+
+
 def report(size: int, name: str, b: Breakdown, peers: dict[str, Any] | None) -> list[str]:
     lines = [
         f"\n{size} sessions, {name}: {b.bars:,} bars; the loop alone {b.seconds:.3f} s "
@@ -190,8 +202,8 @@ def report(size: int, name: str, b: Breakdown, peers: dict[str, Any] | None) -> 
     lines.append(f"  floor (decision steps without riders + indicators): {b.floor * 1e3:.1f} ms")
     if name == "orb":
         budget = b.bars / TARGET_LOOP
-        verdict = "below the floor: unreachable" if b.floor > budget else "above the floor"
-        lines.append(f"  budget of the loop at 1,000,000 bars/s: {budget * 1e3:.1f} ms ({verdict})")
+        verdict = _verdict(b.floor, budget)
+        lines.append(f"  budget of the loop at {TARGET_LOOP:,} bars/s: {budget * 1e3:.1f} ms ({verdict})")
     if peers is not None:
         engines = peers["sizes"][str(size)]["engines"]
         run = engines.get("vibe-orb" if name == "orb" else "vibe")
@@ -199,20 +211,21 @@ def report(size: int, name: str, b: Breakdown, peers: dict[str, Any] | None) -> 
             outside = run["median_s"] - b.bars / run["loop_bars_per_s"]
             floor = outside + b.floor
             if name == "orb" and "ref" in engines:
-                target, what = 1.5 * engines["ref"]["median_s"], "1.5 x the plain loop"
+                target = TARGET_ORB_RATIO * engines["ref"]["median_s"]
+                what = f"{TARGET_ORB_RATIO:g} x the plain loop"
             elif name == "default" and "backtesting" in engines:
-                target, what = engines["backtesting"]["median_s"] / 2, "backtesting.py / 2"
+                target = engines["backtesting"]["median_s"] / TARGET_SPEEDUP
+                what = f"backtesting.py / {TARGET_SPEEDUP:g}"
             else:
                 return lines
-            verdict = "below the floor: unreachable" if floor > target else "above the floor"
             lines.append(
                 f"  whole process: {run['median_s']:.2f} s, of it outside the loop {outside:.2f} s; "
-                f"floor {floor:.2f} s; target ({what}) {target:.2f} s ({verdict})"
+                f"floor {floor:.2f} s; target ({what}) {target:.2f} s ({_verdict(floor, target)})"
             )
             ref = engines.get("ref")
             if ref and ref.get("loop_bars_per_s"):  # (what vibe's start-up and output could shrink to)
                 lean = ref["median_s"] - b.bars / ref["loop_bars_per_s"] + b.floor
-                verdict = "below the floor: unreachable" if lean > target else "above the floor"
+                verdict = _verdict(lean, target)
                 lines.append(
                     f"  ... with the plain loop's time outside its loop: floor {lean:.2f} s ({verdict})"
                 )

@@ -5,30 +5,9 @@ The timings themselves are not tested (no timed assertions); ``bench_floor.py`` 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-BENCH = Path(__file__).parents[2] / "benchmarks"
-
-
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def bf() -> ModuleType:
-    _load("bench_peers")
-    return _load("bench_floor")
 
 
 def test_a_part_keeps_only_its_own_time(bf: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:

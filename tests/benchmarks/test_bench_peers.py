@@ -5,8 +5,6 @@ The timings themselves are not tested (no timed assertions); ``bench_peers.py --
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -14,19 +12,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
-SCRIPT = Path(__file__).parents[2] / "benchmarks" / "bench_peers.py"
-
-
-@pytest.fixture(scope="module")
-def bp() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_peers", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_peers"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_microsecond_timestamps_are_rewritten_as_nanoseconds(bp: ModuleType, tmp_path: Path) -> None:
